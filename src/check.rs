@@ -1,0 +1,304 @@
+//! Runs the checker on a pipeline and turns what it found into verdicts.
+//!
+//! The main run is a depth-first exploration of the whole bounded state
+//! space (DFS needs far less memory than BFS). Its discoveries decide the
+//! verdicts; but stateright keeps the *last* violating state it visits, not
+//! the first, so each refuted property is then searched again breadth-first
+//! with one thread and a visitor that keeps the first violating path: BFS
+//! pops states in order of depth, so that path is a shortest one.
+
+use crate::model::properties::{self, Check};
+use crate::model::{self, Action, Model, State};
+use crate::pipeline::Config;
+use serde::Serialize;
+use stateright::{Checker, CheckerBuilder, CheckerVisitor, HasDiscoveries, Model as _, Path};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What bounds a run beyond the model's own budgets.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub threads: usize,
+    pub timeout: Option<Duration>,
+    pub max_states: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            threads: 2,
+            timeout: None,
+            max_states: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Complete exploration, no violation, every witness reached.
+    Proved,
+    /// A reachable state violates the property.
+    Counterexample,
+    /// The run was cut short before a violation was found.
+    Incomplete,
+    /// Complete and no violation, but a witness was never reached: the
+    /// model may not exercise the faults it claims to.
+    Vacuous,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Proved => "proved",
+            Verdict::Counterexample => "counterexample",
+            Verdict::Incomplete => "incomplete",
+            Verdict::Vacuous => "vacuous",
+        }
+    }
+}
+
+/// A path from the initial state: each state with the action taken from it
+/// (the last has none).
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub steps: Vec<(State, Option<Action>)>,
+    /// The Explorer's `#/steps/...` encoding of the path.
+    pub encoded: String,
+}
+
+impl Trace {
+    fn from_path(model: &Model, path: Path<State, Action>) -> Trace {
+        let encoded = path.encode(model);
+        Trace {
+            steps: path.into_vec(),
+            encoded,
+        }
+    }
+
+    /// Number of actions.
+    pub fn len(&self) -> usize {
+        self.steps.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn last_state(&self) -> &State {
+        &self.steps[self.steps.len() - 1].0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PropertyOutcome {
+    pub name: &'static str,
+    pub verdict: Verdict,
+    pub trace: Option<Trace>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub properties: Vec<PropertyOutcome>,
+    /// Each witness and whether the run reached it.
+    pub witnesses: Vec<(&'static str, bool)>,
+    pub unique_states: usize,
+    pub total_states: usize,
+    pub max_depth: usize,
+    pub complete: bool,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn verdict(&self, property: &str) -> Option<Verdict> {
+        self.properties
+            .iter()
+            .find(|p| p.name == property)
+            .map(|p| p.verdict)
+    }
+
+    pub fn trace(&self, property: &str) -> Option<&Trace> {
+        self.properties
+            .iter()
+            .find(|p| p.name == property)
+            .and_then(|p| p.trace.as_ref())
+    }
+}
+
+/// A snapshot of a run in progress.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub total_states: usize,
+    pub unique_states: usize,
+    pub elapsed: Duration,
+}
+
+/// Every state is checked; no discovery ends the run early, so counts are
+/// the same from run to run.
+fn never_early() -> HasDiscoveries {
+    HasDiscoveries::AnyOf(BTreeSet::new())
+}
+
+pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) -> Outcome {
+    let model = model::build(cfg);
+    let start = Instant::now();
+    let mut builder = model
+        .clone()
+        .checker()
+        .finish_when(never_early())
+        // stateright honours a timeout only with two or more threads.
+        .threads(if limits.timeout.is_some() {
+            limits.threads.max(2)
+        } else {
+            limits.threads.max(1)
+        });
+    if let Some(t) = limits.timeout {
+        builder = builder.timeout(t);
+    }
+    if let Some(n) = limits.max_states {
+        builder = builder.target_state_count(n);
+    }
+    let checker = builder.spawn_dfs();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(50));
+        progress(Progress {
+            total_states: checker.state_count(),
+            unique_states: checker.unique_state_count(),
+            elapsed: start.elapsed(),
+        });
+    }
+    let checker = checker.join();
+    let elapsed = start.elapsed();
+    let cut_by_time = limits.timeout.is_some_and(|t| elapsed >= t);
+    let cut_by_count = limits
+        .max_states
+        .is_some_and(|n| checker.state_count() >= n);
+    let complete = !cut_by_time && !cut_by_count;
+
+    let discoveries = checker.discoveries();
+    let witnesses: Vec<(&'static str, bool)> = properties::witnesses(&cfg)
+        .iter()
+        .map(|w| (w.name, discoveries.contains_key(w.name)))
+        .collect();
+    let all_reached = witnesses.iter().all(|(_, r)| *r);
+    let properties = properties::PROPERTIES
+        .iter()
+        .map(|&name| {
+            let (verdict, trace) = if discoveries.contains_key(name) {
+                let shortest = shortest_counterexample(&model, name)
+                    .expect("a property refuted by DFS is refuted by BFS");
+                (Verdict::Counterexample, Some(shortest))
+            } else if !complete {
+                (Verdict::Incomplete, None)
+            } else if !all_reached {
+                (Verdict::Vacuous, None)
+            } else {
+                (Verdict::Proved, None)
+            };
+            PropertyOutcome {
+                name,
+                verdict,
+                trace,
+            }
+        })
+        .collect();
+    Outcome {
+        properties,
+        witnesses,
+        unique_states: checker.unique_state_count(),
+        total_states: checker.state_count(),
+        max_depth: checker.max_depth(),
+        complete,
+        elapsed,
+    }
+}
+
+fn condition(model: &Model, name: &str) -> fn(&Model, &State) -> bool {
+    properties::all(&model.cfg)
+        .into_iter()
+        .find(|c: &Check| c.name == name)
+        .map(|c| c.condition)
+        .expect("known property")
+}
+
+/// Keeps the first path whose last state violates one property.
+struct FirstViolation {
+    condition: fn(&Model, &State) -> bool,
+    found: Arc<Mutex<Option<Path<State, Action>>>>,
+}
+
+impl CheckerVisitor<Model> for FirstViolation {
+    fn visit(&self, model: &Model, path: Path<State, Action>) {
+        let mut found = self.found.lock().expect("visitor lock");
+        if found.is_none() && !(self.condition)(model, path.last_state()) {
+            *found = Some(path);
+        }
+    }
+}
+
+fn static_name(model: &Model, name: &str) -> &'static str {
+    properties::all(&model.cfg)
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.name)
+        .expect("known property")
+}
+
+/// A shortest path to a state violating `property`, or None if none is
+/// reachable.
+pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
+    let found = Arc::new(Mutex::new(None));
+    let visitor = FirstViolation {
+        condition: condition(model, property),
+        found: found.clone(),
+    };
+    model
+        .clone()
+        .checker()
+        .threads(1)
+        .visitor(visitor)
+        .finish_when(HasDiscoveries::AnyOf([static_name(model, property)].into()))
+        .spawn_bfs()
+        .join();
+    let path = found.lock().expect("visitor lock").take();
+    path.map(|p| Trace::from_path(model, p))
+}
+
+/// The length of a shortest counterexample found by iterative deepening:
+/// the first depth bound under which the checker finds any. Slower than
+/// [`shortest_counterexample`]; it exists to cross-check it.
+pub fn shortest_length_by_deepening(model: &Model, property: &str, max_steps: usize) -> Option<usize> {
+    let name = static_name(model, property);
+    (0..=max_steps).find(|&steps| {
+        model
+            .clone()
+            .checker()
+            .threads(1)
+            // States at depth >= d are not checked; init has depth 1.
+            .target_max_depth(steps + 2)
+            .finish_when(HasDiscoveries::AnyOf([name].into()))
+            .spawn_bfs()
+            .join()
+            .discovery(name)
+            .is_some()
+    })
+}
+
+/// Replays an Explorer path (`0/3/1/...`) against the model.
+pub fn replay(model: &Model, encoded: &str) -> Option<Trace> {
+    let mut parts = encoded.split('/');
+    let init: usize = parts.next()?.parse().ok()?;
+    let mut state = model.init_states().into_iter().nth(init)?;
+    let mut actions = Vec::new();
+    for part in parts {
+        let index: usize = part.parse().ok()?;
+        let mut enabled = Vec::new();
+        model.actions(&state, &mut enabled);
+        let action = enabled.into_iter().nth(index)?;
+        state = model.next_state(&state, action.clone())?;
+        actions.push(action);
+    }
+    let init_state = model.init_states().into_iter().nth(init)?;
+    Path::from_actions(model, init_state, &actions).map(|p| Trace::from_path(model, p))
+}

@@ -1,0 +1,5 @@
+//! onceproof: model-checked delivery guarantees.
+
+pub mod check;
+pub mod model;
+pub mod pipeline;

@@ -1,0 +1,182 @@
+//! The broker stores what it accepts, confirms each publish, and hands each
+//! stored message to one consumer at a time under a lease. It forgets a
+//! message only on a completion signal from the current lease holder, and
+//! redelivers when the lease expires or the holder's session ends. It never
+//! crashes here: Leg 2 (durability) faults are a separate scenario family.
+
+use super::msg::{Dispatch, JobRef, Msg, Timer};
+use super::{Out, consumer_id, consumer_index, no_delay};
+use crate::pipeline::Config;
+use serde::Serialize;
+use stateright::actor::Id;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Status {
+    Ready,
+    Leased { consumer: u8, delivery: u8 },
+    Done,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Entry {
+    pub op: u8,
+    pub id: u8,
+    pub deliveries: u8,
+    pub status: Status,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct BrokerState {
+    /// Stored messages; the index is the message's offset.
+    pub messages: Vec<Entry>,
+    /// Ids already stored, for publish dedup (sorted).
+    pub seen: Vec<u8>,
+    /// The consumer incarnation each session belongs to.
+    pub sessions: Vec<u8>,
+    pub expiries_left: u8,
+}
+
+const DISPATCH: &str = "dispatch";
+
+pub fn start(cfg: &Config) -> BrokerState {
+    BrokerState {
+        messages: Vec::new(),
+        seen: Vec::new(),
+        sessions: vec![1; cfg.bounds.consumers as usize],
+        expiries_left: cfg.bounds.lease_expiries,
+    }
+}
+
+/// Offers every (ready message, consumer) pair as the next hand-out.
+fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
+    let choices: Vec<Dispatch> = s
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.status == Status::Ready)
+        .flat_map(|(msg, _)| {
+            (0..cfg.bounds.consumers).map(move |consumer| Dispatch {
+                msg: msg as u8,
+                consumer,
+            })
+        })
+        .collect();
+    if !choices.is_empty() {
+        o.choose_random(DISPATCH, choices);
+    }
+}
+
+fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
+    s.messages[msg].status = Status::Ready;
+    o.cancel_timer(Timer::Lease(msg as u8));
+}
+
+pub fn on_msg(
+    cfg: &Config,
+    s: &BrokerState,
+    src: Id,
+    msg: Msg,
+    o: &mut Out,
+) -> Option<BrokerState> {
+    match msg {
+        Msg::Publish { op, id, .. } => {
+            o.send(src, Msg::PublishAck { op, id });
+            let known = s.seen.binary_search(&id);
+            if cfg.pipeline.publish_dedup && known.is_ok() {
+                return None;
+            }
+            let mut next = s.clone();
+            if let Err(at) = known {
+                next.seen.insert(at, id);
+            }
+            next.messages.push(Entry {
+                op,
+                id,
+                deliveries: 0,
+                status: Status::Ready,
+            });
+            offer(cfg, &next, o);
+            Some(next)
+        }
+        Msg::Complete { job } => {
+            let consumer = consumer_index(src);
+            let holder = Status::Leased {
+                consumer,
+                delivery: job.delivery,
+            };
+            let accepted = s.messages[job.msg as usize].status == holder;
+            o.send(src, Msg::Completed { job, accepted });
+            if !accepted {
+                return None;
+            }
+            let mut next = s.clone();
+            next.messages[job.msg as usize].status = Status::Done;
+            o.cancel_timer(Timer::Lease(job.msg));
+            Some(next)
+        }
+        Msg::Join { incarnation } => {
+            let consumer = consumer_index(src);
+            let mut next = s.clone();
+            next.sessions[consumer as usize] = incarnation;
+            for msg in 0..next.messages.len() {
+                if matches!(next.messages[msg].status, Status::Leased { consumer: c, .. } if c == consumer)
+                {
+                    release(&mut next, msg, o);
+                }
+            }
+            offer(cfg, &next, o);
+            Some(next)
+        }
+        _ => None,
+    }
+}
+
+pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerState> {
+    let mut next = s.clone();
+    let entry = &mut next.messages[d.msg as usize];
+    if entry.status != Status::Ready {
+        return None;
+    }
+    entry.deliveries += 1;
+    let job = JobRef {
+        msg: d.msg,
+        delivery: entry.deliveries,
+    };
+    entry.status = Status::Leased {
+        consumer: d.consumer,
+        delivery: job.delivery,
+    };
+    let (op, id) = (entry.op, entry.id);
+    o.send(
+        consumer_id(d.consumer),
+        Msg::Deliver {
+            job,
+            op,
+            id,
+            session: next.sessions[d.consumer as usize],
+        },
+    );
+    if next.expiries_left > 0 {
+        o.set_timer(Timer::Lease(d.msg), no_delay());
+    }
+    offer(cfg, &next, o);
+    Some(next)
+}
+
+/// A lease expiry is a fault: it fires while the holder may still be
+/// working, and each one spends the budget.
+pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+    if !matches!(s.messages[msg as usize].status, Status::Leased { .. }) || s.expiries_left == 0 {
+        return None;
+    }
+    let mut next = s.clone();
+    release(&mut next, msg as usize, o);
+    next.expiries_left -= 1;
+    if next.expiries_left == 0 {
+        for other in 0..next.messages.len() {
+            o.cancel_timer(Timer::Lease(other as u8));
+        }
+    }
+    offer(cfg, &next, o);
+    Some(next)
+}

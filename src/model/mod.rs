@@ -1,0 +1,266 @@
+//! The pipeline as a stateright actor model: producer, broker, effect store
+//! and consumers, with bounded Leg 1 loss, consumer crashes and lease
+//! expiries. See each actor's module for its part of the protocol, and
+//! `properties` for what is checked.
+
+pub mod broker;
+pub mod consumer;
+pub mod msg;
+pub mod producer;
+pub mod properties;
+pub mod store;
+
+use crate::pipeline::Config;
+use msg::{Dispatch, Msg, Timer};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::ops::Range;
+use std::time::Duration;
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network};
+
+pub const PRODUCER: usize = 0;
+pub const BROKER: usize = 1;
+pub const STORE: usize = 2;
+const FIRST_CONSUMER: usize = 3;
+
+pub fn consumer_id(index: u8) -> Id {
+    Id::from(FIRST_CONSUMER + index as usize)
+}
+
+pub fn consumer_index(id: Id) -> u8 {
+    (usize::from(id) - FIRST_CONSUMER) as u8
+}
+
+/// Timers carry no time: any set timer may fire in any state.
+pub fn no_delay() -> Range<Duration> {
+    Duration::ZERO..Duration::ZERO
+}
+
+pub type Out = stateright::actor::Out<Node>;
+pub type Model = ActorModel<Node, Config, History>;
+pub type State = ActorModelState<Node, History>;
+pub type Action = stateright::actor::ActorModelAction<Msg, Timer, Dispatch>;
+
+/// One actor of the pipeline. All share one type so one `ActorModel` holds
+/// them; each variant delegates to its module.
+#[derive(Clone, Debug)]
+pub enum Node {
+    Producer(Config),
+    Broker(Config),
+    Store(Config),
+    Consumer(Config),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum NodeState {
+    Producer(producer::ProducerState),
+    Broker(broker::BrokerState),
+    Store(store::StoreState),
+    Consumer(consumer::ConsumerState),
+}
+
+fn replace(state: &mut Cow<NodeState>, next: Option<NodeState>) {
+    if let Some(next) = next {
+        *state = Cow::Owned(next);
+    }
+}
+
+impl Actor for Node {
+    type Msg = Msg;
+    type Timer = Timer;
+    type State = NodeState;
+    /// A consumer's incarnation number: the only thing that survives its crash.
+    type Storage = u8;
+    type Random = Dispatch;
+
+    fn name(&self) -> String {
+        match self {
+            Node::Producer(_) => "producer",
+            Node::Broker(_) => "broker",
+            Node::Store(_) => "effect store",
+            Node::Consumer(_) => "consumer",
+        }
+        .to_string()
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<u8>, o: &mut Out) -> NodeState {
+        match self {
+            Node::Producer(cfg) => NodeState::Producer(producer::start(cfg, o)),
+            Node::Broker(cfg) => NodeState::Broker(broker::start(cfg)),
+            Node::Store(cfg) => NodeState::Store(store::start(cfg)),
+            Node::Consumer(_) => NodeState::Consumer(consumer::start(storage, o)),
+        }
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out) {
+        let next = match (self, state.as_ref()) {
+            (Node::Producer(_), NodeState::Producer(s)) => {
+                producer::on_msg(s, msg, o).map(NodeState::Producer)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s)) => {
+                broker::on_msg(cfg, s, src, msg, o).map(NodeState::Broker)
+            }
+            (Node::Store(cfg), NodeState::Store(s)) => {
+                store::on_msg(cfg, s, src, msg, o).map(NodeState::Store)
+            }
+            (Node::Consumer(cfg), NodeState::Consumer(s)) => {
+                consumer::on_msg(cfg, s, msg, o).map(NodeState::Consumer)
+            }
+            _ => None,
+        };
+        replace(state, next);
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out) {
+        let next = match (self, state.as_ref(), *timer) {
+            (Node::Producer(cfg), NodeState::Producer(s), Timer::Retry(op)) => {
+                producer::on_timeout(cfg, s, op, o).map(NodeState::Producer)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Lease(msg)) => {
+                broker::on_lease_expiry(cfg, s, msg, o).map(NodeState::Broker)
+            }
+            _ => None,
+        };
+        replace(state, next);
+    }
+
+    fn on_random(&self, _id: Id, state: &mut Cow<NodeState>, d: &Dispatch, o: &mut Out) {
+        let next = match (self, state.as_ref()) {
+            (Node::Broker(cfg), NodeState::Broker(s)) => {
+                broker::on_dispatch(cfg, s, *d, o).map(NodeState::Broker)
+            }
+            _ => None,
+        };
+        replace(state, next);
+    }
+}
+
+/// Observations the actors cannot make themselves, kept small and bounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct History {
+    /// Leg 1 messages sent and not yet received (in flight or lost).
+    pub leg1_outstanding: u8,
+    /// Every other message sent and not yet received.
+    pub other_outstanding: u8,
+    /// Bit `op` is set once the broker has confirmed a publish of `op`.
+    pub confirmed: u8,
+    /// A re-published attempt reached the broker.
+    pub retry_received: bool,
+}
+
+fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
+    let mut next = *h;
+    if env.msg.is_leg1() {
+        next.leg1_outstanding += 1;
+    } else {
+        next.other_outstanding += 1;
+    }
+    if let Msg::PublishAck { op, .. } = env.msg {
+        next.confirmed |= 1 << op;
+    }
+    Some(next)
+}
+
+fn record_in(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
+    let mut next = *h;
+    if env.msg.is_leg1() {
+        next.leg1_outstanding -= 1;
+    } else {
+        next.other_outstanding -= 1;
+    }
+    if let Msg::Publish { attempt, .. } = env.msg {
+        next.retry_received |= *attempt > 0;
+    }
+    Some(next)
+}
+
+/// Messages lost so far: (Leg 1, other).
+pub fn losses(s: &State) -> (u8, u8) {
+    let (mut leg1, mut other) = (0u8, 0u8);
+    for env in s.network.iter_all() {
+        if env.msg.is_leg1() {
+            leg1 += 1;
+        } else {
+            other += 1;
+        }
+    }
+    (
+        s.history.leg1_outstanding - leg1,
+        s.history.other_outstanding - other,
+    )
+}
+
+/// Consumer crashes so far, counting a current one.
+pub fn crashes(s: &State) -> u8 {
+    (FIRST_CONSUMER..s.actor_states.len())
+        .map(|i| {
+            let inc = s.actor_storages[i].unwrap_or(1);
+            inc - 1 + s.crashed[i] as u8
+        })
+        .sum()
+}
+
+/// Total fault budgets, which stateright itself does not bound: it limits
+/// concurrent crashes only, lets any actor crash, and loses any message.
+fn within_budgets(cfg: &Config, s: &State) -> bool {
+    let only_consumers_crash = s.crashed[..FIRST_CONSUMER].iter().all(|c| !c);
+    let (leg1_lost, other_lost) = losses(s);
+    only_consumers_crash
+        && crashes(s) <= cfg.bounds.crashes
+        && leg1_lost <= cfg.bounds.losses
+        && other_lost == 0
+}
+
+pub fn build(cfg: Config) -> Model {
+    let b = cfg.bounds;
+    let mut m = ActorModel::new(cfg, History::default())
+        .actor(Node::Producer(cfg))
+        .actor(Node::Broker(cfg))
+        .actor(Node::Store(cfg))
+        .actors((0..b.consumers).map(|_| Node::Consumer(cfg)))
+        .init_network(Network::new_ordered([]))
+        .lossy_network(if b.losses > 0 {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .max_crashes(b.crashes.min(b.consumers) as usize)
+        .record_msg_out(record_out)
+        .record_msg_in(record_in)
+        .within_boundary(within_budgets);
+    for p in properties::all(&cfg) {
+        m = m.property(p.expectation, p.name, p.condition);
+    }
+    m
+}
+
+/// Typed views of one actor's state in a system state.
+pub fn producer(s: &State) -> &producer::ProducerState {
+    match &*s.actor_states[PRODUCER] {
+        NodeState::Producer(p) => p,
+        _ => unreachable!("actor 0 is the producer"),
+    }
+}
+
+pub fn broker(s: &State) -> &broker::BrokerState {
+    match &*s.actor_states[BROKER] {
+        NodeState::Broker(b) => b,
+        _ => unreachable!("actor 1 is the broker"),
+    }
+}
+
+pub fn store(s: &State) -> &store::StoreState {
+    match &*s.actor_states[STORE] {
+        NodeState::Store(st) => st,
+        _ => unreachable!("actor 2 is the store"),
+    }
+}
+
+/// Each consumer's index, whether it is down, and its (possibly stale)
+/// state.
+pub fn consumers(s: &State) -> impl Iterator<Item = (u8, bool, &consumer::ConsumerState)> {
+    (FIRST_CONSUMER..s.actor_states.len()).map(|i| match &*s.actor_states[i] {
+        NodeState::Consumer(c) => ((i - FIRST_CONSUMER) as u8, s.crashed[i], c),
+        _ => unreachable!("actors from 3 on are consumers"),
+    })
+}

@@ -1,0 +1,83 @@
+//! The messages, timers and choices the actors exchange. Every field is a
+//! small integer so states hash cheaply and stay finite.
+
+use serde::Serialize;
+
+/// A consumer's unit of work: one delivery of one broker message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct JobRef {
+    /// The broker's position of the message (its offset).
+    pub msg: u8,
+    /// Which delivery of that message this is, from 1 (the receipt handle).
+    pub delivery: u8,
+}
+
+/// A row of the effect store's ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Key {
+    /// The id the producer attached to the publish.
+    Id(u8),
+    /// The broker's offset of the message.
+    Offset(u8),
+    /// One delivery of one message.
+    Delivery(JobRef),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Msg {
+    /// Producer → broker. `op` is the payload ("charge order 1"); `id` is
+    /// the message id the producer attached to this attempt.
+    Publish { op: u8, id: u8, attempt: u8 },
+    /// Broker → producer: the publisher confirm.
+    PublishAck { op: u8, id: u8 },
+    /// Broker → consumer, under a lease. `session` is the consumer
+    /// incarnation the broker believes it is talking to.
+    Deliver {
+        job: JobRef,
+        op: u8,
+        id: u8,
+        session: u8,
+    },
+    /// Consumer → store: apply the operation's effect (and, with a ledger,
+    /// check and write the key in the same transaction).
+    Apply {
+        job: JobRef,
+        op: u8,
+        key: Option<Key>,
+    },
+    /// Store → consumer. `fresh` is false when the ledger found the key.
+    Applied { job: JobRef, fresh: bool },
+    /// Consumer → store: write the ledger row in its own transaction.
+    Record { job: JobRef, key: Key },
+    Recorded { job: JobRef },
+    /// Consumer → broker: ack / delete / offset commit for one delivery.
+    Complete { job: JobRef },
+    /// Broker → consumer. `accepted` is false for a delivery whose lease
+    /// the consumer no longer holds (a stale receipt handle).
+    Completed { job: JobRef, accepted: bool },
+    /// Consumer → broker on restart: the old session is gone.
+    Join { incarnation: u8 },
+}
+
+impl Msg {
+    /// Leg 1 messages are the only ones the network may lose.
+    pub fn is_leg1(&self) -> bool {
+        matches!(self, Msg::Publish { .. } | Msg::PublishAck { .. })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Timer {
+    /// Producer: the acknowledgement of `op` did not come in time.
+    Retry(u8),
+    /// Broker: the lease on message `msg` expires.
+    Lease(u8),
+}
+
+/// The broker's nondeterministic choice of which ready message goes to
+/// which consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Dispatch {
+    pub msg: u8,
+    pub consumer: u8,
+}

@@ -1,0 +1,188 @@
+//! What the checker proves or refutes, and the reachability witnesses that
+//! keep a proof from being vacuous.
+//!
+//! "No loss" is liveness, but stateright's `eventually` misses violations at
+//! cycles and DAG joins, so it is stated as safety over resting states: in
+//! every state where nothing but a further fault can happen, every
+//! confirmed operation has been applied. Budgets keep the graph finite.
+
+use super::broker::Status;
+use super::consumer::Stage;
+use super::msg::Timer;
+use super::{BROKER, Model, State, broker, consumers, losses, producer, store};
+use crate::pipeline::{CompletionOrder, Config, LedgerKey};
+use stateright::actor::ActorModelAction;
+use stateright::{Expectation, Model as _};
+
+pub const APPLIED_ONCE: &str = "side effect applied once";
+pub const NO_LOSS: &str = "no loss";
+
+/// The two properties a scenario can expect verdicts for.
+pub const PROPERTIES: [&str; 2] = [APPLIED_ONCE, NO_LOSS];
+
+#[derive(Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub expectation: Expectation,
+    pub condition: fn(&Model, &State) -> bool,
+}
+
+fn applied_once(_: &Model, s: &State) -> bool {
+    store(s).applied.iter().all(|&n| n <= 1)
+}
+
+fn confirmed_all_applied(s: &State) -> bool {
+    let applied = &store(s).applied;
+    (0..applied.len()).all(|op| s.history.confirmed & (1 << op) == 0 || applied[op] >= 1)
+}
+
+fn no_loss(m: &Model, s: &State) -> bool {
+    confirmed_all_applied(s) || !at_rest(m, s)
+}
+
+/// Crashes, losses and lease expiries are faults; anything else enabled
+/// means the system is still moving.
+fn is_fault(a: &super::Action) -> bool {
+    match a {
+        ActorModelAction::Crash(_) | ActorModelAction::Drop(_) => true,
+        ActorModelAction::Timeout(id, Timer::Lease(_)) => usize::from(*id) == BROKER,
+        _ => false,
+    }
+}
+
+/// No action but a further fault changes the state.
+pub fn at_rest(m: &Model, s: &State) -> bool {
+    let mut actions = Vec::new();
+    m.actions(s, &mut actions);
+    actions.into_iter().filter(|a| !is_fault(a)).all(|a| {
+        m.next_state(s, a)
+            .is_none_or(|next| !m.within_boundary(&next))
+    })
+}
+
+/// A consumer went down inside its mode's gap: after the first of its two
+/// boundaries took effect and before the second.
+fn crash_in_gap(m: &Model, s: &State) -> bool {
+    let (b, st) = (broker(s), store(s));
+    consumers(s).any(|(_, down, c)| {
+        down && c.jobs.iter().any(|j| {
+            let done = b.messages[j.job.msg as usize].status == Status::Done;
+            let applied = st.applied[j.op as usize] >= 1;
+            match m.cfg.pipeline.order {
+                CompletionOrder::EffectThenCompletion => applied && !done,
+                CompletionOrder::CompletionThenEffect => {
+                    j.stage == Stage::Completing && done && !applied
+                }
+            }
+        })
+    })
+}
+
+fn redelivery_of_applied(_: &Model, s: &State) -> bool {
+    let st = store(s);
+    consumers(s).any(|(_, down, c)| {
+        !down
+            && c.jobs
+                .iter()
+                .any(|j| j.job.delivery >= 2 && st.applied[j.op as usize] >= 1)
+    })
+}
+
+fn lease_overlap(_: &Model, s: &State) -> bool {
+    let b = broker(s);
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && c.jobs.iter().any(|j| {
+                let status = b.messages[j.job.msg as usize].status;
+                status != Status::Done
+                    && status
+                        != (Status::Leased {
+                            consumer: i,
+                            delivery: j.job.delivery,
+                        })
+            })
+    })
+}
+
+fn leg1_lost(_: &Model, s: &State) -> bool {
+    losses(s).0 >= 1
+}
+
+fn retry_received(_: &Model, s: &State) -> bool {
+    s.history.retry_received
+}
+
+fn retry_after_loss(m: &Model, s: &State) -> bool {
+    leg1_lost(m, s) && retry_received(m, s) && producer(s).retries_left == 0
+}
+
+fn all_applied_at_rest(m: &Model, s: &State) -> bool {
+    store(s).applied.iter().all(|&n| n >= 1) && at_rest(m, s)
+}
+
+fn witness(name: &'static str, condition: fn(&Model, &State) -> bool) -> Check {
+    Check {
+        name,
+        expectation: Expectation::Sometimes,
+        condition,
+    }
+}
+
+/// The witnesses that apply to this pipeline under these budgets.
+pub fn witnesses(cfg: &Config) -> Vec<Check> {
+    let (p, b) = (&cfg.pipeline, &cfg.bounds);
+    let effect_first = p.order == CompletionOrder::EffectThenCompletion;
+    let mut w = Vec::new();
+    if b.crashes > 0 {
+        let name = match (p.order, p.ledger_key) {
+            (CompletionOrder::CompletionThenEffect, _) => "crash between completion and effect",
+            (_, LedgerKey::None) => "crash between effect and completion",
+            (_, LedgerKey::BrokerOffset) => "crash between atomic commit and broker ack",
+            _ => "crash between ledger transaction and broker ack",
+        };
+        w.push(witness(name, crash_in_gap));
+    }
+    if effect_first && (b.crashes > 0 || b.lease_expiries > 0) {
+        w.push(witness(
+            "redelivery of an already-applied operation",
+            redelivery_of_applied,
+        ));
+    }
+    if b.lease_expiries > 0 {
+        w.push(witness(
+            "lease expiry while its holder still works",
+            lease_overlap,
+        ));
+    }
+    match (b.losses > 0, cfg.retry_budget() > 0) {
+        (true, true) => w.push(witness(
+            "lost publish or ack, then a retry",
+            retry_after_loss,
+        )),
+        (true, false) => w.push(witness("lost publish or ack", leg1_lost)),
+        (false, true) => w.push(witness("retried publish reached the broker", retry_received)),
+        (false, false) => {}
+    }
+    w.push(witness(
+        "at rest with every operation applied",
+        all_applied_at_rest,
+    ));
+    w
+}
+
+pub fn all(cfg: &Config) -> Vec<Check> {
+    let mut checks = vec![
+        Check {
+            name: APPLIED_ONCE,
+            expectation: Expectation::Always,
+            condition: applied_once,
+        },
+        Check {
+            name: NO_LOSS,
+            expectation: Expectation::Always,
+            condition: no_loss,
+        },
+    ];
+    checks.extend(witnesses(cfg));
+    checks
+}

@@ -1,0 +1,74 @@
+//! The effect store: the database or payment API where the side effect
+//! lands. It never crashes (it is the durable side of the boundary), so its
+//! state is the ground truth the properties read.
+
+use super::Out;
+use super::msg::{Key, Msg};
+use crate::pipeline::{Config, LedgerWrite};
+use serde::Serialize;
+use stateright::actor::Id;
+
+/// Applications are counted up to this value; beyond it the count is
+/// already a violation, so saturating keeps the state space finite.
+pub const APPLIED_CAP: u8 = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct StoreState {
+    /// How many times each operation's effect has been applied.
+    pub applied: Vec<u8>,
+    /// The durable ledger (operation ids or completion records), sorted.
+    pub ledger: Vec<Key>,
+}
+
+pub fn start(cfg: &Config) -> StoreState {
+    StoreState {
+        applied: vec![0; cfg.bounds.operations as usize],
+        ledger: Vec::new(),
+    }
+}
+
+fn insert(ledger: &mut Vec<Key>, key: Key) {
+    if let Err(at) = ledger.binary_search(&key) {
+        ledger.insert(at, key);
+    }
+}
+
+pub fn on_msg(
+    cfg: &Config,
+    s: &StoreState,
+    src: Id,
+    msg: Msg,
+    o: &mut Out,
+) -> Option<StoreState> {
+    match msg {
+        Msg::Apply { job, op, key } => {
+            let p = &cfg.pipeline;
+            // One transaction: the lookup, the effect and (WithEffect) the
+            // ledger row commit together or not at all.
+            if let Some(k) = key {
+                if p.ledger_check && s.ledger.binary_search(&k).is_ok() {
+                    o.send(src, Msg::Applied { job, fresh: false });
+                    return None;
+                }
+            }
+            let mut next = s.clone();
+            let n = &mut next.applied[op as usize];
+            *n = (*n + 1).min(APPLIED_CAP);
+            if let (Some(k), LedgerWrite::WithEffect) = (key, p.ledger_write) {
+                insert(&mut next.ledger, k);
+            }
+            o.send(src, Msg::Applied { job, fresh: true });
+            Some(next)
+        }
+        Msg::Record { job, key } => {
+            o.send(src, Msg::Recorded { job });
+            if s.ledger.binary_search(&key).is_ok() {
+                return None;
+            }
+            let mut next = s.clone();
+            insert(&mut next.ledger, key);
+            Some(next)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,184 @@
+//! A pipeline is the set of choices a delivery mode is made of, plus the
+//! fault budgets the checker explores. The four delivery modes are presets
+//! of [`Pipeline`]: a variant differs from its mode in one value, never in
+//! code.
+
+use serde::{Deserialize, Serialize};
+
+/// The four delivery modes of DOMAIN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    AtMostOnce,
+    AtLeastOnce,
+    AtomicBoundary,
+    Idempotency,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [
+        Mode::AtMostOnce,
+        Mode::AtLeastOnce,
+        Mode::AtomicBoundary,
+        Mode::Idempotency,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::AtMostOnce => "at-most-once",
+            Mode::AtLeastOnce => "at-least-once",
+            Mode::AtomicBoundary => "atomic-boundary",
+            Mode::Idempotency => "idempotency",
+        }
+    }
+}
+
+/// Which id a producer attaches to each publish attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptIds {
+    /// Every attempt carries the operation's stable business id.
+    Stable,
+    /// Every attempt mints a new id (BROKER-FACTS W1).
+    FreshPerAttempt,
+}
+
+/// The order in which a consumer crosses the two boundaries it owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompletionOrder {
+    /// Record completion (ack, delete, offset commit), then apply the effect.
+    CompletionThenEffect,
+    /// Apply the effect, then record completion.
+    EffectThenCompletion,
+}
+
+/// What the effect store's dedup ledger is keyed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LedgerKey {
+    /// No ledger: every application request applies the effect.
+    None,
+    /// The id the producer attached to the publish (the operation id when
+    /// attempts carry stable ids).
+    OperationId,
+    /// The broker's position of the message (offset / sequence): a completion
+    /// record, as in "store the offset with the effect".
+    BrokerOffset,
+    /// The delivery (receipt handle): new on every redelivery.
+    Delivery,
+}
+
+/// When the ledger row is written relative to the effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LedgerWrite {
+    /// In the same transaction as the effect.
+    WithEffect,
+    /// In a separate step after the effect (BROKER-FACTS W3).
+    AfterEffect,
+}
+
+/// The parts a delivery mode is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Pipeline {
+    /// The producer re-publishes when the acknowledgement does not come.
+    pub producer_retries: bool,
+    pub attempt_ids: AttemptIds,
+    /// The broker drops a publish whose id it already stored (BROKER-FACTS K2, S4).
+    pub publish_dedup: bool,
+    pub order: CompletionOrder,
+    pub ledger_key: LedgerKey,
+    /// The store looks the key up and skips the effect when it is present,
+    /// in the same transaction as the effect (a conditional commit).
+    pub ledger_check: bool,
+    pub ledger_write: LedgerWrite,
+}
+
+impl Pipeline {
+    pub fn of(mode: Mode) -> Pipeline {
+        let base = Pipeline {
+            producer_retries: true,
+            attempt_ids: AttemptIds::Stable,
+            publish_dedup: false,
+            order: CompletionOrder::EffectThenCompletion,
+            ledger_key: LedgerKey::None,
+            ledger_check: true,
+            ledger_write: LedgerWrite::WithEffect,
+        };
+        match mode {
+            Mode::AtMostOnce => Pipeline {
+                producer_retries: false,
+                order: CompletionOrder::CompletionThenEffect,
+                ..base
+            },
+            Mode::AtLeastOnce => base,
+            Mode::AtomicBoundary => Pipeline {
+                publish_dedup: true,
+                ledger_key: LedgerKey::BrokerOffset,
+                ..base
+            },
+            Mode::Idempotency => Pipeline {
+                ledger_key: LedgerKey::OperationId,
+                ..base
+            },
+        }
+    }
+
+    pub fn has_ledger(&self) -> bool {
+        self.ledger_key != LedgerKey::None
+    }
+}
+
+/// Sizes and fault budgets. Every budget bounds a *total* count over a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Bounds {
+    pub operations: u8,
+    pub consumers: u8,
+    /// Total producer re-publishes.
+    pub retries: u8,
+    /// Total consumer crashes.
+    pub crashes: u8,
+    /// Total Leg 1 messages lost (a publish or its acknowledgement).
+    pub losses: u8,
+    /// Total lease expiries.
+    pub lease_expiries: u8,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            operations: 2,
+            consumers: 2,
+            retries: 1,
+            crashes: 1,
+            losses: 1,
+            lease_expiries: 1,
+        }
+    }
+}
+
+/// A pipeline under bounds: what the model is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Config {
+    pub pipeline: Pipeline,
+    pub bounds: Bounds,
+}
+
+impl Config {
+    pub fn new(mode: Mode) -> Config {
+        Config {
+            pipeline: Pipeline::of(mode),
+            bounds: Bounds::default(),
+        }
+    }
+
+    /// Re-publishes the producer may actually make.
+    pub fn retry_budget(&self) -> u8 {
+        if self.pipeline.producer_retries {
+            self.bounds.retries
+        } else {
+            0
+        }
+    }
+}
