@@ -11,7 +11,7 @@ use crate::model::properties::{self, Check};
 use crate::model::{self, Action, Model, State};
 use crate::pipeline::Config;
 use serde::Serialize;
-use stateright::{Checker, CheckerBuilder, CheckerVisitor, HasDiscoveries, Model as _, Path};
+use stateright::{Checker, CheckerVisitor, HasDiscoveries, Model as _, Path};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,14 +66,21 @@ pub struct Trace {
     pub steps: Vec<(State, Option<Action>)>,
     /// The Explorer's `#/steps/...` encoding of the path.
     pub encoded: String,
+    /// What happens after the last step when no further fault strikes: a
+    /// shortest fault-free continuation to a resting state. Not part of the
+    /// counterexample; it shows the aftermath (who completes, what is left).
+    pub epilogue: Vec<(Action, State)>,
 }
 
 impl Trace {
     fn from_path(model: &Model, path: Path<State, Action>) -> Trace {
         let encoded = path.encode(model);
+        let steps = path.into_vec();
+        let epilogue = to_rest(model, &steps[steps.len() - 1].0);
         Trace {
-            steps: path.into_vec(),
+            steps,
             encoded,
+            epilogue,
         }
     }
 
@@ -89,6 +96,38 @@ impl Trace {
     pub fn last_state(&self) -> &State {
         &self.steps[self.steps.len() - 1].0
     }
+}
+
+/// A shortest sequence of non-fault actions from `from` to a resting state
+/// (breadth-first; empty if already at rest or if none exists).
+pub fn to_rest(model: &Model, from: &State) -> Vec<(Action, State)> {
+    use std::collections::{HashMap, VecDeque};
+    let mut parent: HashMap<State, Option<(State, Action)>> = HashMap::new();
+    let mut queue = VecDeque::from([from.clone()]);
+    parent.insert(from.clone(), None);
+    while let Some(s) = queue.pop_front() {
+        if properties::at_rest(model, &s) {
+            let mut steps = Vec::new();
+            let mut at = s;
+            while let Some(Some((prev, action))) = parent.get(&at).cloned() {
+                steps.push((action, at));
+                at = prev;
+            }
+            steps.reverse();
+            return steps;
+        }
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        for a in actions.into_iter().filter(|a| !properties::is_fault(a)) {
+            if let Some(next) = model.next_state(&s, a.clone()) {
+                if model.within_boundary(&next) && !parent.contains_key(&next) {
+                    parent.insert(next.clone(), Some((s.clone(), a)));
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    Vec::new()
 }
 
 #[derive(Clone, Debug)]

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod model;
 pub mod pipeline;
+pub mod report;

@@ -33,6 +33,8 @@ pub struct BrokerState {
     pub seen: Vec<u8>,
     /// The consumer incarnation each session belongs to.
     pub sessions: Vec<u8>,
+    /// Which consumers have asked for a message and not yet received one.
+    pub polling: Vec<bool>,
     pub expiries_left: u8,
 }
 
@@ -43,25 +45,29 @@ pub fn start(cfg: &Config) -> BrokerState {
         messages: Vec::new(),
         seen: Vec::new(),
         sessions: vec![1; cfg.bounds.consumers as usize],
+        polling: vec![true; cfg.bounds.consumers as usize],
         expiries_left: cfg.bounds.lease_expiries,
     }
 }
 
-/// Offers every (ready message, consumer) pair as the next hand-out.
-fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
-    let choices: Vec<Dispatch> = s
-        .messages
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.status == Status::Ready)
-        .flat_map(|(msg, _)| {
-            (0..cfg.bounds.consumers).map(move |consumer| Dispatch {
-                msg: msg as u8,
-                consumer,
-            })
+/// Offers the oldest ready message to each consumer that asked for work.
+/// Consumers pull one message at a time (SQS ReceiveMessage, a Kafka poll,
+/// `basic.qos(1)` credit), so a consumer still busy with a message whose
+/// lease expired is not offered its redelivery.
+fn offer(s: &BrokerState, o: &mut Out) {
+    let Some(msg) = s.messages.iter().position(|e| e.status == Status::Ready) else {
+        return;
+    };
+    let choices: Vec<Dispatch> = (0..s.polling.len() as u8)
+        .filter(|&c| s.polling[c as usize])
+        .map(|consumer| Dispatch {
+            msg: msg as u8,
+            consumer,
         })
         .collect();
-    if !choices.is_empty() {
+    if choices.is_empty() {
+        o.remove_random(DISPATCH);
+    } else {
         o.choose_random(DISPATCH, choices);
     }
 }
@@ -95,43 +101,56 @@ pub fn on_msg(
                 deliveries: 0,
                 status: Status::Ready,
             });
-            offer(cfg, &next, o);
+            offer(&next, o);
             Some(next)
         }
-        Msg::Complete { job } => {
+        Msg::Complete { job, reply, poll } => {
             let consumer = consumer_index(src);
             let holder = Status::Leased {
                 consumer,
                 delivery: job.delivery,
             };
             let accepted = s.messages[job.msg as usize].status == holder;
-            o.send(src, Msg::Completed { job, accepted });
-            if !accepted {
+            if reply {
+                o.send(src, Msg::Completed { job, accepted });
+            }
+            if !accepted && !poll {
                 return None;
             }
             let mut next = s.clone();
-            next.messages[job.msg as usize].status = Status::Done;
-            o.cancel_timer(Timer::Lease(job.msg));
+            if accepted {
+                next.messages[job.msg as usize].status = Status::Done;
+                o.cancel_timer(Timer::Lease(job.msg));
+            }
+            next.polling[consumer as usize] |= poll;
+            offer(&next, o);
+            Some(next)
+        }
+        Msg::Poll => {
+            let mut next = s.clone();
+            next.polling[consumer_index(src) as usize] = true;
+            offer(&next, o);
             Some(next)
         }
         Msg::Join { incarnation } => {
             let consumer = consumer_index(src);
             let mut next = s.clone();
             next.sessions[consumer as usize] = incarnation;
+            next.polling[consumer as usize] = true;
             for msg in 0..next.messages.len() {
                 if matches!(next.messages[msg].status, Status::Leased { consumer: c, .. } if c == consumer)
                 {
                     release(&mut next, msg, o);
                 }
             }
-            offer(cfg, &next, o);
+            offer(&next, o);
             Some(next)
         }
         _ => None,
     }
 }
 
-pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerState> {
+pub fn on_dispatch(s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerState> {
     let mut next = s.clone();
     let entry = &mut next.messages[d.msg as usize];
     if entry.status != Status::Ready {
@@ -146,6 +165,7 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
         consumer: d.consumer,
         delivery: job.delivery,
     };
+    next.polling[d.consumer as usize] = false;
     let (op, id) = (entry.op, entry.id);
     o.send(
         consumer_id(d.consumer),
@@ -159,13 +179,13 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
     if next.expiries_left > 0 {
         o.set_timer(Timer::Lease(d.msg), no_delay());
     }
-    offer(cfg, &next, o);
+    offer(&next, o);
     Some(next)
 }
 
 /// A lease expiry is a fault: it fires while the holder may still be
 /// working, and each one spends the budget.
-pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+pub fn on_lease_expiry(s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
     if !matches!(s.messages[msg as usize].status, Status::Leased { .. }) || s.expiries_left == 0 {
         return None;
     }
@@ -177,6 +197,6 @@ pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> O
             o.cancel_timer(Timer::Lease(other as u8));
         }
     }
-    offer(cfg, &next, o);
+    offer(&next, o);
     Some(next)
 }

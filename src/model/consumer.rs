@@ -57,35 +57,60 @@ fn ledger_key(cfg: &Config, j: &Job) -> Option<Key> {
     }
 }
 
-fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Stage {
+/// Whether a ledger row still has to be written after the effect.
+fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
+    match cfg.pipeline.ledger_write {
+        LedgerWrite::AfterEffect => ledger_key(cfg, j),
+        LedgerWrite::WithEffect => None,
+    }
+}
+
+/// Sends the effect request. Returns the stage to wait in, or None when
+/// nothing is left to wait for (the reply would change nothing).
+fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    let wait = cfg.pipeline.order == CompletionOrder::EffectThenCompletion
+        || records_after_effect(cfg, j).is_some();
     o.send(
         Id::from(STORE),
         Msg::Apply {
             job: j.job,
             op: j.op,
             key: ledger_key(cfg, j),
+            reply: wait,
         },
     );
-    Stage::Applying
+    wait.then_some(Stage::Applying)
 }
 
-fn complete(j: &Job, o: &mut Out) -> Stage {
-    o.send(Id::from(BROKER), Msg::Complete { job: j.job });
-    Stage::Completing
+/// Sends completion. Only a consumer that still has the effect to apply
+/// waits for the verdict (a synchronous commit); after the effect it is
+/// fire-and-forget.
+fn complete(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    let wait = cfg.pipeline.order == CompletionOrder::CompletionThenEffect;
+    o.send(
+        Id::from(BROKER),
+        Msg::Complete {
+            job: j.job,
+            reply: wait,
+            // The last step of a job asks for the next one in the same
+            // request.
+            poll: !wait,
+        },
+    );
+    wait.then_some(Stage::Completing)
 }
 
-/// What comes after the effect: the separate ledger write if there is one,
+/// What follows the effect: the separate ledger write if there is one,
 /// then completion if it has not been recorded yet.
 fn after_effect(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
-    let p = &cfg.pipeline;
-    if j.stage == Stage::Applying && p.ledger_write == LedgerWrite::AfterEffect {
-        if let Some(key) = ledger_key(cfg, j) {
+    if j.stage == Stage::Applying {
+        if let Some(key) = records_after_effect(cfg, j) {
             o.send(Id::from(STORE), Msg::Record { job: j.job, key });
             return Some(Stage::Recording);
         }
     }
-    match p.order {
-        CompletionOrder::EffectThenCompletion => Some(complete(j, o)),
+    match cfg.pipeline.order {
+        CompletionOrder::EffectThenCompletion => complete(cfg, j, o),
         CompletionOrder::CompletionThenEffect => None,
     }
 }
@@ -109,12 +134,18 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                 id,
                 stage: Stage::Applying,
             };
-            j.stage = match cfg.pipeline.order {
+            let stage = match cfg.pipeline.order {
                 CompletionOrder::EffectThenCompletion => apply(cfg, &j, o),
-                CompletionOrder::CompletionThenEffect => complete(&j, o),
+                CompletionOrder::CompletionThenEffect => complete(cfg, &j, o),
             };
-            next.jobs.push(j);
-            next.jobs.sort();
+            match stage {
+                Some(stage) => {
+                    j.stage = stage;
+                    next.jobs.push(j);
+                    next.jobs.sort();
+                }
+                None => o.send(Id::from(BROKER), Msg::Poll),
+            }
             return Some(next);
         }
         Msg::Applied { job, .. } => (job, Stage::Applying),
@@ -126,19 +157,23 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
     // previous one.
     let at = s.jobs.iter().position(|j| j.job == job && j.stage == stage)?;
     let j = s.jobs[at];
-    let then = match (msg, cfg.pipeline.order) {
-        (Msg::Completed { accepted: true, .. }, CompletionOrder::CompletionThenEffect) => {
-            Some(apply(cfg, &j, o))
-        }
+    let (then, asked) = match msg {
+        Msg::Completed { accepted: true, .. } => (apply(cfg, &j, o), false),
         // A rejected completion means the lease moved on: another delivery
         // owns the work now.
-        (Msg::Completed { .. }, _) => None,
-        _ => after_effect(cfg, &j, o),
+        Msg::Completed { .. } => (None, false),
+        _ => (
+            after_effect(cfg, &j, o),
+            cfg.pipeline.order == CompletionOrder::EffectThenCompletion,
+        ),
     };
     match then {
         Some(stage) => next.jobs[at].stage = stage,
         None => {
             next.jobs.remove(at);
+            if !asked {
+                o.send(Id::from(BROKER), Msg::Poll);
+            }
         }
     }
     next.jobs.sort();

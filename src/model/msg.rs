@@ -44,6 +44,8 @@ pub enum Msg {
         job: JobRef,
         op: u8,
         key: Option<Key>,
+        /// The consumer waits for `Applied`; otherwise it has moved on.
+        reply: bool,
     },
     /// Store → consumer. `fresh` is false when the ledger found the key.
     Applied { job: JobRef, fresh: bool },
@@ -51,10 +53,18 @@ pub enum Msg {
     Record { job: JobRef, key: Key },
     Recorded { job: JobRef },
     /// Consumer → broker: ack / delete / offset commit for one delivery.
-    Complete { job: JobRef },
+    Complete {
+        job: JobRef,
+        reply: bool,
+        /// The consumer is done with this job and asks for the next one.
+        poll: bool,
+    },
     /// Broker → consumer. `accepted` is false for a delivery whose lease
     /// the consumer no longer holds (a stale receipt handle).
     Completed { job: JobRef, accepted: bool },
+    /// Consumer → broker: ready for one more delivery (a pull, or a
+    /// prefetch credit).
+    Poll,
     /// Consumer → broker on restart: the old session is gone.
     Join { incarnation: u8 },
 }

@@ -42,7 +42,7 @@ fn no_loss(m: &Model, s: &State) -> bool {
 
 /// Crashes, losses and lease expiries are faults; anything else enabled
 /// means the system is still moving.
-fn is_fault(a: &super::Action) -> bool {
+pub fn is_fault(a: &super::Action) -> bool {
     match a {
         ActorModelAction::Crash(_) | ActorModelAction::Drop(_) => true,
         ActorModelAction::Timeout(id, Timer::Lease(_)) => usize::from(*id) == BROKER,

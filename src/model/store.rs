@@ -41,13 +41,20 @@ pub fn on_msg(
     o: &mut Out,
 ) -> Option<StoreState> {
     match msg {
-        Msg::Apply { job, op, key } => {
+        Msg::Apply {
+            job,
+            op,
+            key,
+            reply,
+        } => {
             let p = &cfg.pipeline;
             // One transaction: the lookup, the effect and (WithEffect) the
             // ledger row commit together or not at all.
             if let Some(k) = key {
                 if p.ledger_check && s.ledger.binary_search(&k).is_ok() {
-                    o.send(src, Msg::Applied { job, fresh: false });
+                    if reply {
+                        o.send(src, Msg::Applied { job, fresh: false });
+                    }
                     return None;
                 }
             }
@@ -57,7 +64,9 @@ pub fn on_msg(
             if let (Some(k), LedgerWrite::WithEffect) = (key, p.ledger_write) {
                 insert(&mut next.ledger, k);
             }
-            o.send(src, Msg::Applied { job, fresh: true });
+            if reply {
+                o.send(src, Msg::Applied { job, fresh: true });
+            }
             Some(next)
         }
         Msg::Record { job, key } => {
