@@ -119,11 +119,12 @@ pub fn to_rest(model: &Model, from: &State) -> Vec<(Action, State)> {
         let mut actions = Vec::new();
         model.actions(&s, &mut actions);
         for a in actions.into_iter().filter(|a| !properties::is_fault(a)) {
-            if let Some(next) = model.next_state(&s, a.clone()) {
-                if model.within_boundary(&next) && !parent.contains_key(&next) {
-                    parent.insert(next.clone(), Some((s.clone(), a)));
-                    queue.push_back(next);
-                }
+            if let Some(next) = model.next_state(&s, a.clone())
+                && model.within_boundary(&next)
+                && !parent.contains_key(&next)
+            {
+                parent.insert(next.clone(), Some((s.clone(), a)));
+                queue.push_back(next);
             }
         }
     }
@@ -162,6 +163,18 @@ impl Outcome {
             .iter()
             .find(|p| p.name == property)
             .and_then(|p| p.trace.as_ref())
+    }
+}
+
+/// A violation found is a counterexample whatever else happened; the
+/// absence of one proves something only if the run was complete and every
+/// witness shows the faults were exercised.
+pub fn judge(refuted: bool, complete: bool, witnesses_reached: bool) -> Verdict {
+    match (refuted, complete, witnesses_reached) {
+        (true, _, _) => Verdict::Counterexample,
+        (false, false, _) => Verdict::Incomplete,
+        (false, true, false) => Verdict::Vacuous,
+        (false, true, true) => Verdict::Proved,
     }
 }
 
@@ -224,17 +237,12 @@ pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) ->
     let properties = properties::PROPERTIES
         .iter()
         .map(|&name| {
-            let (verdict, trace) = if discoveries.contains_key(name) {
-                let shortest = shortest_counterexample(&model, name)
-                    .expect("a property refuted by DFS is refuted by BFS");
-                (Verdict::Counterexample, Some(shortest))
-            } else if !complete {
-                (Verdict::Incomplete, None)
-            } else if !all_reached {
-                (Verdict::Vacuous, None)
-            } else {
-                (Verdict::Proved, None)
-            };
+            let refuted = discoveries.contains_key(name);
+            let verdict = judge(refuted, complete, all_reached);
+            let trace = refuted.then(|| {
+                shortest_counterexample(&model, name)
+                    .expect("a property refuted by DFS is refuted by BFS")
+            });
             PropertyOutcome {
                 name,
                 verdict,
@@ -307,7 +315,11 @@ pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
 /// The length of a shortest counterexample found by iterative deepening:
 /// the first depth bound under which the checker finds any. Slower than
 /// [`shortest_counterexample`]; it exists to cross-check it.
-pub fn shortest_length_by_deepening(model: &Model, property: &str, max_steps: usize) -> Option<usize> {
+pub fn shortest_length_by_deepening(
+    model: &Model,
+    property: &str,
+    max_steps: usize,
+) -> Option<usize> {
     let name = static_name(model, property);
     (0..=max_steps).find(|&steps| {
         model
@@ -340,4 +352,19 @@ pub fn replay(model: &Model, encoded: &str) -> Option<Trace> {
     }
     let init_state = model.init_states().into_iter().nth(init)?;
     Path::from_actions(model, init_state, &actions).map(|p| Trace::from_path(model, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_complete_run_with_every_witness_reached_proves() {
+        assert_eq!(judge(false, true, true), Verdict::Proved);
+        assert_eq!(judge(false, true, false), Verdict::Vacuous);
+        assert_eq!(judge(false, false, true), Verdict::Incomplete);
+        assert_eq!(judge(false, false, false), Verdict::Incomplete);
+        assert_eq!(judge(true, false, false), Verdict::Counterexample);
+        assert_eq!(judge(true, true, true), Verdict::Counterexample);
+    }
 }

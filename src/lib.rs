@@ -1,6 +1,10 @@
 //! onceproof: model-checked delivery guarantees.
 
+pub mod assumptions;
 pub mod check;
+pub mod explore;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod results;
+pub mod scenario;

@@ -1,29 +1,289 @@
-use onceproof::check::{Limits, check};
-use onceproof::pipeline::{Config, Mode};
+//! The `onceproof` command line: check scenarios, list them, serve the
+//! Explorer. Exit status: 0 when every verdict matches its scenario's
+//! expectation, 1 when one does not, 2 for bad input or usage.
 
-fn main() {
-    let which: Vec<String> = std::env::args().skip(1).collect();
-    for mode in Mode::ALL.into_iter().filter(|m| which.is_empty() || which.iter().any(|w| w == m.name())) {
-        let o = check(Config::new(mode), Limits { timeout: Some(std::time::Duration::from_secs(100)), ..Limits::default() }, &mut |_| {});
-        println!(
-            "{}: unique={} total={} depth={} {:?}",
-            mode.name(),
-            o.unique_states,
-            o.total_states,
-            o.max_depth,
-            o.elapsed
-        );
-        for p in &o.properties {
-            println!("  {} {:?} {:?}", p.name, p.verdict, p.trace.as_ref().map(|t| t.len()));
-            if let Some(t) = &p.trace {
-                for (_, a) in &t.steps {
-                    if let Some(a) = a { println!("     {:?}", a); }
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use onceproof::check::{self, Limits};
+use onceproof::report::{document, itf, text};
+use onceproof::scenario::{self, InputError, Scenario};
+use onceproof::{explore, model, results};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "onceproof",
+    version,
+    about = "Model-checks message-delivery pipelines: is the side effect applied once, is nothing lost?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check scenarios exhaustively and report each property's verdict.
+    Check(CheckArgs),
+    /// List the scenarios in models/ with their summaries and expected verdicts.
+    List {
+        /// Directory holding the scenario files.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+    /// Serve the Stateright Explorer for one scenario.
+    Explore {
+        /// A scenario file, or a scenario name looked up in models/.
+        scenario: String,
+        /// Address to serve on; loopback unless you say otherwise.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Directory holding the scenario files.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TraceFormat {
+    /// Numbered steps in domain words (the default report).
+    Text,
+    /// Informal Trace Format JSON (Apalache, Quint), one file per counterexample.
+    Itf,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Scenario files, or scenario names looked up in models/.
+    scenarios: Vec<String>,
+    /// Check every scenario in models/.
+    #[arg(long)]
+    all: bool,
+    /// Directory holding the scenario files.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// Print one JSON document instead of the text report.
+    #[arg(long)]
+    json: bool,
+    /// Write each scenario's JSON and Markdown page, and the matrix, into this directory.
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
+    /// How counterexamples are exported: `itf` writes <scenario>.<property>.itf.json
+    /// files into the --write directory (or the current directory).
+    #[arg(long, value_enum, default_value = "text")]
+    trace_format: TraceFormat,
+    /// Checker threads (a timeout needs at least 2; 2 are used if it is set).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
+    /// Stop each exploration after this many seconds; a run cut short is `incomplete`.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Stop each exploration after about this many states; a run cut short is `incomplete`.
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+    /// Address the printed Explorer links point at.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    explore_addr: SocketAddr,
+}
+
+fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::List { models } => run_list(&models),
+        Command::Explore {
+            scenario,
+            addr,
+            models,
+        } => run_explore(&scenario, addr, &models),
+    }
+}
+
+fn load_all(args: &[String], all: bool, models: &Path) -> Result<Vec<Scenario>, InputError> {
+    let mut paths: Vec<PathBuf> = args.iter().map(|a| scenario::resolve(a, models)).collect();
+    if all {
+        paths.extend(scenario::all(models)?);
+    }
+    let scenarios: Vec<Scenario> = paths
+        .iter()
+        .map(|p| scenario::load(p))
+        .collect::<Result<_, _>>()?;
+    for (i, s) in scenarios.iter().enumerate() {
+        if let Some(other) = scenarios[..i]
+            .iter()
+            .find(|o| o.name == s.name && o.path != s.path)
+        {
+            return Err(InputError {
+                file: s.path.display().to_string(),
+                line: None,
+                field: Some("name".into()),
+                message: format!("`{}` is also the name of {}", s.name, other.path.display()),
+            });
+        }
+    }
+    Ok(scenarios)
+}
+
+fn progress_bar(label: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::hidden();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("static template"),
+    );
+    bar.set_prefix(label.to_string());
+    Some(bar)
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    if args.scenarios.is_empty() && !args.all {
+        return bad_input("name at least one scenario, or pass --all");
+    }
+    let timeout = match args.timeout {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return bad_input(format!(
+                "--timeout {t}: must be a positive number of seconds"
+            ));
+        }
+        t => t.map(Duration::from_secs_f64),
+    };
+    if args.max_states == Some(0) {
+        return bad_input("--max-states 0: must be at least 1");
+    }
+    let scenarios = match load_all(&args.scenarios, args.all, &args.models) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let limits = Limits {
+        threads: args.threads as usize,
+        timeout,
+        max_states: args.max_states,
+    };
+    let mut docs = Vec::new();
+    let mut itf_docs = Vec::new();
+    for s in &scenarios {
+        let bar = progress_bar(&s.name);
+        let outcome = check::check(s.config, limits, &mut |p| {
+            if let Some(bar) = &bar {
+                if p.elapsed > Duration::from_secs(1) && bar.is_hidden() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 }
-                println!("     {}", t.encoded);
+                let rate = p.total_states as f64 / p.elapsed.as_secs_f64().max(1e-3);
+                bar.set_message(format!(
+                    "{} states ({} unique), {:.0} states/s",
+                    p.total_states, p.unique_states, rate
+                ));
+                bar.tick();
+            }
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let doc = document::document(s, &outcome);
+        if !args.json {
+            println!("{}", text::render(&doc, &args.explore_addr.to_string()));
+        }
+        if let Some(dir) = &args.write {
+            if let Err(e) = results::write_scenario(dir, s, &outcome, &doc) {
+                return bad_input(format!("{}: cannot write results: {e}", dir.display()));
             }
         }
-        for w in &o.witnesses {
-            println!("  witness {} {}", w.0, w.1);
+        if args.trace_format == TraceFormat::Itf {
+            let model = model::build(s.config);
+            for p in &outcome.properties {
+                if let Some(t) = &p.trace {
+                    let slug = p.name.replace(' ', "-");
+                    let name = format!("{}.{slug}.itf.json", s.name);
+                    itf_docs.push((name, itf::itf(&model, t, p.name)));
+                }
+            }
         }
+        docs.push(doc);
+    }
+    if args.json {
+        let out = if docs.len() == 1 {
+            serde_json::to_string_pretty(&docs[0])
+        } else {
+            serde_json::to_string_pretty(&docs)
+        };
+        println!("{}", out.expect("plain data"));
+    }
+    if let Some(dir) = &args.write {
+        if args.all {
+            if let Err(e) = results::write_matrix(dir, &docs) {
+                return bad_input(format!("{}: cannot write results: {e}", dir.display()));
+            }
+        }
+    }
+    let itf_dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
+    for (name, value) in itf_docs {
+        let path = itf_dir.join(&name);
+        let text = serde_json::to_string_pretty(&value).expect("plain data") + "\n";
+        if let Err(e) = results::write_atomically(&path, &text) {
+            return bad_input(format!("{}: cannot write: {e}", path.display()));
+        }
+        if !args.json {
+            println!("wrote {}", path.display());
+        }
+    }
+    let unexpected: Vec<&str> = docs
+        .iter()
+        .filter(|d| !d.as_expected)
+        .map(|d| d.scenario.as_str())
+        .collect();
+    if unexpected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "verdicts differ from the expected ones in: {}",
+            unexpected.join(", ")
+        );
+        ExitCode::from(1)
+    }
+}
+
+fn run_list(models: &Path) -> ExitCode {
+    let scenarios = match load_all(&[], true, models) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    for s in scenarios {
+        let expect: Vec<String> = s
+            .expect
+            .iter()
+            .map(|(p, v)| format!("{p}: {}", v.name()))
+            .collect();
+        println!("{:<34} {}", s.name, s.summary);
+        println!("{:<34} expects {}", "", expect.join(", "));
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
+    let s = match scenario::load(&scenario::resolve(arg, models)) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    println!("Explorer for {} at http://{addr}/", s.name);
+    match explore::serve(model::build(s.config), addr) {
+        Ok(never) => match never {},
+        Err(e) => bad_input(e),
     }
 }

@@ -81,6 +81,7 @@ pub enum LedgerWrite {
 
 /// The parts a delivery mode is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Pipeline {
     /// The producer re-publishes when the acknowledgement does not come.
     pub producer_retries: bool,
@@ -132,6 +133,7 @@ impl Pipeline {
 
 /// Sizes and fault budgets. Every budget bounds a *total* count over a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Bounds {
     pub operations: u8,
     pub consumers: u8,

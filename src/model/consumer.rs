@@ -103,11 +103,11 @@ fn complete(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
 /// What follows the effect: the separate ledger write if there is one,
 /// then completion if it has not been recorded yet.
 fn after_effect(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
-    if j.stage == Stage::Applying {
-        if let Some(key) = records_after_effect(cfg, j) {
-            o.send(Id::from(STORE), Msg::Record { job: j.job, key });
-            return Some(Stage::Recording);
-        }
+    if j.stage == Stage::Applying
+        && let Some(key) = records_after_effect(cfg, j)
+    {
+        o.send(Id::from(STORE), Msg::Record { job: j.job, key });
+        return Some(Stage::Recording);
     }
     match cfg.pipeline.order {
         CompletionOrder::EffectThenCompletion => complete(cfg, j, o),
@@ -155,7 +155,10 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
     };
     // A reply for work this incarnation does not hold was meant for a
     // previous one.
-    let at = s.jobs.iter().position(|j| j.job == job && j.stage == stage)?;
+    let at = s
+        .jobs
+        .iter()
+        .position(|j| j.job == job && j.stage == stage)?;
     let j = s.jobs[at];
     let (then, asked) = match msg {
         Msg::Completed { accepted: true, .. } => (apply(cfg, &j, o), false),

@@ -13,10 +13,10 @@ pub mod store;
 use crate::pipeline::Config;
 use msg::{Dispatch, Msg, Timer};
 use serde::Serialize;
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::time::Duration;
-use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network};
 
 pub const PRODUCER: usize = 0;
 pub const BROKER: usize = 1;

@@ -27,9 +27,16 @@ pub enum Key {
 pub enum Msg {
     /// Producer → broker. `op` is the payload ("charge order 1"); `id` is
     /// the message id the producer attached to this attempt.
-    Publish { op: u8, id: u8, attempt: u8 },
+    Publish {
+        op: u8,
+        id: u8,
+        attempt: u8,
+    },
     /// Broker → producer: the publisher confirm.
-    PublishAck { op: u8, id: u8 },
+    PublishAck {
+        op: u8,
+        id: u8,
+    },
     /// Broker → consumer, under a lease. `session` is the consumer
     /// incarnation the broker believes it is talking to.
     Deliver {
@@ -48,10 +55,18 @@ pub enum Msg {
         reply: bool,
     },
     /// Store → consumer. `fresh` is false when the ledger found the key.
-    Applied { job: JobRef, fresh: bool },
+    Applied {
+        job: JobRef,
+        fresh: bool,
+    },
     /// Consumer → store: write the ledger row in its own transaction.
-    Record { job: JobRef, key: Key },
-    Recorded { job: JobRef },
+    Record {
+        job: JobRef,
+        key: Key,
+    },
+    Recorded {
+        job: JobRef,
+    },
     /// Consumer → broker: ack / delete / offset commit for one delivery.
     Complete {
         job: JobRef,
@@ -61,12 +76,17 @@ pub enum Msg {
     },
     /// Broker → consumer. `accepted` is false for a delivery whose lease
     /// the consumer no longer holds (a stale receipt handle).
-    Completed { job: JobRef, accepted: bool },
+    Completed {
+        job: JobRef,
+        accepted: bool,
+    },
     /// Consumer → broker: ready for one more delivery (a pull, or a
     /// prefetch credit).
     Poll,
     /// Consumer → broker on restart: the old session is gone.
-    Join { incarnation: u8 },
+    Join {
+        incarnation: u8,
+    },
 }
 
 impl Msg {

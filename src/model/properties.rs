@@ -160,7 +160,10 @@ pub fn witnesses(cfg: &Config) -> Vec<Check> {
             retry_after_loss,
         )),
         (true, false) => w.push(witness("lost publish or ack", leg1_lost)),
-        (false, true) => w.push(witness("retried publish reached the broker", retry_received)),
+        (false, true) => w.push(witness(
+            "retried publish reached the broker",
+            retry_received,
+        )),
         (false, false) => {}
     }
     w.push(witness(

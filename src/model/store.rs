@@ -33,13 +33,7 @@ fn insert(ledger: &mut Vec<Key>, key: Key) {
     }
 }
 
-pub fn on_msg(
-    cfg: &Config,
-    s: &StoreState,
-    src: Id,
-    msg: Msg,
-    o: &mut Out,
-) -> Option<StoreState> {
+pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> Option<StoreState> {
     match msg {
         Msg::Apply {
             job,
@@ -50,13 +44,14 @@ pub fn on_msg(
             let p = &cfg.pipeline;
             // One transaction: the lookup, the effect and (WithEffect) the
             // ledger row commit together or not at all.
-            if let Some(k) = key {
-                if p.ledger_check && s.ledger.binary_search(&k).is_ok() {
-                    if reply {
-                        o.send(src, Msg::Applied { job, fresh: false });
-                    }
-                    return None;
+            if let Some(k) = key
+                && p.ledger_check
+                && s.ledger.binary_search(&k).is_ok()
+            {
+                if reply {
+                    o.send(src, Msg::Applied { job, fresh: false });
                 }
+                return None;
             }
             let mut next = s.clone();
             let n = &mut next.applied[op as usize];

@@ -1,1 +1,268 @@
-//! (being written)
+//! Exports a counterexample in the Informal Trace Format (ITF, Apalache
+//! ADR-015), the JSON trace format Apalache and Quint emit and their
+//! tooling reads, so a trace found here can be replayed, diffed or checked
+//! against a Quint or TLA+ specification of the same pipeline.
+//!
+//! ITF has no native integers beyond what JSON numbers carry safely, so
+//! every integer is written as `{"#bigint": "n"}`, as Quint does. Sets are
+//! `{"#set": [...]}`, maps `{"#map": [[k, v], ...]}`, records plain
+//! objects, and enum values Quint-style variants `{"tag": .., "value": ..}`.
+//!
+//! The variables are the ones a reader of the trace reasons with, not the
+//! checker's internal state: effect counts, the ledger, the broker's
+//! messages and leases, each consumer's work, what is in flight, and the
+//! action that led to each state. Numbering follows the narrative: ops,
+//! messages and consumers count from 1; message ids are raw.
+
+use super::narrative::{actions, describe};
+use crate::check::Trace;
+use crate::model::broker::Status;
+use crate::model::consumer::Stage;
+use crate::model::msg::{Key, Msg};
+use crate::model::{self, BROKER, Model, PRODUCER, STORE, State};
+use serde_json::{Value, json};
+use stateright::actor::{Id, Network};
+
+/// The variables of every state, in the order they are listed.
+pub const VARS: [&str; 10] = [
+    "action",
+    "applied",
+    "ledger",
+    "broker",
+    "consumers",
+    "crashed",
+    "in_flight",
+    "confirmed",
+    "producer_acked",
+    "lost",
+];
+
+pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
+    let mut states = Vec::with_capacity(trace.steps.len());
+    states.push(state(model, 0, "init".to_string(), &trace.steps[0].0));
+    for (i, (before, action, after)) in actions(trace).enumerate() {
+        let taken = describe(model, before, action, after);
+        states.push(state(model, i + 1, taken, after));
+    }
+    json!({
+        "#meta": {
+            "format": "ITF",
+            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "source": "onceproof",
+            "description": format!("shortest counterexample to '{property}'; the last state violates it"),
+            "property": property,
+            "explorer_path": trace.encoded,
+        },
+        "vars": VARS,
+        "states": states,
+    })
+}
+
+fn int(n: impl Into<u64>) -> Value {
+    json!({ "#bigint": n.into().to_string() })
+}
+
+/// Human numbering: the first operation, message or consumer is 1.
+fn nth(n: u8) -> Value {
+    int(n + 1)
+}
+
+fn set(items: Vec<Value>) -> Value {
+    json!({ "#set": items })
+}
+
+fn map(pairs: Vec<(Value, Value)>) -> Value {
+    let pairs: Vec<Value> = pairs.into_iter().map(|(k, v)| json!([k, v])).collect();
+    json!({ "#map": pairs })
+}
+
+fn variant(tag: &str, value: Value) -> Value {
+    json!({ "tag": tag, "value": value })
+}
+
+/// Quint's unit value, for variants that carry nothing.
+fn unit() -> Value {
+    json!({ "#tup": [] })
+}
+
+fn key(k: Key) -> Value {
+    match k {
+        Key::Id(id) => variant("Id", int(id)),
+        Key::Offset(m) => variant("Offset", nth(m)),
+        Key::Delivery(j) => variant(
+            "Delivery",
+            json!({ "message": nth(j.msg), "delivery": int(j.delivery) }),
+        ),
+    }
+}
+
+fn status(s: Status) -> Value {
+    match s {
+        Status::Ready => variant("Ready", unit()),
+        Status::Leased { consumer, delivery } => variant(
+            "Leased",
+            json!({ "consumer": nth(consumer), "delivery": int(delivery) }),
+        ),
+        Status::Done => variant("Done", unit()),
+    }
+}
+
+fn stage(s: Stage) -> Value {
+    let tag = match s {
+        Stage::Applying => "Applying",
+        Stage::Recording => "Recording",
+        Stage::Completing => "Completing",
+    };
+    variant(tag, unit())
+}
+
+fn endpoint(id: Id) -> String {
+    match usize::from(id) {
+        PRODUCER => "producer".into(),
+        BROKER => "broker".into(),
+        STORE => "effect store".into(),
+        _ => format!("consumer {}", model::consumer_index(id) + 1),
+    }
+}
+
+fn message(msg: &Msg) -> Value {
+    match *msg {
+        Msg::Publish { op, id, attempt } => variant(
+            "Publish",
+            json!({ "op": nth(op), "id": int(id), "attempt": int(attempt + 1) }),
+        ),
+        Msg::PublishAck { op, id } => variant("PublishAck", json!({ "op": nth(op), "id": int(id) })),
+        Msg::Deliver {
+            job,
+            op,
+            id,
+            session,
+        } => variant(
+            "Deliver",
+            json!({
+                "message": nth(job.msg), "delivery": int(job.delivery),
+                "op": nth(op), "id": int(id), "session": int(session),
+            }),
+        ),
+        Msg::Apply { job, op, key: k, .. } => variant(
+            "Apply",
+            json!({
+                "message": nth(job.msg), "delivery": int(job.delivery), "op": nth(op),
+                "key": match k { Some(k) => variant("Some", key(k)), None => variant("None", unit()) },
+            }),
+        ),
+        Msg::Applied { job, fresh } => variant(
+            "Applied",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "fresh": fresh }),
+        ),
+        Msg::Record { job, key: k } => variant(
+            "Record",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "key": key(k) }),
+        ),
+        Msg::Recorded { job } => variant(
+            "Recorded",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery) }),
+        ),
+        Msg::Complete { job, .. } => variant(
+            "Complete",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery) }),
+        ),
+        Msg::Completed { job, accepted } => variant(
+            "Completed",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "accepted": accepted }),
+        ),
+        Msg::Poll => variant("Poll", unit()),
+        Msg::Join { incarnation } => variant("Join", json!({ "incarnation": int(incarnation) })),
+    }
+}
+
+fn in_flight(s: &State) -> Value {
+    let mut out = Vec::new();
+    if let Network::Ordered(flows) = &s.network {
+        for ((src, dst), queue) in flows {
+            for msg in queue {
+                out.push(json!({
+                    "from": endpoint(*src),
+                    "to": endpoint(*dst),
+                    "msg": message(msg),
+                }));
+            }
+        }
+    }
+    Value::Array(out)
+}
+
+fn state(_model: &Model, index: usize, action: String, s: &State) -> Value {
+    let store = model::store(s);
+    let broker = model::broker(s);
+    let ops = store.applied.len() as u8;
+    let applied = map((0..ops)
+        .map(|o| (nth(o), int(store.applied[o as usize])))
+        .collect());
+    let ledger = set(store.ledger.iter().map(|k| key(*k)).collect());
+    let messages = map(broker
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(m, e)| {
+            (
+                nth(m as u8),
+                json!({
+                    "op": nth(e.op),
+                    "id": int(e.id),
+                    "deliveries": int(e.deliveries),
+                    "status": status(e.status),
+                }),
+            )
+        })
+        .collect());
+    let consumers = map(model::consumers(s)
+        .map(|(i, down, c)| {
+            let jobs: Vec<Value> = c
+                .jobs
+                .iter()
+                .map(|j| {
+                    json!({
+                        "message": nth(j.job.msg),
+                        "delivery": int(j.job.delivery),
+                        "op": nth(j.op),
+                        "id": int(j.id),
+                        "stage": stage(j.stage),
+                    })
+                })
+                .collect();
+            (
+                nth(i),
+                json!({ "incarnation": int(c.incarnation), "down": down, "jobs": jobs }),
+            )
+        })
+        .collect());
+    let crashed = set(model::consumers(s)
+        .filter(|(_, down, _)| *down)
+        .map(|(i, _, _)| nth(i))
+        .collect());
+    let confirmed = set((0..ops)
+        .filter(|&o| s.history.confirmed & (1 << o) != 0)
+        .map(nth)
+        .collect());
+    let acked = set(model::producer(s)
+        .acked
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| **a)
+        .map(|(o, _)| nth(o as u8))
+        .collect());
+    json!({
+        "#meta": { "index": index },
+        "action": action,
+        "applied": applied,
+        "ledger": ledger,
+        "broker": messages,
+        "consumers": consumers,
+        "crashed": crashed,
+        "in_flight": in_flight(s),
+        "confirmed": confirmed,
+        "producer_acked": acked,
+        "lost": int(model::losses(s).0),
+    })
+}

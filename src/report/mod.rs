@@ -1,5 +1,8 @@
 //! Turning outcomes into what people read: narratives, diagrams, exports.
 
+pub mod document;
 pub mod itf;
+pub mod markdown;
 pub mod mermaid;
 pub mod narrative;
+pub mod text;

@@ -1,1 +1,840 @@
-//! (being written)
+//! Tells a counterexample the way an incident review would: one line per
+//! step, naming the actor and the boundary it crossed (published,
+//! delivered, effect committed, completion recorded), then a diagnosis of
+//! which leg failed, between which two boundaries, and the guarantee a
+//! reviewer should have demanded.
+//!
+//! Every line is derived from the action *and* the states on either side
+//! of it, because the action alone does not say what happened: a publish
+//! may be stored or dropped as a duplicate, an apply may commit or be
+//! skipped by the ledger, a completion may be accepted or refused as stale.
+//!
+//! Humans count from 1: `op#1` is operation 0, `message 1` is the broker's
+//! offset 0, `consumer 1` is consumer index 0. Message ids are the raw ids
+//! the producer attached, since they are opaque values, not positions.
+
+use crate::check::Trace;
+use crate::model::broker::Status;
+use crate::model::consumer::{ConsumerState, Stage};
+use crate::model::msg::{Dispatch, JobRef, Key, Msg, Timer};
+use crate::model::properties::{self, NO_LOSS};
+use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
+use crate::pipeline::{AttemptIds, CompletionOrder, LedgerKey, LedgerWrite};
+use serde::Serialize;
+use stateright::actor::{ActorModelAction, Id};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Narrative {
+    /// The counterexample, one line per action.
+    pub steps: Vec<String>,
+    /// The fault-free continuation to rest: not part of the proof, but it
+    /// shows who finishes and what is left behind.
+    pub aftermath: Vec<String>,
+    pub diagnosis: Diagnosis,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Diagnosis {
+    /// "Leg 1, producer → broker", "Leg 2, broker durability" or
+    /// "Leg 3, broker → consumer".
+    pub leg: String,
+    /// The two boundaries the failure falls between, e.g.
+    /// "effect committed → completion recorded".
+    pub gap: String,
+    /// The sentence a design review should demand.
+    pub guarantee: String,
+}
+
+pub const LEG1: &str = "Leg 1, producer → broker";
+pub const LEG2: &str = "Leg 2, broker durability";
+pub const LEG3: &str = "Leg 3, broker → consumer";
+
+pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
+    let mut steps: Vec<String> = Vec::new();
+    let marked = violating_step(model, trace, property);
+    for (i, (before, action, after)) in actions(trace).enumerate() {
+        let mut line = describe(model, before, action, after);
+        if marked == Some(i) {
+            line.push_str(&format!(" ✗ {property}"));
+        }
+        steps.push(line);
+    }
+    if property == NO_LOSS {
+        steps.push(at_rest_loss(trace.last_state(), property));
+    }
+    let mut aftermath = Vec::new();
+    let mut before = trace.last_state();
+    for (action, after) in &trace.epilogue {
+        aftermath.push(describe(model, before, action, after));
+        before = after;
+    }
+    if !trace.epilogue.is_empty() {
+        aftermath.push(at_rest_summary(before));
+    }
+    Narrative {
+        steps,
+        aftermath,
+        diagnosis: diagnose(model, trace, property),
+    }
+}
+
+/// Each action of the counterexample with the states before and after it.
+pub fn actions(trace: &Trace) -> impl Iterator<Item = (&State, &Action, &State)> {
+    trace
+        .steps
+        .windows(2)
+        .filter_map(|w| w[0].1.as_ref().map(|a| (&w[0].0, a, &w[1].0)))
+}
+
+/// The index of the action after which `property` first fails, if it is a
+/// property of the model. "No loss" is judged only at rest, so its
+/// violation belongs to the resting state, not to the action that led
+/// there.
+pub fn violating_step(model: &Model, trace: &Trace, property: &str) -> Option<usize> {
+    if property == NO_LOSS {
+        return None;
+    }
+    let condition = properties::all(&model.cfg)
+        .into_iter()
+        .find(|c| c.name == property)?
+        .condition;
+    actions(trace).position(|(_, _, after)| !condition(model, after))
+}
+
+pub fn op(op: u8) -> String {
+    format!("op#{}", op + 1)
+}
+
+pub fn message(msg: u8) -> String {
+    format!("message {}", msg + 1)
+}
+
+pub fn consumer(index: u8) -> String {
+    format!("consumer {}", index + 1)
+}
+
+pub fn job(j: JobRef) -> String {
+    format!("{}, delivery {}", message(j.msg), j.delivery)
+}
+
+pub fn key(k: Key) -> String {
+    match k {
+        Key::Id(id) => format!("id {id}"),
+        Key::Offset(m) => format!("offset of {}", message(m)),
+        Key::Delivery(j) => format!("delivery {} of {}", j.delivery, message(j.msg)),
+    }
+}
+
+/// The human name of an actor.
+pub fn actor(id: Id) -> String {
+    match usize::from(id) {
+        PRODUCER => "producer".into(),
+        BROKER => "broker".into(),
+        STORE => "effect store".into(),
+        _ => consumer(model::consumer_index(id)),
+    }
+}
+
+/// A consumer's state, stale while it is down.
+pub fn consumer_state(s: &State, index: u8) -> (bool, &ConsumerState) {
+    model::consumers(s)
+        .find(|(i, _, _)| *i == index)
+        .map(|(_, down, c)| (down, c))
+        .expect("consumer index in range")
+}
+
+fn op_of(s: &State, msg: u8) -> u8 {
+    model::broker(s).messages[msg as usize].op
+}
+
+fn applied_times(n: u8) -> String {
+    if n >= crate::model::store::APPLIED_CAP {
+        format!("applied {n}+×")
+    } else {
+        format!("applied {n}×")
+    }
+}
+
+/// One line for one action, in domain words.
+pub fn describe(model: &Model, before: &State, action: &Action, after: &State) -> String {
+    match action {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            deliver(model, before, after, *src, *dst, msg)
+        }
+        ActorModelAction::Drop(env) => lost(env.src, env.dst, &env.msg),
+        ActorModelAction::Timeout(_, Timer::Retry(o)) => retry(model, before, after, *o),
+        ActorModelAction::Timeout(_, Timer::Lease(m)) => lease_expiry(before, after, *m),
+        ActorModelAction::Crash(id) => crash(before, *id),
+        ActorModelAction::Recover(id) => {
+            let index = model::consumer_index(*id);
+            let (_, c) = consumer_state(after, index);
+            format!(
+                "{} restarts as incarnation {} with no memory of its work",
+                consumer(index),
+                c.incarnation
+            )
+        }
+        ActorModelAction::SelectRandom { random, .. } => dispatch(after, *random),
+    }
+}
+
+fn lost(src: Id, dst: Id, msg: &Msg) -> String {
+    match msg {
+        Msg::Publish { op: o, attempt, .. } if *attempt == 0 => {
+            format!("producer's publish of {} is lost", op(*o))
+        }
+        Msg::Publish { op: o, attempt, .. } => format!(
+            "producer's re-publish of {} (attempt {}) is lost",
+            op(*o),
+            attempt + 1
+        ),
+        Msg::PublishAck { op: o, .. } => {
+            format!("broker's confirm of {} to the producer is lost", op(*o))
+        }
+        other => format!(
+            "a message from {} to {} is lost: {other:?}",
+            actor(src),
+            actor(dst)
+        ),
+    }
+}
+
+fn retry(model: &Model, before: &State, after: &State, o: u8) -> String {
+    let (p0, p1) = (model::producer(before), model::producer(after));
+    if p0 == p1 {
+        return format!("producer's retry timer for {} fires; nothing to do", op(o));
+    }
+    let attempt = p1.retried[o as usize];
+    let id = model::producer::attempt_id(&model.cfg, o, attempt);
+    format!(
+        "producer: no confirm for {}, re-publishes it (attempt {}, id {id})",
+        op(o),
+        attempt + 1
+    )
+}
+
+/// Whether consumer `c` still holds delivery `d` of message `m` and is up.
+fn still_works(s: &State, c: u8, j: JobRef) -> bool {
+    let (down, cs) = consumer_state(s, c);
+    !down && cs.jobs.iter().any(|x| x.job == j)
+}
+
+fn lease_expiry(before: &State, after: &State, m: u8) -> String {
+    let status = model::broker(before).messages[m as usize].status;
+    let released = model::broker(after).messages[m as usize].status == Status::Ready;
+    match status {
+        Status::Leased {
+            consumer: c,
+            delivery,
+        } if released => {
+            let j = JobRef { msg: m, delivery };
+            if still_works(before, c, j) {
+                format!(
+                    "broker: lease on {} expires while {} still works on it (delivery {delivery}); it is ready for redelivery",
+                    message(m),
+                    consumer(c)
+                )
+            } else {
+                format!(
+                    "broker: lease on {} ({}, delivery {delivery}) expires; it is ready for redelivery",
+                    message(m),
+                    consumer(c)
+                )
+            }
+        }
+        _ => format!(
+            "broker: a lease timer for {} fires; nothing to do",
+            message(m)
+        ),
+    }
+}
+
+fn stage_words(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Applying => "waiting for the effect store",
+        Stage::Recording => "waiting for its ledger row",
+        Stage::Completing => "waiting for the broker to record completion",
+    }
+}
+
+fn crash(before: &State, id: Id) -> String {
+    let index = model::consumer_index(id);
+    let (_, c) = consumer_state(before, index);
+    let holding: Vec<String> = c
+        .jobs
+        .iter()
+        .map(|j| format!("{} ({}) {}", op(j.op), job(j.job), stage_words(j.stage)))
+        .collect();
+    if holding.is_empty() {
+        format!("{} crashes", consumer(index))
+    } else {
+        format!(
+            "{} crashes while holding {}",
+            consumer(index),
+            holding.join(" and ")
+        )
+    }
+}
+
+fn dispatch(after: &State, d: Dispatch) -> String {
+    let entry = &model::broker(after).messages[d.msg as usize];
+    let delivery = match entry.status {
+        Status::Leased { delivery, .. } => delivery,
+        _ => entry.deliveries,
+    };
+    format!(
+        "broker leases {} ({}) to {} (delivery {delivery})",
+        message(d.msg),
+        op(entry.op),
+        consumer(d.consumer)
+    )
+}
+
+fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> String {
+    let p = &model.cfg.pipeline;
+    match *msg {
+        Msg::Publish { op: o, id, attempt } => {
+            let (b0, b1) = (model::broker(before), model::broker(after));
+            if b1.messages.len() > b0.messages.len() {
+                let at = (b1.messages.len() - 1) as u8;
+                let what = if attempt == 0 {
+                    op(o)
+                } else {
+                    format!(
+                        "the re-published {} (attempt {}, id {id})",
+                        op(o),
+                        attempt + 1
+                    )
+                };
+                let again = if b0.messages.iter().any(|e| e.op == o) {
+                    format!(" — published; the broker now holds {} twice", op(o))
+                } else {
+                    " — published".to_string()
+                };
+                format!(
+                    "broker stores {what} as {} and confirms{again}",
+                    message(at)
+                )
+            } else {
+                format!(
+                    "broker: duplicate publish of {} (id {id}) dropped, confirms again",
+                    op(o)
+                )
+            }
+        }
+        Msg::PublishAck { op: o, .. } => {
+            let (p0, p1) = (model::producer(before), model::producer(after));
+            if !p0.acked[o as usize] && p1.acked[o as usize] {
+                format!("producer receives the confirm for {}", op(o))
+            } else {
+                format!(
+                    "producer receives another confirm for {} and ignores it",
+                    op(o)
+                )
+            }
+        }
+        Msg::Deliver { job: j, op: o, .. } => {
+            let index = model::consumer_index(dst);
+            let (_, c0) = consumer_state(before, index);
+            let (_, c1) = consumer_state(after, index);
+            if c0 == c1 {
+                return format!(
+                    "{} drops {} ({}): it was addressed to a session that ended with a crash",
+                    consumer(index),
+                    op(o),
+                    job(j)
+                );
+            }
+            let next = match p.order {
+                CompletionOrder::EffectThenCompletion => "requests the effect",
+                CompletionOrder::CompletionThenEffect => {
+                    "asks the broker to record completion before the effect"
+                }
+            };
+            format!(
+                "{} receives {} ({}) — delivered; {next}",
+                consumer(index),
+                op(o),
+                job(j)
+            )
+        }
+        Msg::Apply {
+            job: j,
+            op: o,
+            key: k,
+            ..
+        } => {
+            let (s0, s1) = (model::store(before), model::store(after));
+            let n = s1.applied[o as usize];
+            let skipped = match k {
+                Some(k) => p.ledger_check && s0.ledger.binary_search(&k).is_ok(),
+                None => false,
+            };
+            if skipped {
+                let k = k.expect("skipped only with a key");
+                return format!(
+                    "effect store finds key {} in its ledger and skips {} ({}) — still {}",
+                    key(k),
+                    op(o),
+                    job(j),
+                    applied_times(n)
+                );
+            }
+            let with_key = match (k, p.ledger_write) {
+                (Some(k), LedgerWrite::WithEffect) => {
+                    format!(" and writes ledger key {} in the same transaction", key(k))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "effect store applies {} ({}){with_key} — effect committed, {}",
+                op(o),
+                job(j),
+                applied_times(n)
+            )
+        }
+        Msg::Record { job: j, key: k } => {
+            let already = model::store(before).ledger.binary_search(&k).is_ok();
+            let o = op(op_of(before, j.msg));
+            if already {
+                format!(
+                    "effect store already holds ledger key {} for {o}; nothing to write",
+                    key(k)
+                )
+            } else {
+                format!(
+                    "effect store writes ledger key {} for {o} in a separate step after the effect",
+                    key(k)
+                )
+            }
+        }
+        Msg::Complete { job: j, .. } => {
+            let index = model::consumer_index(src);
+            let b0 = model::broker(before);
+            let entry = &b0.messages[j.msg as usize];
+            let holder = Status::Leased {
+                consumer: index,
+                delivery: j.delivery,
+            };
+            let verdict = if entry.status == holder {
+                "broker accepts — completion recorded".to_string()
+            } else {
+                let why = match entry.status {
+                    Status::Leased {
+                        consumer: c,
+                        delivery,
+                    } => format!("it is now leased to {} (delivery {delivery})", consumer(c)),
+                    Status::Ready => "it is waiting for redelivery".to_string(),
+                    Status::Done => "it is already done".to_string(),
+                };
+                format!("broker rejects it (stale lease: {why})")
+            };
+            format!(
+                "{} records completion of {} ({}) — {verdict}",
+                consumer(index),
+                op(entry.op),
+                job(j)
+            )
+        }
+        Msg::Applied { job: j, fresh } => {
+            reply(model, before, after, dst, j, Stage::Applying, |o| {
+                if fresh {
+                    format!("learns {o} is applied")
+                } else {
+                    format!("learns {o} was already applied")
+                }
+            })
+        }
+        Msg::Recorded { job: j } => reply(model, before, after, dst, j, Stage::Recording, |o| {
+            format!("learns the ledger row for {o} is written")
+        }),
+        Msg::Completed { job: j, accepted } => {
+            reply(model, before, after, dst, j, Stage::Completing, |o| {
+                if accepted {
+                    format!(
+                        "learns completion of {} is recorded, then requests the effect of {o}",
+                        message(j.msg)
+                    )
+                } else {
+                    format!(
+                        "learns its lease on {} is gone and drops {o}",
+                        message(j.msg)
+                    )
+                }
+            })
+        }
+        Msg::Poll => format!("{} asks the broker for the next message", actor(src)),
+        Msg::Join { incarnation } => {
+            let index = model::consumer_index(src);
+            let (b0, b1) = (model::broker(before), model::broker(after));
+            let released: Vec<String> = (0..b0.messages.len())
+                .filter(|&m| {
+                    matches!(b0.messages[m].status, Status::Leased { consumer: c, .. } if c == index)
+                        && b1.messages[m].status == Status::Ready
+                })
+                .map(|m| message(m as u8))
+                .collect();
+            if released.is_empty() {
+                format!(
+                    "{} rejoins the broker (session {incarnation})",
+                    consumer(index)
+                )
+            } else {
+                format!(
+                    "{} rejoins the broker (session {incarnation}); the broker releases its lease on {} for redelivery",
+                    consumer(index),
+                    released.join(" and ")
+                )
+            }
+        }
+    }
+}
+
+/// A reply to a consumer: what it learns, and what it does next.
+fn reply(
+    model: &Model,
+    before: &State,
+    after: &State,
+    dst: Id,
+    j: JobRef,
+    stage: Stage,
+    learns: impl Fn(&str) -> String,
+) -> String {
+    let index = model::consumer_index(dst);
+    let (_, c0) = consumer_state(before, index);
+    let (_, c1) = consumer_state(after, index);
+    let held = c0.jobs.iter().find(|x| x.job == j && x.stage == stage);
+    let Some(held) = held else {
+        let o = op(op_of(before, j.msg));
+        return format!(
+            "{} ignores a reply about {o} ({}): incarnation {} holds no such work",
+            consumer(index),
+            job(j),
+            c0.incarnation
+        );
+    };
+    let o = op(held.op);
+    let mut line = format!("{} {}", consumer(index), learns(&o));
+    match c1.jobs.iter().find(|x| x.job == j) {
+        Some(x) if x.stage == Stage::Recording => line.push_str("; writes its ledger row next"),
+        Some(_) => {}
+        None if stage != Stage::Completing
+            && model.cfg.pipeline.order == CompletionOrder::EffectThenCompletion =>
+        {
+            line.push_str(&format!("; sends completion of {}", job(j)));
+        }
+        None => {}
+    }
+    line
+}
+
+/// The closing line of a "no loss" counterexample: the loss shows only
+/// once nothing but a further fault could still deliver the operation.
+fn at_rest_loss(s: &State, property: &str) -> String {
+    let lost = lost_ops(s);
+    let b = model::broker(s);
+    let parts: Vec<String> = lost
+        .iter()
+        .map(|&o| {
+            let done: Vec<String> = (0..b.messages.len())
+                .filter(|&m| b.messages[m].op == o && b.messages[m].status == Status::Done)
+                .map(|m| message(m as u8))
+                .collect();
+            if done.is_empty() {
+                format!("{} was confirmed to the producer but never applied", op(o))
+            } else {
+                format!(
+                    "{} was confirmed to the producer and {} is marked done, but it was never applied",
+                    op(o),
+                    done.join(" and ")
+                )
+            }
+        })
+        .collect();
+    format!("system at rest: {} ✗ {property}", parts.join("; "))
+}
+
+fn at_rest_summary(s: &State) -> String {
+    let counts: Vec<String> = model::store(s)
+        .applied
+        .iter()
+        .enumerate()
+        .map(|(o, &n)| format!("{} {}", op(o as u8), applied_times(n)))
+        .collect();
+    format!("system at rest: {}", counts.join(", "))
+}
+
+/// Operations the broker confirmed whose effect never happened.
+fn lost_ops(s: &State) -> Vec<u8> {
+    let applied = &model::store(s).applied;
+    (0..applied.len() as u8)
+        .filter(|&o| s.history.confirmed & (1 << o) != 0 && applied[o as usize] == 0)
+        .collect()
+}
+
+/// An effect application the store committed (not skipped by its ledger).
+struct Application {
+    step: usize,
+    job: JobRef,
+}
+
+fn applications(trace: &Trace, o: u8) -> Vec<Application> {
+    actions(trace)
+        .enumerate()
+        .filter_map(|(step, (before, action, after))| match action {
+            ActorModelAction::Deliver {
+                msg: Msg::Apply { job, op, .. },
+                ..
+            } if *op == o
+                && model::store(after).applied[o as usize]
+                    > model::store(before).applied[o as usize] =>
+            {
+                Some(Application { step, job: *job })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// How the broker came to hand one message out again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redelivery {
+    LeaseExpiry,
+    Crash,
+    Unknown,
+}
+
+fn redelivery_cause(trace: &Trace, msg: u8, from: usize, to: usize) -> Redelivery {
+    let mut crash = false;
+    for (step, (before, action, after)) in actions(trace).enumerate() {
+        if step < from || step > to {
+            continue;
+        }
+        match action {
+            ActorModelAction::Timeout(_, Timer::Lease(m))
+                if *m == msg
+                    && model::broker(before).messages[msg as usize].status
+                        != model::broker(after).messages[msg as usize].status =>
+            {
+                return Redelivery::LeaseExpiry;
+            }
+            ActorModelAction::Crash(id) => {
+                let (_, c) = consumer_state(before, model::consumer_index(*id));
+                crash |= c.jobs.iter().any(|j| j.job.msg == msg);
+            }
+            _ => {}
+        }
+    }
+    if crash {
+        Redelivery::Crash
+    } else {
+        Redelivery::Unknown
+    }
+}
+
+fn diagnosis(leg: &str, gap: &str, guarantee: String) -> Diagnosis {
+    Diagnosis {
+        leg: leg.to_string(),
+        gap: gap.to_string(),
+        guarantee,
+    }
+}
+
+pub fn diagnose(model: &Model, trace: &Trace, property: &str) -> Diagnosis {
+    if property == NO_LOSS {
+        diagnose_loss(model, trace)
+    } else {
+        diagnose_duplicate(model, trace)
+    }
+}
+
+const STORE_REFUSES: &str = "the effect store must refuse an operation id it has already applied, checked in the same transaction as the effect";
+
+fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
+    let p = &model.cfg.pipeline;
+    let last = trace.last_state();
+    let Some(dup) = model::store(last)
+        .applied
+        .iter()
+        .position(|&n| n >= 2)
+        .map(|o| o as u8)
+    else {
+        return diagnosis(
+            "unknown",
+            "unknown",
+            "The trace shows no operation applied twice.".to_string(),
+        );
+    };
+    let apps = applications(trace, dup);
+    let (first, second) = match apps.as_slice() {
+        [a, b, ..] => (a, b),
+        _ => {
+            return diagnosis(
+                "unknown",
+                "unknown",
+                format!(
+                    "{} was applied twice, but not by two visible applications.",
+                    op(dup)
+                ),
+            );
+        }
+    };
+
+    if first.job.msg != second.job.msg {
+        // Two broker messages of one operation: a retried publish stored twice.
+        let gap = "published → published (one operation stored as two messages)";
+        let o = op(dup);
+        let guarantee = if p.ledger_key == LedgerKey::OperationId && !p.ledger_check {
+            format!(
+                "The effect store must look the operation id up and skip the effect in the same transaction as the effect: the producer's retry stored {o} as two messages, and a ledger that is written but never checked refuses neither."
+            )
+        } else if p.ledger_key == LedgerKey::OperationId
+            && p.ledger_write == LedgerWrite::AfterEffect
+        {
+            format!(
+                "The operation id must be written in the same transaction as the effect: the producer's retry stored {o} as two messages, and with the ledger row written after the effect both copies pass the check before either is recorded."
+            )
+        } else if p.attempt_ids == AttemptIds::FreshPerAttempt
+            && (p.publish_dedup || p.ledger_key == LedgerKey::OperationId)
+        {
+            format!(
+                "Every publish attempt must carry the operation's stable id: the producer minted a fresh id for its retry of {o}, so the broker's publish dedup and the effect store's ledger see two different operations. The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied."
+            )
+        } else if p.ledger_key == LedgerKey::BrokerOffset {
+            format!(
+                "The broker must deduplicate a retried publish of the same operation id (idempotent producer, FIFO deduplication id), or the effect store must refuse an operation id it has already applied: committing the offset with the effect stops the replay of one message, but the producer's retry stored {o} as a second message with its own offset."
+            )
+        } else {
+            format!(
+                "The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied: the producer retried {o} when its confirm was late, and the broker stored both copies."
+            )
+        };
+        return diagnosis(LEG1, gap, guarantee);
+    }
+
+    // One broker message handed out twice.
+    let cause = redelivery_cause(trace, first.job.msg, first.step, second.step);
+    let gap = "effect committed → completion recorded";
+    let m = message(first.job.msg);
+    let (why, remedy_tail) = match cause {
+        Redelivery::LeaseExpiry => (
+            format!(
+                "the lease on {m} expired while its holder still worked, so a second consumer applied the same operation at the same time, with no crash at all"
+            ),
+            " A longer lease only narrows the window; it does not close it.",
+        ),
+        Redelivery::Crash => (
+            format!(
+                "a consumer crashed after the effect committed and before completion was recorded, so the broker, correctly, redelivered {m}"
+            ),
+            " Acking sooner only narrows the window; it does not close it.",
+        ),
+        Redelivery::Unknown => (
+            format!("the broker redelivered {m} after its effect had committed"),
+            "",
+        ),
+    };
+    let guarantee = match (p.ledger_key, p.ledger_check, p.ledger_write) {
+        (LedgerKey::None, _, _) => format!(
+            "The broker promises only at-least-once delivery; the consumer must carry a durable operation identity to the side-effect boundary, and {STORE_REFUSES}: {why}.{remedy_tail}"
+        ),
+        (LedgerKey::Delivery, _, _) => format!(
+            "The ledger must be keyed by the operation id (or the message's offset), not by the delivery: every redelivery carries a new receipt handle, so the effect store never finds the key; {why}."
+        ),
+        (_, false, _) => format!(
+            "The effect store must look the key up and skip the effect in the same transaction as the effect (a conditional commit): a ledger row that is written but never checked refuses nothing; {why}."
+        ),
+        (_, _, LedgerWrite::AfterEffect) => {
+            let race = match cause {
+                Redelivery::LeaseExpiry => {
+                    "two concurrent deliveries both found no row before either wrote one (check-then-act)"
+                }
+                _ => "nothing recorded the application before the redelivery arrived",
+            };
+            format!(
+                "The ledger row must commit in the same transaction as the effect, not in a separate step after it: {why}, and {race}."
+            )
+        }
+        _ => format!("The effect store must refuse an operation it has already applied: {why}."),
+    };
+    diagnosis(LEG3, gap, guarantee)
+}
+
+fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
+    let last = trace.last_state();
+    let Some(&lost) = lost_ops(last).first() else {
+        return diagnosis(
+            "unknown",
+            "unknown",
+            "The trace shows no confirmed operation left unapplied.".to_string(),
+        );
+    };
+    let o = op(lost);
+    let b = model::broker(last);
+    let stored: Vec<usize> = (0..b.messages.len())
+        .filter(|&m| b.messages[m].op == lost)
+        .collect();
+    if stored.is_empty() {
+        return diagnosis(
+            LEG1,
+            "published → delivered",
+            format!(
+                "The broker must confirm a publish only once it has stored it: {o} was confirmed to the producer, but the broker holds no message for it."
+            ),
+        );
+    }
+    let done = stored.iter().any(|&m| b.messages[m].status == Status::Done);
+    if done && model.cfg.pipeline.order == CompletionOrder::CompletionThenEffect {
+        let crashed = actions(trace).any(|(_, a, _)| matches!(a, ActorModelAction::Crash(_)));
+        let why = if crashed {
+            format!(
+                "the consumer recorded completion of {o}, then crashed before the effect committed, and the broker, told it was done, never handed it out again"
+            )
+        } else {
+            format!("completion of {o} was recorded, but its effect never committed")
+        };
+        return diagnosis(
+            LEG3,
+            "completion recorded → effect committed",
+            format!(
+                "The consumer must record completion only after the effect is committed, or commit both in one transaction (the offset stored with the effect): {why}."
+            ),
+        );
+    }
+    if done {
+        return diagnosis(
+            LEG3,
+            "completion recorded → effect committed",
+            format!(
+                "Completion must be recorded only once the effect is durably committed: the broker marked {o} done, but its effect never committed."
+            ),
+        );
+    }
+    diagnosis(
+        LEG3,
+        "published → delivered",
+        format!(
+            "The broker must keep redelivering a stored message until completion is recorded: {o} is stored, unfinished and no longer handed out."
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn humans_count_from_one() {
+        assert_eq!(op(0), "op#1");
+        assert_eq!(message(1), "message 2");
+        assert_eq!(consumer(0), "consumer 1");
+        assert_eq!(
+            key(Key::Delivery(JobRef {
+                msg: 0,
+                delivery: 2
+            })),
+            "delivery 2 of message 1"
+        );
+        assert_eq!(applied_times(2), "applied 2×");
+    }
+}

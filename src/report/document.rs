@@ -1,0 +1,152 @@
+//! The machine-readable result of checking one scenario: what `--json`
+//! prints and what results/<name>.json holds. Everything but `elapsed_ms`
+//! is reproducible, so results/ can be compared against a fresh run.
+
+use crate::check::{Outcome, Trace, Verdict};
+use crate::model::{self, Model};
+use crate::report::narrative::{self, Diagnosis};
+use crate::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const ONCEPROOF_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const STATERIGHT_VERSION: &str = env!("STATERIGHT_VERSION");
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    pub scenario: String,
+    pub summary: String,
+    pub file: String,
+    pub mode: String,
+    pub proof_id: String,
+    pub onceproof_version: String,
+    pub stateright_version: String,
+    pub assumptions: Vec<String>,
+    pub pipeline: serde_json::Value,
+    pub bounds: serde_json::Value,
+    pub properties: Vec<PropertyResult>,
+    pub witnesses: Vec<Witness>,
+    pub states: States,
+    /// Wall time; not compared when checking results/ for staleness.
+    pub elapsed_ms: u64,
+    /// Every verdict is the one the scenario expects.
+    pub as_expected: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PropertyResult {
+    pub name: String,
+    pub verdict: Verdict,
+    pub expected: Verdict,
+    pub counterexample: Option<Counterexample>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Counterexample {
+    /// Number of actions; a shortest counterexample.
+    pub length: usize,
+    /// One line per step, in domain words.
+    pub steps: Vec<String>,
+    /// What happens next if no further fault strikes.
+    pub aftermath: Vec<String>,
+    pub diagnosis: Diagnosis,
+    /// The raw stateright actions, for tools.
+    pub actions: Vec<String>,
+    /// The Explorer's path to the violating state (`#/steps/<path>`).
+    pub explorer_path: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Witness {
+    pub name: String,
+    pub reached: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct States {
+    pub unique: usize,
+    pub total: usize,
+    pub max_depth: usize,
+    pub complete: bool,
+}
+
+/// Names the scenario text and the checker versions that judged it.
+pub fn proof_id(source: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [source, ONCEPROOF_VERSION, STATERIGHT_VERSION] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn counterexample(model: &Model, trace: &Trace, property: &str) -> Counterexample {
+    let n = narrative::narrative(model, trace, property);
+    Counterexample {
+        length: trace.len(),
+        steps: n.steps,
+        aftermath: n.aftermath,
+        diagnosis: n.diagnosis,
+        actions: trace
+            .steps
+            .iter()
+            .filter_map(|(_, a)| a.as_ref().map(|a| format!("{a:?}")))
+            .collect(),
+        explorer_path: trace.encoded.clone(),
+    }
+}
+
+pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
+    let model = model::build(scenario.config);
+    let properties: Vec<PropertyResult> = outcome
+        .properties
+        .iter()
+        .map(|p| PropertyResult {
+            name: p.name.to_string(),
+            verdict: p.verdict,
+            expected: scenario.expected(p.name).unwrap_or(Verdict::Proved),
+            counterexample: p.trace.as_ref().map(|t| counterexample(&model, t, p.name)),
+        })
+        .collect();
+    let as_expected = properties.iter().all(|p| p.verdict == p.expected);
+    Document {
+        scenario: scenario.name.clone(),
+        summary: scenario.summary.clone(),
+        file: scenario.path.display().to_string(),
+        mode: scenario.mode.name().to_string(),
+        proof_id: proof_id(&scenario.source),
+        onceproof_version: ONCEPROOF_VERSION.to_string(),
+        stateright_version: STATERIGHT_VERSION.to_string(),
+        assumptions: scenario.assumptions.clone(),
+        pipeline: serde_json::to_value(scenario.config.pipeline).expect("plain data"),
+        bounds: serde_json::to_value(scenario.config.bounds).expect("plain data"),
+        properties,
+        witnesses: outcome
+            .witnesses
+            .iter()
+            .map(|(name, reached)| Witness {
+                name: name.to_string(),
+                reached: *reached,
+            })
+            .collect(),
+        states: States {
+            unique: outcome.unique_states,
+            total: outcome.total_states,
+            max_depth: outcome.max_depth,
+            complete: outcome.complete,
+        },
+        elapsed_ms: outcome.elapsed.as_millis() as u64,
+        as_expected,
+    }
+}
+
+impl Document {
+    /// The same document with wall time zeroed, for comparisons.
+    pub fn reproducible(&self) -> Document {
+        Document {
+            elapsed_ms: 0,
+            ..self.clone()
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The terminal report `onceproof check` prints for one scenario.
+
+use crate::report::document::Document;
+use std::fmt::Write;
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `explore` is the address the printed Explorer links point at.
+pub fn render(d: &Document, explore: &str) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} — {}", d.scenario, d.summary);
+    for p in &d.properties {
+        let mark = if p.verdict == p.expected {
+            "ok"
+        } else {
+            "UNEXPECTED"
+        };
+        let _ = writeln!(
+            o,
+            "  {:<26} {:<15} expected {:<15} {}",
+            p.name,
+            p.verdict.name(),
+            p.expected.name(),
+            mark
+        );
+    }
+    let reached = d.witnesses.iter().filter(|w| w.reached).count();
+    let _ = writeln!(
+        o,
+        "  states: {} unique, {} total, max depth {}, {:.2} s{}",
+        thousands(d.states.unique),
+        thousands(d.states.total),
+        d.states.max_depth,
+        d.elapsed_ms as f64 / 1000.0,
+        if d.states.complete {
+            ""
+        } else {
+            " (cut short)"
+        }
+    );
+    let _ = writeln!(o, "  witnesses: {reached}/{} reached", d.witnesses.len());
+    for w in d.witnesses.iter().filter(|w| !w.reached) {
+        let _ = writeln!(o, "    never reached: {}", w.name);
+    }
+    for p in &d.properties {
+        let Some(c) = &p.counterexample else { continue };
+        let _ = writeln!(
+            o,
+            "\n  counterexample to \"{}\" ({} steps):",
+            p.name, c.length
+        );
+        for (i, step) in c.steps.iter().enumerate() {
+            let _ = writeln!(o, "    {:>2}. {step}", i + 1);
+        }
+        if !c.aftermath.is_empty() {
+            let _ = writeln!(o, "    then, with no further fault:");
+            for step in &c.aftermath {
+                let _ = writeln!(o, "        {step}");
+            }
+        }
+        let _ = writeln!(o, "    failed leg: {}", c.diagnosis.leg);
+        let _ = writeln!(o, "    gap: {}", c.diagnosis.gap);
+        let _ = writeln!(o, "    missing guarantee: {}", c.diagnosis.guarantee);
+        let _ = writeln!(
+            o,
+            "    explore: onceproof explore {} --addr {explore}",
+            d.file
+        );
+        let _ = writeln!(
+            o,
+            "             http://{explore}/#/steps/{}",
+            c.explorer_path
+        );
+    }
+    o
+}

@@ -1,0 +1,343 @@
+//! Scenario files: a user's pipeline described in TOML, without Rust.
+//!
+//! The schema is a public contract (documented in docs/SCENARIOS.md). It is
+//! versioned by `schema`, rejects unknown fields, and is laid out by actor
+//! (`[producer]`, `[broker]`, `[consumer]`, `[store]`) so later broker
+//! vocabularies, dedup variants and outboxes become new fields of those
+//! tables rather than breaking changes.
+
+use crate::check::Verdict;
+use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
+use crate::pipeline::{
+    AttemptIds, Bounds, CompletionOrder, Config, LedgerKey, LedgerWrite, Mode, Pipeline,
+};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The schema version this build reads.
+pub const SCHEMA: u32 = 1;
+
+/// The largest value each bound accepts: beyond it an exhaustive run does
+/// not finish on a laptop, and the state encoding (u8 counters, an 8-bit
+/// confirmation mask) would overflow.
+const MAX_BOUND: u8 = 4;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    schema: u32,
+    name: String,
+    summary: String,
+    mode: Mode,
+    #[serde(default)]
+    assumptions: Vec<String>,
+    #[serde(default)]
+    producer: ProducerPart,
+    #[serde(default)]
+    broker: BrokerPart,
+    #[serde(default)]
+    consumer: ConsumerPart,
+    #[serde(default)]
+    store: StorePart,
+    #[serde(default)]
+    bounds: BoundsPart,
+    expect: Expect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ProducerPart {
+    retry_on_timeout: Option<bool>,
+    attempt_ids: Option<AttemptIds>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct BrokerPart {
+    publish_dedup: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConsumerPart {
+    order: Option<CompletionOrder>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct StorePart {
+    ledger_key: Option<LedgerKey>,
+    ledger_check: Option<bool>,
+    ledger_write: Option<LedgerWrite>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct BoundsPart {
+    operations: Option<u8>,
+    consumers: Option<u8>,
+    retries: Option<u8>,
+    crashes: Option<u8>,
+    losses: Option<u8>,
+    lease_expiries: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Expect {
+    applied_once: Verdict,
+    no_loss: Verdict,
+}
+
+/// A parsed, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub path: PathBuf,
+    /// The file's bytes, hashed into the proof id.
+    pub source: String,
+    pub name: String,
+    pub summary: String,
+    pub mode: Mode,
+    pub assumptions: Vec<String>,
+    pub config: Config,
+    /// The verdict the author expects, per property name.
+    pub expect: Vec<(&'static str, Verdict)>,
+}
+
+impl Scenario {
+    pub fn expected(&self, property: &str) -> Option<Verdict> {
+        self.expect
+            .iter()
+            .find(|(p, _)| *p == property)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Bad input: a one-line message naming the file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| InputError {
+        file: file.clone(),
+        line: None,
+        field: None,
+        message: format!("cannot read the scenario: {e}"),
+    })?;
+    parse(path, &source)
+}
+
+pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
+    let file = path.display().to_string();
+    let parsed: File = toml::from_str(source).map_err(|e| {
+        let at = e.span().map(|s| s.start);
+        InputError {
+            file: file.clone(),
+            line: at.map(|a| line_of(source, a)),
+            field: at.and_then(|a| field_at(source, a)),
+            message: first_line(e.message()),
+        }
+    })?;
+    let fail = |section: &str, key: &str, message: String| InputError {
+        file: file.clone(),
+        line: locate(source, section, key),
+        field: Some(if section.is_empty() {
+            key.to_string()
+        } else {
+            format!("{section}.{key}")
+        }),
+        message,
+    };
+    if parsed.schema != SCHEMA {
+        return Err(fail(
+            "",
+            "schema",
+            format!(
+                "schema version {} is not supported (this onceproof reads {SCHEMA})",
+                parsed.schema
+            ),
+        ));
+    }
+    if parsed.name.trim().is_empty()
+        || !parsed
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(fail(
+            "",
+            "name",
+            "must be non-empty and use only letters, digits, '-' and '_' (it names result files)"
+                .into(),
+        ));
+    }
+    if let Some(unknown) = parsed
+        .assumptions
+        .iter()
+        .find(|a| crate::assumptions::describe(a).is_none())
+    {
+        return Err(fail(
+            "",
+            "assumptions",
+            format!(
+                "`{unknown}` is not a BROKER-FACTS assumption id (S1-S5, K1-K4, R1-R5, W1-W4, D1)"
+            ),
+        ));
+    }
+    let base = Pipeline::of(parsed.mode);
+    let p = &parsed;
+    let pipeline = Pipeline {
+        producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
+        attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
+        publish_dedup: p.broker.publish_dedup.unwrap_or(base.publish_dedup),
+        order: p.consumer.order.unwrap_or(base.order),
+        ledger_key: p.store.ledger_key.unwrap_or(base.ledger_key),
+        ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),
+        ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
+    };
+    let d = Bounds::default();
+    let b = &p.bounds;
+    let bounds = Bounds {
+        operations: b.operations.unwrap_or(d.operations),
+        consumers: b.consumers.unwrap_or(d.consumers),
+        retries: b.retries.unwrap_or(d.retries),
+        crashes: b.crashes.unwrap_or(d.crashes),
+        losses: b.losses.unwrap_or(d.losses),
+        lease_expiries: b.lease_expiries.unwrap_or(d.lease_expiries),
+    };
+    for (key, value, min) in [
+        ("operations", bounds.operations, 1),
+        ("consumers", bounds.consumers, 1),
+        ("retries", bounds.retries, 0),
+        ("crashes", bounds.crashes, 0),
+        ("losses", bounds.losses, 0),
+        ("lease-expiries", bounds.lease_expiries, 0),
+    ] {
+        if value < min || value > MAX_BOUND {
+            return Err(fail(
+                "bounds",
+                key,
+                format!("{value} is out of range: allowed {min}..={MAX_BOUND}"),
+            ));
+        }
+    }
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        source: source.to_string(),
+        name: parsed.name.clone(),
+        summary: parsed.summary.clone(),
+        mode: parsed.mode,
+        assumptions: parsed.assumptions.clone(),
+        config: Config { pipeline, bounds },
+        expect: vec![
+            (APPLIED_ONCE, parsed.expect.applied_once),
+            (NO_LOSS, parsed.expect.no_loss),
+        ],
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+/// The table header in force at a byte offset ("" before any header).
+fn section_at(source: &str, offset: usize) -> String {
+    source[..offset.min(source.len())]
+        .lines()
+        .filter_map(|l| {
+            let t = l.trim();
+            (t.starts_with('[') && t.ends_with(']'))
+                .then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        })
+        .next_back()
+        .unwrap_or_default()
+}
+
+/// The dotted name of the key on the line holding `offset`.
+fn field_at(source: &str, offset: usize) -> Option<String> {
+    let start = source[..offset.min(source.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = source[start..].lines().next()?.trim();
+    if line.starts_with('[') {
+        return Some(line.trim_matches(|c| c == '[' || c == ']').to_string());
+    }
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() {
+        return None;
+    }
+    let section = section_at(source, start);
+    Some(if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("{section}.{key}")
+    })
+}
+
+/// The line on which `key` is set inside table `section`.
+fn locate(source: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, l) in source.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        } else if current == section
+            && t.split('=').next().map(|k| k.trim().trim_matches('"')) == Some(key)
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Resolves command-line arguments to scenario files: a path, or a name
+/// looked up in `models/`.
+pub fn resolve(arg: &str, models: &Path) -> PathBuf {
+    let direct = PathBuf::from(arg);
+    if direct.exists() || arg.ends_with(".toml") || arg.contains('/') {
+        return direct;
+    }
+    models.join(format!("{arg}.toml"))
+}
+
+/// Every scenario file in `models/`, sorted by file name.
+pub fn all(models: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let entries = std::fs::read_dir(models).map_err(|e| InputError {
+        file: models.display().to_string(),
+        line: None,
+        field: None,
+        message: format!("cannot list scenarios: {e}"),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,270 @@
+//! The command-line contract: exit codes, bad input, list, JSON.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn onceproof() -> Command {
+    Command::cargo_bin("onceproof").unwrap()
+}
+
+/// Writes a scenario file and runs `check` on it; returns (status, stderr).
+fn check_file(text: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = onceproof()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        path.display().to_string(),
+    )
+}
+
+const VALID: &str = r#"schema = 1
+name = "tiny"
+summary = "One operation, one lease expiry."
+mode = "at-least-once"
+
+[bounds]
+operations = 1
+consumers = 2
+retries = 0
+crashes = 0
+losses = 0
+lease-expiries = 1
+
+[expect]
+applied-once = "counterexample"
+no-loss = "proved"
+"#;
+
+fn assert_bad(text: &str, line: usize, field: &str, words: &str) {
+    let (code, stderr, path) = check_file(text);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    let expected = format!("{path}:{line}: field `{field}`");
+    assert!(stderr.contains(&expected), "{stderr:?} lacks {expected:?}");
+    assert!(stderr.contains(words), "{stderr:?} lacks {words:?}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_valid_scenario_checks_and_exits_0() {
+    let (code, stderr, _) = check_file(VALID);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn an_unexpected_verdict_exits_1() {
+    let (code, stderr, _) = check_file(&VALID.replace(
+        "applied-once = \"counterexample\"",
+        "applied-once = \"proved\"",
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("tiny"));
+}
+
+#[test]
+fn missing_file() {
+    let out = onceproof()
+        .args(["check", "models/no-such-scenario.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("models/no-such-scenario.toml"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
+
+#[test]
+fn invalid_toml() {
+    let (code, stderr, path) = check_file(&VALID.replace("operations = 1", "operations = = 1"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains(&format!("{path}:7")), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
+
+#[test]
+fn unknown_field() {
+    assert_bad(
+        &VALID.replace("crashes = 0", "crashes = 0\nreboots = 1"),
+        11,
+        "bounds.reboots",
+        "unknown field",
+    );
+}
+
+#[test]
+fn unknown_mode() {
+    assert_bad(
+        &VALID.replace("mode = \"at-least-once\"", "mode = \"exactly-once\""),
+        4,
+        "mode",
+        "unknown variant",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_bad(
+        &VALID.replace("consumers = 2", "consumers = \"two\""),
+        8,
+        "bounds.consumers",
+        "invalid type",
+    );
+}
+
+#[test]
+fn zero_bound() {
+    assert_bad(
+        &VALID.replace("consumers = 2", "consumers = 0"),
+        8,
+        "bounds.consumers",
+        "out of range",
+    );
+}
+
+#[test]
+fn absurd_bound() {
+    assert_bad(
+        &VALID.replace("operations = 1", "operations = 200"),
+        7,
+        "bounds.operations",
+        "out of range",
+    );
+}
+
+#[test]
+fn negative_bound() {
+    assert_bad(
+        &VALID.replace("retries = 0", "retries = -1"),
+        9,
+        "bounds.retries",
+        "invalid value",
+    );
+}
+
+#[test]
+fn expectation_for_a_property_that_does_not_exist() {
+    assert_bad(
+        &VALID.replace(
+            "no-loss = \"proved\"",
+            "no-loss = \"proved\"\nordering = \"proved\"",
+        ),
+        17,
+        "expect.ordering",
+        "unknown field",
+    );
+}
+
+#[test]
+fn unknown_verdict() {
+    assert_bad(
+        &VALID.replace("no-loss = \"proved\"", "no-loss = \"fine\""),
+        16,
+        "expect.no-loss",
+        "unknown variant",
+    );
+}
+
+#[test]
+fn unsupported_schema_version() {
+    assert_bad(
+        &VALID.replace("schema = 1", "schema = 2"),
+        1,
+        "schema",
+        "not supported",
+    );
+}
+
+#[test]
+fn unknown_assumption_id() {
+    assert_bad(
+        &VALID.replace(
+            "mode = \"at-least-once\"",
+            "mode = \"at-least-once\"\nassumptions = [\"Z9\"]",
+        ),
+        5,
+        "assumptions",
+        "Z9",
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = onceproof().args(["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = onceproof().args(["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = onceproof()
+        .args(["check", "--all", "--timeout", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_flag_has_help() {
+    for sub in ["check", "list", "explore"] {
+        let out = onceproof().args([sub, "--help"]).output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        for line in help.lines().filter(|l| l.trim_start().starts_with("--")) {
+            let text = line.trim_start();
+            let described = text.split("  ").filter(|p| !p.trim().is_empty()).count() >= 2;
+            assert!(described, "{sub}: flag without help text: {line}");
+        }
+    }
+}
+
+#[test]
+fn list_shows_every_model_with_its_expectations() {
+    let out = onceproof().args(["list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let files = std::fs::read_dir(Path::new("models")).unwrap().count();
+    assert_eq!(text.matches("expects").count(), files);
+    assert!(text.contains("at-least-once"));
+    assert!(text.contains("side effect applied once: counterexample"));
+}
+
+#[test]
+fn json_output_is_one_document_with_the_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.toml");
+    std::fs::write(&path, VALID).unwrap();
+    let out = onceproof()
+        .args(["check", "--json", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["properties"][0]["verdict"], "counterexample");
+    assert_eq!(doc["properties"][1]["verdict"], "proved");
+    assert!(doc["states"]["unique"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_state_limit_makes_the_run_incomplete_and_the_expectation_fail() {
+    let out = onceproof()
+        .args(["check", "--json", "--max-states", "2000", "idempotency"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["properties"][0]["verdict"], "incomplete");
+    assert_eq!(doc["states"]["complete"], false);
+}
+
+#[test]
+fn a_timeout_makes_the_run_incomplete() {
+    let out = onceproof()
+        .args(["check", "--json", "--timeout", "0.05", "at-least-once"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["properties"][1]["verdict"], "incomplete");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,0 +1,208 @@
+//! The four delivery modes at the default bounds, explored exhaustively:
+//! the verdict table of the core issue, the shape of each counterexample,
+//! and a negative control for every proof.
+
+use onceproof::check::{self, Limits, Trace, Verdict};
+use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
+use onceproof::model::{self, Action, broker, msg::Timer, store};
+use onceproof::pipeline::{AttemptIds, Config, LedgerKey, LedgerWrite, Mode};
+use stateright::actor::ActorModelAction;
+
+fn verdicts(mode: Mode) -> (Verdict, Verdict, check::Outcome) {
+    let o = check::check(Config::new(mode), Limits::default(), &mut |_| {});
+    assert!(o.complete, "{mode:?} exploration must complete");
+    assert!(
+        o.witnesses.iter().all(|(_, reached)| *reached),
+        "{mode:?}: unreached witnesses {:?}",
+        o.witnesses
+    );
+    (
+        o.verdict(APPLIED_ONCE).unwrap(),
+        o.verdict(NO_LOSS).unwrap(),
+        o,
+    )
+}
+
+/// Index of the first step after which `op` has been applied `n` times.
+fn applied_at(t: &Trace, op: usize, n: u8) -> Option<usize> {
+    t.steps.iter().position(|(s, _)| store(s).applied[op] >= n)
+}
+
+fn actions(t: &Trace) -> Vec<&Action> {
+    t.steps.iter().filter_map(|(_, a)| a.as_ref()).collect()
+}
+
+fn is_replay_cause(a: &Action) -> bool {
+    matches!(
+        a,
+        ActorModelAction::Crash(_)
+            | ActorModelAction::Timeout(_, Timer::Lease(_))
+            | ActorModelAction::Timeout(_, Timer::Retry(_))
+    )
+}
+
+#[test]
+fn at_most_once_never_duplicates_but_loses_on_a_crash_between_completion_and_effect() {
+    let (once, loss, o) = verdicts(Mode::AtMostOnce);
+    assert_eq!(once, Verdict::Proved);
+    assert_eq!(loss, Verdict::Counterexample);
+    let t = o.trace(NO_LOSS).unwrap();
+    // The crash falls after the broker recorded completion of a message
+    // whose effect is never applied.
+    let crash = t
+        .steps
+        .iter()
+        .position(|(_, a)| matches!(a, Some(ActorModelAction::Crash(_))))
+        .expect("a crash");
+    let before = &t.steps[crash].0;
+    let lost = broker(before)
+        .messages
+        .iter()
+        .find(|m| m.status == broker::Status::Done && store(before).applied[m.op as usize] == 0)
+        .expect("a message completed but not applied when the consumer crashes");
+    assert_eq!(store(t.last_state()).applied[lost.op as usize], 0);
+    assert!(t.last_state().history.confirmed & (1 << lost.op) != 0);
+}
+
+#[test]
+fn at_least_once_never_loses_but_replays_the_effect() {
+    let (once, loss, o) = verdicts(Mode::AtLeastOnce);
+    assert_eq!(once, Verdict::Counterexample);
+    assert_eq!(loss, Verdict::Proved);
+    let t = o.trace(APPLIED_ONCE).unwrap();
+    let op = (0..2)
+        .find(|&op| store(t.last_state()).applied[op] >= 2)
+        .expect("an operation applied twice");
+    let first = applied_at(t, op, 1).unwrap();
+    let second = applied_at(t, op, 2).unwrap();
+    assert_eq!(second, t.len(), "the trace ends at the violation");
+    let between = &actions(t)[first..second];
+    assert!(
+        between.iter().any(|a| is_replay_cause(a)),
+        "a crash, lease expiry or retry lies between the applications: {between:?}"
+    );
+}
+
+#[test]
+fn atomic_boundary_is_exactly_once() {
+    let (once, loss, _) = verdicts(Mode::AtomicBoundary);
+    assert_eq!((once, loss), (Verdict::Proved, Verdict::Proved));
+}
+
+#[test]
+fn idempotency_is_exactly_once() {
+    let (once, loss, _) = verdicts(Mode::Idempotency);
+    assert_eq!((once, loss), (Verdict::Proved, Verdict::Proved));
+}
+
+/// A broken variant of a proved mode: the checker must find a duplicate.
+fn assert_refuted(mode: Mode, break_it: impl Fn(&mut Config)) -> Trace {
+    let mut cfg = Config::new(mode);
+    break_it(&mut cfg);
+    check::shortest_counterexample(&model::build(cfg), APPLIED_ONCE)
+        .unwrap_or_else(|| panic!("{mode:?} broken as {:?} must be refuted", cfg.pipeline))
+}
+
+#[test]
+fn atomic_boundary_controls_completion_outside_the_transaction() {
+    let t = assert_refuted(Mode::AtomicBoundary, |c| {
+        c.pipeline.ledger_write = LedgerWrite::AfterEffect
+    });
+    assert!(
+        actions(&t)
+            .iter()
+            .any(|a| matches!(a, ActorModelAction::Crash(_)))
+    );
+}
+
+#[test]
+fn atomic_boundary_controls_unconditional_commit() {
+    assert_refuted(Mode::AtomicBoundary, |c| c.pipeline.ledger_check = false);
+}
+
+#[test]
+fn atomic_boundary_controls_no_publish_dedup_is_a_leg1_duplicate() {
+    let t = assert_refuted(Mode::AtomicBoundary, |c| c.pipeline.publish_dedup = false);
+    // Two broker messages carry the same operation.
+    let b = broker(t.last_state());
+    assert!(
+        b.messages.len() >= 2 && b.messages[0].op == b.messages[1].op || {
+            let ops: Vec<u8> = b.messages.iter().map(|m| m.op).collect();
+            ops.iter()
+                .any(|o| ops.iter().filter(|p| *p == o).count() >= 2)
+        }
+    );
+}
+
+#[test]
+fn idempotency_controls_skipping_the_ledger_check() {
+    assert_refuted(Mode::Idempotency, |c| c.pipeline.ledger_check = false);
+}
+
+#[test]
+fn idempotency_controls_ledger_keyed_by_delivery() {
+    assert_refuted(Mode::Idempotency, |c| {
+        c.pipeline.ledger_key = LedgerKey::Delivery
+    });
+}
+
+#[test]
+fn idempotency_controls_fresh_id_per_retry() {
+    let t = assert_refuted(Mode::Idempotency, |c| {
+        c.pipeline.attempt_ids = AttemptIds::FreshPerAttempt
+    });
+    assert!(t.last_state().history.retry_received);
+}
+
+#[test]
+fn idempotency_controls_ledger_written_after_the_effect() {
+    assert_refuted(Mode::Idempotency, |c| {
+        c.pipeline.ledger_write = LedgerWrite::AfterEffect
+    });
+}
+
+#[test]
+fn no_loss_catches_a_loss_when_completion_comes_first_even_with_a_ledger() {
+    let mut cfg = Config::new(Mode::Idempotency);
+    cfg.pipeline.order = onceproof::pipeline::CompletionOrder::CompletionThenEffect;
+    assert!(check::shortest_counterexample(&model::build(cfg), NO_LOSS).is_some());
+}
+
+#[test]
+fn a_run_cut_short_is_incomplete_never_proved() {
+    let o = check::check(
+        Config::new(Mode::Idempotency),
+        Limits {
+            max_states: Some(20_000),
+            ..Limits::default()
+        },
+        &mut |_| {},
+    );
+    assert!(!o.complete);
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Incomplete));
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Incomplete));
+}
+
+#[test]
+fn shortest_counterexample_matches_iterative_deepening() {
+    let mut cfg = Config::new(Mode::AtLeastOnce);
+    cfg.bounds.crashes = 0;
+    cfg.bounds.losses = 0;
+    let m = model::build(cfg);
+    let t = check::shortest_counterexample(&m, APPLIED_ONCE).unwrap();
+    let deepened = check::shortest_length_by_deepening(&m, APPLIED_ONCE, 20).unwrap();
+    assert_eq!(t.len(), deepened);
+}
+
+#[test]
+fn zero_budgets_are_valid_and_leave_nothing_to_refute() {
+    let mut cfg = Config::new(Mode::AtLeastOnce);
+    cfg.bounds.retries = 0;
+    cfg.bounds.crashes = 0;
+    cfg.bounds.losses = 0;
+    cfg.bounds.lease_expiries = 0;
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
+    assert_eq!(o.witnesses.len(), 1, "only the at-rest witness applies");
+}

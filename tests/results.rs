@@ -1,0 +1,43 @@
+//! results/ is committed; this fails when it no longer matches what the
+//! models produce (verdicts, state counts, traces; not times). Regenerate
+//! with `cargo run --release -- check --all --write results/`.
+
+use onceproof::check::{self, Limits};
+use onceproof::report::{document, markdown};
+use onceproof::scenario;
+use std::path::Path;
+
+#[test]
+fn committed_results_match_the_models() {
+    let dir = Path::new("results");
+    let mut docs = Vec::new();
+    let mut stale = Vec::new();
+    for path in scenario::all(Path::new("models")).unwrap() {
+        let s = scenario::load(&path).unwrap();
+        let outcome = check::check(s.config, Limits::default(), &mut |_| {});
+        let doc = document::document(&s, &outcome);
+        assert!(
+            doc.as_expected,
+            "{}: verdicts differ from the scenario's expectation",
+            s.name
+        );
+        let committed = onceproof::results::read(dir, &s.name);
+        if committed.map(|c| c.reproducible()) != Some(doc.reproducible()) {
+            stale.push(format!("{}.json", s.name));
+        }
+        let page = std::fs::read_to_string(dir.join(format!("{}.md", s.name))).unwrap_or_default();
+        if page != markdown::page(&s, &outcome, &doc) {
+            stale.push(format!("{}.md", s.name));
+        }
+        docs.push(doc);
+    }
+    let matrix = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    if matrix != markdown::matrix(&docs) {
+        stale.push("README.md".into());
+    }
+    assert!(
+        stale.is_empty(),
+        "results/ is stale ({}); run: cargo run --release -- check --all --write results/",
+        stale.join(", ")
+    );
+}
