@@ -199,6 +199,7 @@ pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) ->
         .clone()
         .checker()
         .finish_when(never_early())
+        .symmetry_fn(model::symmetry::representative)
         // stateright honours a timeout only with two or more threads.
         .threads(if limits.timeout.is_some() {
             limits.threads.max(2)

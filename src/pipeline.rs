@@ -9,9 +9,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
+    /// Completion is recorded before the effect (commit the offset, then
+    /// process; autoAck; delete before work) and the producer never
+    /// retries. Nothing repeats; a crash between completion and effect loses
+    /// the work (K-design "commit order").
     AtMostOnce,
+    /// The effect comes before completion and the producer retries. Nothing
+    /// is lost; a crash or lease expiry between effect and completion, or a
+    /// retried publish, replays the effect (S1, S2, K4).
     AtLeastOnce,
+    /// The effect and a completion record keyed by the broker offset commit
+    /// in one conditional transaction at the store, so replay finds the work
+    /// done; the broker deduplicates the producer's retries (K2), because
+    /// the boundary cannot see a duplicate publish (K3).
     AtomicBoundary,
+    /// The effect is applied only if the operation's stable id is absent
+    /// from a durable ledger written in the same transaction: replay stops
+    /// hurting at the side-effect boundary (Stripe keys, inbox tables).
     Idempotency,
 }
 

@@ -1,7 +1,50 @@
-//! The pipeline as a stateright actor model: producer, broker, effect store
-//! and consumers, with bounded Leg 1 loss, consumer crashes and lease
-//! expiries. See each actor's module for its part of the protocol, and
-//! `properties` for what is checked.
+//! The pipeline as a stateright actor model.
+//!
+//! # The story
+//!
+//! A **producer** publishes N logical operations ("charge order 1"), each
+//! under an id, and waits for the broker's confirm; when the confirm is late
+//! it re-publishes, within a retry budget. The **broker** stores what it
+//! accepts (or, with publish dedup, drops a publish whose id it already
+//! stored), confirms, and hands each stored message to one consumer that
+//! asked for work, under a lease. The lease ends when the holder's
+//! completion is accepted, when it expires (a fault: the holder may still be
+//! working), or when the holder restarts and its old session dies. Each
+//! **consumer** crosses two boundaries, effect and completion, in its mode's
+//! order, each as its own request, so a crash can fall between them. The
+//! **effect store** (a database or payment API) applies effects and, when
+//! configured, keeps a durable ledger checked in the effect's transaction.
+//!
+//! The four delivery modes are parameter sets of this one model
+//! ([`crate::pipeline::Pipeline::of`]): at-most-once completes first and
+//! never retries; at-least-once applies first and retries; the atomic
+//! boundary stores the broker offset as a completion record in the effect's
+//! conditional transaction and relies on the broker's publish dedup;
+//! idempotency checks the operation's stable id in the ledger.
+//!
+//! # Assumptions (shared/BROKER-FACTS.md)
+//!
+//! - Leases are not exclusive: one can expire while its holder still works
+//!   (S2, R4, D1). Each expiry is a budgeted fault.
+//! - A consumer's restart ends its session and frees its leases (R2); a
+//!   delivery addressed to the dead session is ignored.
+//! - Completion from a delivery that no longer holds the lease is rejected
+//!   (R3; K4 with KIP-447 fencing). A consumer that completes first only
+//!   applies the effect once its completion is accepted.
+//! - Publish dedup keys on the id the producer attaches and lasts the whole
+//!   run (K2 within one producer session, S4 within its window); a fresh id
+//!   per attempt defeats it (W1).
+//! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
+//!   and the store never crash and the broker never loses an accepted
+//!   message (Leg 2 is out of scope here; K1).
+//! - Links are FIFO per pair of actors (TCP); stateright's ordered network.
+//! - Fault budgets are totals over a run: consumer crashes (counted by an
+//!   incarnation number in stateright storage), Leg 1 losses (sent minus
+//!   received minus in flight), lease expiries (the broker's counter), and
+//!   producer retries.
+//!
+//! See each actor's module for its part, and [`properties`] for what is
+//! checked.
 
 pub mod broker;
 pub mod consumer;
@@ -9,6 +52,7 @@ pub mod msg;
 pub mod producer;
 pub mod properties;
 pub mod store;
+pub mod symmetry;
 
 use crate::pipeline::Config;
 use msg::{Dispatch, Msg, Timer};
@@ -21,7 +65,7 @@ use std::time::Duration;
 pub const PRODUCER: usize = 0;
 pub const BROKER: usize = 1;
 pub const STORE: usize = 2;
-const FIRST_CONSUMER: usize = 3;
+pub(crate) const FIRST_CONSUMER: usize = 3;
 
 pub fn consumer_id(index: u8) -> Id {
     Id::from(FIRST_CONSUMER + index as usize)
