@@ -93,6 +93,19 @@ pub enum LedgerWrite {
     AfterEffect,
 }
 
+/// What the broker does with a completion signal from a delivery that no
+/// longer holds the lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaleCompletion {
+    /// Refused: Kafka's fenced commit (K4, KIP-447), SQS FIFO's expired
+    /// handle, RabbitMQ's ack on a dead channel (R3).
+    Rejected,
+    /// Honoured: SQS standard's delete with an older receipt handle can
+    /// remove the message, even while another consumer holds it (S3).
+    Accepted,
+}
+
 /// The parts a delivery mode is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -102,6 +115,7 @@ pub struct Pipeline {
     pub attempt_ids: AttemptIds,
     /// The broker drops a publish whose id it already stored (BROKER-FACTS K2, S4).
     pub publish_dedup: bool,
+    pub stale_completion: StaleCompletion,
     pub order: CompletionOrder,
     pub ledger_key: LedgerKey,
     /// The store looks the key up and skips the effect when it is present,
@@ -116,6 +130,7 @@ impl Pipeline {
             producer_retries: true,
             attempt_ids: AttemptIds::Stable,
             publish_dedup: false,
+            stale_completion: StaleCompletion::Rejected,
             order: CompletionOrder::EffectThenCompletion,
             ledger_key: LedgerKey::None,
             ledger_check: true,

@@ -10,6 +10,7 @@ use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     AttemptIds, Bounds, CompletionOrder, Config, LedgerKey, LedgerWrite, Mode, Pipeline,
+    StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -56,6 +57,7 @@ struct ProducerPart {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct BrokerPart {
     publish_dedup: Option<bool>,
+    stale_completion: Option<StaleCompletion>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +214,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
         publish_dedup: p.broker.publish_dedup.unwrap_or(base.publish_dedup),
+        stale_completion: p.broker.stale_completion.unwrap_or(base.stale_completion),
         order: p.consumer.order.unwrap_or(base.order),
         ledger_key: p.store.ledger_key.unwrap_or(base.ledger_key),
         ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),

@@ -6,7 +6,7 @@
 
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
-use crate::pipeline::Config;
+use crate::pipeline::{Config, StaleCompletion};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -110,7 +110,10 @@ pub fn on_msg(
                 consumer,
                 delivery: job.delivery,
             };
-            let accepted = s.messages[job.msg as usize].status == holder;
+            let status = s.messages[job.msg as usize].status;
+            let accepted = status == holder
+                || (cfg.pipeline.stale_completion == StaleCompletion::Accepted
+                    && status != Status::Done);
             if reply {
                 o.send(src, Msg::Completed { job, accepted });
             }
