@@ -200,10 +200,10 @@ fn run_check(args: CheckArgs) -> ExitCode {
         if !args.json {
             println!("{}", text::render(&doc, &args.explore_addr.to_string()));
         }
-        if let Some(dir) = &args.write {
-            if let Err(e) = results::write_scenario(dir, s, &outcome, &doc) {
-                return bad_input(format!("{}: cannot write results: {e}", dir.display()));
-            }
+        if let Some(dir) = &args.write
+            && let Err(e) = results::write_scenario(dir, s, &outcome, &doc)
+        {
+            return bad_input(format!("{}: cannot write results: {e}", dir.display()));
         }
         if args.trace_format == TraceFormat::Itf {
             let model = model::build(s.config);
@@ -225,12 +225,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
         };
         println!("{}", out.expect("plain data"));
     }
-    if let Some(dir) = &args.write {
-        if args.all {
-            if let Err(e) = results::write_matrix(dir, &docs) {
-                return bad_input(format!("{}: cannot write results: {e}", dir.display()));
-            }
-        }
+    if let Some(dir) = &args.write
+        && args.all
+        && let Err(e) = results::write_matrix(dir, &docs)
+    {
+        return bad_input(format!("{}: cannot write results: {e}", dir.display()));
     }
     let itf_dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
     for (name, value) in itf_docs {

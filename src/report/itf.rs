@@ -39,10 +39,10 @@ pub const VARS: [&str; 10] = [
 
 pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
     let mut states = Vec::with_capacity(trace.steps.len());
-    states.push(state(model, 0, "init".to_string(), &trace.steps[0].0));
+    states.push(state(0, "init".to_string(), &trace.steps[0].0));
     for (i, (before, action, after)) in actions(trace).enumerate() {
         let taken = describe(model, before, action, after);
-        states.push(state(model, i + 1, taken, after));
+        states.push(state(i + 1, taken, after));
     }
     json!({
         "#meta": {
@@ -131,7 +131,9 @@ fn message(msg: &Msg) -> Value {
             "Publish",
             json!({ "op": nth(op), "id": int(id), "attempt": int(attempt + 1) }),
         ),
-        Msg::PublishAck { op, id } => variant("PublishAck", json!({ "op": nth(op), "id": int(id) })),
+        Msg::PublishAck { op, id } => {
+            variant("PublishAck", json!({ "op": nth(op), "id": int(id) }))
+        }
         Msg::Deliver {
             job,
             op,
@@ -144,7 +146,9 @@ fn message(msg: &Msg) -> Value {
                 "op": nth(op), "id": int(id), "session": int(session),
             }),
         ),
-        Msg::Apply { job, op, key: k, .. } => variant(
+        Msg::Apply {
+            job, op, key: k, ..
+        } => variant(
             "Apply",
             json!({
                 "message": nth(job.msg), "delivery": int(job.delivery), "op": nth(op),
@@ -192,7 +196,7 @@ fn in_flight(s: &State) -> Value {
     Value::Array(out)
 }
 
-fn state(_model: &Model, index: usize, action: String, s: &State) -> Value {
+fn state(index: usize, action: String, s: &State) -> Value {
     let store = model::store(s);
     let broker = model::broker(s);
     let ops = store.applied.len() as u8;

@@ -7,7 +7,10 @@
 //! takes effect; messages the network loses are drawn as crossed arrows at
 //! the moment of loss. Faults and broker decisions are notes. Labels avoid
 //! `#` and `;`, which end a text in Mermaid's sequence grammar, so
-//! operations are written "op 1" here rather than "op#1".
+//! operations are written "op 1" here rather than "op#1". The diagrams
+//! of the report tests' counterexamples (every mode and weak-dedup variant)
+//! were checked with Mermaid 11's own parser (`mermaid.parse` under Node
+//! with jsdom); the tests keep a line-level check of the same rules.
 
 use super::narrative::{self, actions, consumer_state, violating_step};
 use crate::check::Trace;
@@ -116,7 +119,9 @@ fn undone(s: &State) -> String {
 
 fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<String> {
     match action {
-        ActorModelAction::Deliver { src, dst, msg } => deliver(model, before, after, *src, *dst, msg),
+        ActorModelAction::Deliver { src, dst, msg } => {
+            deliver(model, before, after, *src, *dst, msg)
+        }
         ActorModelAction::Drop(env) => vec![arrow(
             env.src,
             env.dst,
@@ -126,7 +131,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
         ActorModelAction::Timeout(_, Timer::Retry(o)) => {
             let (p0, p1) = (model::producer(before), model::producer(after));
             if p0 == p1 {
-                vec![note("P", &format!("retry timer for {} fires, nothing to do", op(*o)))]
+                vec![note(
+                    "P",
+                    &format!("retry timer for {} fires, nothing to do", op(*o)),
+                )]
             } else {
                 vec![note(
                     "P",
@@ -184,7 +192,13 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
 /// What a message says, as sent.
 fn label(msg: &Msg) -> String {
     match *msg {
-        Msg::Publish { op: o, id, attempt } if attempt == 0 => format!("publish {} (id {id})", op(o)),
+        Msg::Publish {
+            op: o,
+            id,
+            attempt: 0,
+        } => {
+            format!("publish {} (id {id})", op(o))
+        }
         Msg::Publish { op: o, id, attempt } => {
             format!("re-publish {} (attempt {}, id {id})", op(o), attempt + 1)
         }
@@ -200,13 +214,22 @@ fn label(msg: &Msg) -> String {
         Msg::Recorded { .. } => "ledger row written".into(),
         Msg::Complete { job: j, .. } => format!("complete {}", job(j)),
         Msg::Completed { accepted: true, .. } => "completion accepted".into(),
-        Msg::Completed { accepted: false, .. } => "completion rejected".into(),
+        Msg::Completed {
+            accepted: false, ..
+        } => "completion rejected".into(),
         Msg::Poll => "poll".into(),
         Msg::Join { incarnation } => format!("rejoin (session {incarnation})"),
     }
 }
 
-fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> Vec<String> {
+fn deliver(
+    model: &Model,
+    before: &State,
+    after: &State,
+    src: Id,
+    dst: Id,
+    msg: &Msg,
+) -> Vec<String> {
     let text = label(msg);
     let changed = before.actor_states[usize::from(dst)] != after.actor_states[usize::from(dst)];
     let mut out = Vec::new();
@@ -215,9 +238,19 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
             let (b0, b1) = (model::broker(before), model::broker(after));
             if b1.messages.len() > b0.messages.len() {
                 let at = (b1.messages.len() - 1) as u8;
-                out.push(arrow(src, dst, "->>", &format!("{text}, stored as {}", message(at))));
+                out.push(arrow(
+                    src,
+                    dst,
+                    "->>",
+                    &format!("{text}, stored as {}", message(at)),
+                ));
             } else {
-                out.push(arrow(src, dst, "->>", &format!("{text}, duplicate id {id} dropped")));
+                out.push(arrow(
+                    src,
+                    dst,
+                    "->>",
+                    &format!("{text}, duplicate id {id} dropped"),
+                ));
             }
         }
         Msg::Apply { op: o, key: k, .. } => {
@@ -240,7 +273,11 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
                 delivery: j.delivery,
             };
             let ok = model::broker(before).messages[j.msg as usize].status == holder;
-            let verdict = if ok { "accepted" } else { "rejected, stale lease" };
+            let verdict = if ok {
+                "accepted"
+            } else {
+                "rejected, stale lease"
+            };
             out.push(arrow(src, dst, "->>", &format!("{text}, {verdict}")));
         }
         Msg::Join { .. } => {
@@ -251,7 +288,10 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
                 if matches!(b0.messages[m].status, Status::Leased { consumer: c, .. } if c == index)
                     && b1.messages[m].status == Status::Ready
                 {
-                    out.push(note("B", &format!("lease on {} released", message(m as u8))));
+                    out.push(note(
+                        "B",
+                        &format!("lease on {} released", message(m as u8)),
+                    ));
                 }
             }
         }

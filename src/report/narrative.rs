@@ -20,10 +20,10 @@ use crate::model::msg::{Dispatch, JobRef, Key, Msg, Timer};
 use crate::model::properties::{self, NO_LOSS};
 use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
 use crate::pipeline::{AttemptIds, CompletionOrder, LedgerKey, LedgerWrite};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stateright::actor::{ActorModelAction, Id};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Narrative {
     /// The counterexample, one line per action.
     pub steps: Vec<String>,
@@ -33,7 +33,7 @@ pub struct Narrative {
     pub diagnosis: Diagnosis,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// "Leg 1, producer → broker", "Leg 2, broker durability" or
     /// "Leg 3, broker → consumer".
@@ -46,6 +46,8 @@ pub struct Diagnosis {
 }
 
 pub const LEG1: &str = "Leg 1, producer → broker";
+/// No trace is diagnosed as Leg 2 yet: the model's broker never loses a
+/// message it accepted.
 pub const LEG2: &str = "Leg 2, broker durability";
 pub const LEG3: &str = "Leg 3, broker → consumer";
 
@@ -251,8 +253,8 @@ fn lease_expiry(before: &State, after: &State, m: u8) -> String {
 
 fn stage_words(stage: Stage) -> &'static str {
     match stage {
-        Stage::Applying => "waiting for the effect store",
-        Stage::Recording => "waiting for its ledger row",
+        Stage::Applying => "waiting for the effect store's reply",
+        Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",
     }
 }
@@ -263,7 +265,7 @@ fn crash(before: &State, id: Id) -> String {
     let holding: Vec<String> = c
         .jobs
         .iter()
-        .map(|j| format!("{} ({}) {}", op(j.op), job(j.job), stage_words(j.stage)))
+        .map(|j| format!("{} ({}), {}", op(j.op), job(j.job), stage_words(j.stage)))
         .collect();
     if holding.is_empty() {
         format!("{} crashes", consumer(index))
@@ -416,16 +418,25 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
                 consumer: index,
                 delivery: j.delivery,
             };
+            let done_now = model::broker(after).messages[j.msg as usize].status == Status::Done;
             let verdict = if entry.status == holder {
-                "broker accepts — completion recorded".to_string()
+                "broker accepts: completion recorded".to_string()
+            } else if done_now && entry.status != Status::Done {
+                // A broker that honours stale receipt handles (SQS standard).
+                "broker accepts the stale receipt handle: completion recorded, the message is gone"
+                    .to_string()
             } else {
                 let why = match entry.status {
                     Status::Leased {
                         consumer: c,
                         delivery,
-                    } => format!("it is now leased to {} (delivery {delivery})", consumer(c)),
-                    Status::Ready => "it is waiting for redelivery".to_string(),
-                    Status::Done => "it is already done".to_string(),
+                    } => format!(
+                        "{} is now leased to {}, delivery {delivery}",
+                        message(j.msg),
+                        consumer(c)
+                    ),
+                    Status::Ready => format!("{} is waiting for redelivery", message(j.msg)),
+                    Status::Done => format!("{} is already done", message(j.msg)),
                 };
                 format!("broker rejects it (stale lease: {why})")
             };
@@ -507,8 +518,13 @@ fn reply(
     let Some(held) = held else {
         let o = op(op_of(before, j.msg));
         return format!(
-            "{} ignores a reply about {o} ({}): incarnation {} holds no such work",
+            "{} ignores the {}'s reply about {o} ({}): incarnation {} holds no such work",
             consumer(index),
+            if stage == Stage::Completing {
+                "broker"
+            } else {
+                "effect store"
+            },
             job(j),
             c0.incarnation
         );
@@ -697,8 +713,13 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         } else if p.attempt_ids == AttemptIds::FreshPerAttempt
             && (p.publish_dedup || p.ledger_key == LedgerKey::OperationId)
         {
+            let checks = match (p.publish_dedup, p.ledger_key == LedgerKey::OperationId) {
+                (true, true) => "the broker's publish dedup and the effect store's ledger see",
+                (true, false) => "the broker's publish dedup sees",
+                _ => "the effect store's ledger sees",
+            };
             format!(
-                "Every publish attempt must carry the operation's stable id: the producer minted a fresh id for its retry of {o}, so the broker's publish dedup and the effect store's ledger see two different operations. The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied."
+                "Every publish attempt must carry the operation's stable id: the producer minted a fresh id for its retry of {o}, so {checks} two different operations. The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied."
             )
         } else if p.ledger_key == LedgerKey::BrokerOffset {
             format!(
@@ -727,7 +748,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             format!(
                 "a consumer crashed after the effect committed and before completion was recorded, so the broker, correctly, redelivered {m}"
             ),
-            " Acking sooner only narrows the window; it does not close it.",
+            " Acking before the effect trades the duplicate for a loss; it does not close the gap.",
         ),
         Redelivery::Unknown => (
             format!("the broker redelivered {m} after its effect had committed"),
