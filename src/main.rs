@@ -280,8 +280,8 @@ fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    println!("Explorer for {} at http://{addr}/", s.name);
-    match explore::serve(model::build(s.config), addr) {
+    let announce = |at: &SocketAddr| println!("Explorer for {} at http://{at}/", s.name);
+    match explore::serve(model::build(s.config), addr, announce) {
         Ok(never) => match never {},
         Err(e) => bad_input(e),
     }

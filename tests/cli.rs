@@ -209,7 +209,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn every_flag_has_help() {
     for sub in ["check", "list", "explore"] {
-        let out = onceproof().args([sub, "--help"]).output().unwrap();
+        let out = onceproof().args([sub, "-h"]).output().unwrap();
         let help = String::from_utf8(out.stdout).unwrap();
         for line in help.lines().filter(|l| l.trim_start().starts_with("--")) {
             let text = line.trim_start();

@@ -272,9 +272,12 @@ fn deliver(
                 consumer: model::consumer_index(src),
                 delivery: j.delivery,
             };
-            let ok = model::broker(before).messages[j.msg as usize].status == holder;
-            let verdict = if ok {
+            let was = model::broker(before).messages[j.msg as usize].status;
+            let now = model::broker(after).messages[j.msg as usize].status;
+            let verdict = if was == holder {
                 "accepted"
+            } else if now == Status::Done && was != Status::Done {
+                "accepted, stale handle"
             } else {
                 "rejected, stale lease"
             };
