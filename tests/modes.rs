@@ -160,13 +160,6 @@ fn idempotency_controls_ledger_written_after_the_effect() {
 }
 
 #[test]
-fn no_loss_catches_a_loss_when_completion_comes_first_even_with_a_ledger() {
-    let mut cfg = Config::new(Mode::Idempotency);
-    cfg.pipeline.order = onceproof::pipeline::CompletionOrder::CompletionThenEffect;
-    assert!(check::shortest_counterexample(&model::build(cfg), NO_LOSS).is_some());
-}
-
-#[test]
 fn a_run_cut_short_is_incomplete_never_proved() {
     let o = check::check(
         Config::new(Mode::Idempotency),
@@ -203,4 +196,30 @@ fn zero_budgets_are_valid_and_leave_nothing_to_refute() {
     assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
     assert_eq!(o.witnesses.len(), 1, "only the at-rest witness applies");
+}
+
+/// A broken variant of a mode whose "no loss" is proved: the checker must
+/// find a confirmed operation that is never applied.
+fn assert_loss_found(mode: Mode, break_it: impl Fn(&mut Config)) {
+    let mut cfg = Config::new(mode);
+    break_it(&mut cfg);
+    assert!(
+        check::shortest_counterexample(&model::build(cfg), NO_LOSS).is_some(),
+        "{mode:?} broken as {:?} must lose an operation",
+        cfg.pipeline
+    );
+}
+
+#[test]
+fn at_most_once_control_a_retrying_producer_duplicates() {
+    let t = assert_refuted(Mode::AtMostOnce, |c| c.pipeline.producer_retries = true);
+    assert!(t.last_state().history.retry_received, "a Leg 1 duplicate");
+}
+
+#[test]
+fn no_loss_controls_completion_before_the_effect() {
+    use onceproof::pipeline::CompletionOrder::CompletionThenEffect;
+    for mode in [Mode::AtLeastOnce, Mode::AtomicBoundary, Mode::Idempotency] {
+        assert_loss_found(mode, |c| c.pipeline.order = CompletionThenEffect);
+    }
 }
