@@ -4,7 +4,8 @@
 
 use crate::check::{Outcome, Trace, Verdict};
 use crate::model::{self, Model};
-use crate::report::narrative::{self, Diagnosis};
+use crate::report::diagnosis::Diagnosis;
+use crate::report::narrative;
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

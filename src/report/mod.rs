@@ -1,5 +1,6 @@
 //! Turning outcomes into what people read: narratives, diagrams, exports.
 
+pub mod diagnosis;
 pub mod document;
 pub mod itf;
 pub mod markdown;

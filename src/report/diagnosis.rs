@@ -1,0 +1,285 @@
+//! The closing lines of a counterexample: which leg failed, between which
+//! two boundaries the gap lies, and the guarantee a reviewer should demand
+//! (DOMAIN.md, "The guarantee statement a review should accept"). Derived
+//! from the trace itself (where the applications came from and what lay
+//! between them) and from the pipeline's parts.
+
+use super::narrative::{actions, consumer_state, lost_ops, message, op};
+use crate::check::Trace;
+use crate::model::broker::Status;
+use crate::model::msg::{JobRef, Msg, Timer};
+use crate::model::properties::NO_LOSS;
+use crate::model::{self, Model};
+use crate::pipeline::{AttemptIds, CompletionOrder, LedgerKey, LedgerWrite};
+use serde::{Deserialize, Serialize};
+use stateright::actor::ActorModelAction;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// "Leg 1, producer → broker", "Leg 2, broker durability" or
+    /// "Leg 3, broker → consumer".
+    pub leg: String,
+    /// The two boundaries the failure falls between, e.g.
+    /// "effect committed → completion recorded".
+    pub gap: String,
+    /// The sentence a design review should demand.
+    pub guarantee: String,
+}
+
+pub const LEG1: &str = "Leg 1, producer → broker";
+/// No trace is diagnosed as Leg 2 yet: the model's broker never loses a
+/// message it accepted.
+pub const LEG2: &str = "Leg 2, broker durability";
+pub const LEG3: &str = "Leg 3, broker → consumer";
+
+/// An effect application the store committed (not skipped by its ledger).
+struct Application {
+    step: usize,
+    job: JobRef,
+}
+
+fn applications(trace: &Trace, o: u8) -> Vec<Application> {
+    actions(trace)
+        .enumerate()
+        .filter_map(|(step, (before, action, after))| match action {
+            ActorModelAction::Deliver {
+                msg: Msg::Apply { job, op, .. },
+                ..
+            } if *op == o
+                && model::store(after).applied[o as usize]
+                    > model::store(before).applied[o as usize] =>
+            {
+                Some(Application { step, job: *job })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// How the broker came to hand one message out again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redelivery {
+    LeaseExpiry,
+    Crash,
+    Unknown,
+}
+
+fn redelivery_cause(trace: &Trace, msg: u8, from: usize, to: usize) -> Redelivery {
+    let mut crash = false;
+    for (step, (before, action, after)) in actions(trace).enumerate() {
+        if step < from || step > to {
+            continue;
+        }
+        match action {
+            ActorModelAction::Timeout(_, Timer::Lease(m))
+                if *m == msg
+                    && model::broker(before).messages[msg as usize].status
+                        != model::broker(after).messages[msg as usize].status =>
+            {
+                return Redelivery::LeaseExpiry;
+            }
+            ActorModelAction::Crash(id) => {
+                let (_, c) = consumer_state(before, model::consumer_index(*id));
+                crash |= c.jobs.iter().any(|j| j.job.msg == msg);
+            }
+            _ => {}
+        }
+    }
+    if crash {
+        Redelivery::Crash
+    } else {
+        Redelivery::Unknown
+    }
+}
+
+fn diagnosis(leg: &str, gap: &str, guarantee: String) -> Diagnosis {
+    Diagnosis {
+        leg: leg.to_string(),
+        gap: gap.to_string(),
+        guarantee,
+    }
+}
+
+pub fn diagnose(model: &Model, trace: &Trace, property: &str) -> Diagnosis {
+    if property == NO_LOSS {
+        diagnose_loss(model, trace)
+    } else {
+        diagnose_duplicate(model, trace)
+    }
+}
+
+const STORE_REFUSES: &str = "the effect store must refuse an operation id it has already applied, checked in the same transaction as the effect";
+
+fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
+    let p = &model.cfg.pipeline;
+    let last = trace.last_state();
+    let Some(dup) = model::store(last)
+        .applied
+        .iter()
+        .position(|&n| n >= 2)
+        .map(|o| o as u8)
+    else {
+        return diagnosis(
+            "unknown",
+            "unknown",
+            "The trace shows no operation applied twice.".to_string(),
+        );
+    };
+    let apps = applications(trace, dup);
+    let (first, second) = match apps.as_slice() {
+        [a, b, ..] => (a, b),
+        _ => {
+            return diagnosis(
+                "unknown",
+                "unknown",
+                format!(
+                    "{} was applied twice, but not by two visible applications.",
+                    op(dup)
+                ),
+            );
+        }
+    };
+
+    if first.job.msg != second.job.msg {
+        // Two broker messages of one operation: a retried publish stored twice.
+        let gap = "published → published (one operation stored as two messages)";
+        let o = op(dup);
+        let guarantee = if p.ledger_key == LedgerKey::OperationId && !p.ledger_check {
+            format!(
+                "The effect store must look the operation id up and skip the effect in the same transaction as the effect: the producer's retry stored {o} as two messages, and a ledger that is written but never checked refuses neither."
+            )
+        } else if p.ledger_key == LedgerKey::OperationId
+            && p.ledger_write == LedgerWrite::AfterEffect
+        {
+            format!(
+                "The operation id must be written in the same transaction as the effect: the producer's retry stored {o} as two messages, and with the ledger row written after the effect both copies pass the check before either is recorded."
+            )
+        } else if p.attempt_ids == AttemptIds::FreshPerAttempt
+            && (p.publish_dedup || p.ledger_key == LedgerKey::OperationId)
+        {
+            let checks = match (p.publish_dedup, p.ledger_key == LedgerKey::OperationId) {
+                (true, true) => "the broker's publish dedup and the effect store's ledger see",
+                (true, false) => "the broker's publish dedup sees",
+                _ => "the effect store's ledger sees",
+            };
+            format!(
+                "Every publish attempt must carry the operation's stable id: the producer minted a fresh id for its retry of {o}, so {checks} two different operations. The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied."
+            )
+        } else if p.ledger_key == LedgerKey::BrokerOffset {
+            format!(
+                "The broker must deduplicate a retried publish of the same operation id (idempotent producer, FIFO deduplication id), or the effect store must refuse an operation id it has already applied: committing the offset with the effect stops the replay of one message, but the producer's retry stored {o} as a second message with its own offset."
+            )
+        } else {
+            format!(
+                "The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied: the producer retried {o} when its confirm was late, and the broker stored both copies."
+            )
+        };
+        return diagnosis(LEG1, gap, guarantee);
+    }
+
+    // One broker message handed out twice.
+    let cause = redelivery_cause(trace, first.job.msg, first.step, second.step);
+    let gap = "effect committed → completion recorded";
+    let m = message(first.job.msg);
+    let (why, remedy_tail) = match cause {
+        Redelivery::LeaseExpiry => (
+            format!(
+                "the lease on {m} expired while its holder still worked, so a second consumer applied the same operation at the same time, with no crash at all"
+            ),
+            " A longer lease only narrows the window; it does not close it.",
+        ),
+        Redelivery::Crash => (
+            format!(
+                "a consumer crashed after the effect committed and before completion was recorded, so the broker, correctly, redelivered {m}"
+            ),
+            " Acking before the effect trades the duplicate for a loss; it does not close the gap.",
+        ),
+        Redelivery::Unknown => (
+            format!("the broker redelivered {m} after its effect had committed"),
+            "",
+        ),
+    };
+    let guarantee = match (p.ledger_key, p.ledger_check, p.ledger_write) {
+        (LedgerKey::None, _, _) => format!(
+            "The broker promises only at-least-once delivery; the consumer must carry a durable operation identity to the side-effect boundary, and {STORE_REFUSES}: {why}.{remedy_tail}"
+        ),
+        (LedgerKey::Delivery, _, _) => format!(
+            "The ledger must be keyed by the operation id (or the message's offset), not by the delivery: every redelivery carries a new receipt handle, so the effect store never finds the key; {why}."
+        ),
+        (_, false, _) => format!(
+            "The effect store must look the key up and skip the effect in the same transaction as the effect (a conditional commit): a ledger row that is written but never checked refuses nothing; {why}."
+        ),
+        (_, _, LedgerWrite::AfterEffect) => {
+            let race = match cause {
+                Redelivery::LeaseExpiry => {
+                    "two concurrent deliveries both found no row before either wrote one (check-then-act)"
+                }
+                _ => "nothing recorded the application before the redelivery arrived",
+            };
+            format!(
+                "The ledger row must commit in the same transaction as the effect, not in a separate step after it: {why}, and {race}."
+            )
+        }
+        _ => format!("The effect store must refuse an operation it has already applied: {why}."),
+    };
+    diagnosis(LEG3, gap, guarantee)
+}
+
+fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
+    let last = trace.last_state();
+    let Some(&lost) = lost_ops(last).first() else {
+        return diagnosis(
+            "unknown",
+            "unknown",
+            "The trace shows no confirmed operation left unapplied.".to_string(),
+        );
+    };
+    let o = op(lost);
+    let b = model::broker(last);
+    let stored: Vec<usize> = (0..b.messages.len())
+        .filter(|&m| b.messages[m].op == lost)
+        .collect();
+    if stored.is_empty() {
+        return diagnosis(
+            LEG1,
+            "published → delivered",
+            format!(
+                "The broker must confirm a publish only once it has stored it: {o} was confirmed to the producer, but the broker holds no message for it."
+            ),
+        );
+    }
+    let done = stored.iter().any(|&m| b.messages[m].status == Status::Done);
+    if done && model.cfg.pipeline.order == CompletionOrder::CompletionThenEffect {
+        let crashed = actions(trace).any(|(_, a, _)| matches!(a, ActorModelAction::Crash(_)));
+        let why = if crashed {
+            format!(
+                "the consumer recorded completion of {o}, then crashed before the effect committed, and the broker, told it was done, never handed it out again"
+            )
+        } else {
+            format!("completion of {o} was recorded, but its effect never committed")
+        };
+        return diagnosis(
+            LEG3,
+            "completion recorded → effect committed",
+            format!(
+                "The consumer must record completion only after the effect is committed, or commit both in one transaction (the offset stored with the effect): {why}."
+            ),
+        );
+    }
+    if done {
+        return diagnosis(
+            LEG3,
+            "completion recorded → effect committed",
+            format!(
+                "Completion must be recorded only once the effect is durably committed: the broker marked {o} done, but its effect never committed."
+            ),
+        );
+    }
+    diagnosis(
+        LEG3,
+        "published → delivered",
+        format!(
+            "The broker must keep redelivering a stored message until completion is recorded: {o} is stored, unfinished and no longer handed out."
+        ),
+    )
+}
