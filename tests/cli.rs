@@ -268,3 +268,57 @@ fn a_timeout_makes_the_run_incomplete() {
     assert_eq!(doc["properties"][1]["verdict"], "incomplete");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn itf_export_writes_one_trace_per_counterexample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = onceproof()
+        .args([
+            "check",
+            "sqs-double-charge",
+            "--trace-format",
+            "itf",
+            "--write",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let path = dir
+        .path()
+        .join("sqs-double-charge.side-effect-applied-once.itf.json");
+    let itf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let states = itf["states"].as_array().unwrap();
+    assert_eq!(states.len(), 9, "8 steps and the initial state");
+    assert_eq!(states[8]["#meta"]["index"], 8);
+    assert!(
+        itf["vars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "applied")
+    );
+    // Only refuted properties get a trace.
+    assert!(
+        !dir.path()
+            .join("sqs-double-charge.no-loss.itf.json")
+            .exists()
+    );
+    // The page and the document are written beside it.
+    assert!(dir.path().join("sqs-double-charge.md").exists());
+    assert!(dir.path().join("sqs-double-charge.json").exists());
+}
+
+#[test]
+fn check_prints_the_explore_command_and_the_deep_link() {
+    let out = onceproof()
+        .args(["check", "sqs-double-charge"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("onceproof explore models/sqs-double-charge.toml"));
+    assert!(text.contains("http://127.0.0.1:3000/#/steps/0/"));
+    assert!(text.contains("✗ side effect applied once"));
+    assert!(text.contains("failed leg: Leg 3"));
+}
