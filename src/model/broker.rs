@@ -111,11 +111,19 @@ pub fn on_msg(
                 delivery: job.delivery,
             };
             let status = s.messages[job.msg as usize].status;
-            let accepted = status == holder
-                || (cfg.pipeline.stale_completion == StaleCompletion::Accepted
-                    && status != Status::Done);
+            let honours_stale = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
+            let accepted = status == holder || (honours_stale && status != Status::Done);
             if reply {
-                o.send(src, Msg::Completed { job, accepted });
+                // SQS standard answers a delete with an old receipt handle
+                // with success whether or not it deleted anything (S3).
+                let answer = accepted || honours_stale;
+                o.send(
+                    src,
+                    Msg::Completed {
+                        job,
+                        accepted: answer,
+                    },
+                );
             }
             if !accepted && !poll {
                 return None;

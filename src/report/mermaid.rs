@@ -18,6 +18,7 @@ use crate::model::broker::Status;
 use crate::model::msg::{JobRef, Key, Msg, Timer};
 use crate::model::properties::NO_LOSS;
 use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
+use crate::pipeline::StaleCompletion;
 use stateright::actor::{ActorModelAction, Id};
 
 const ALL: &str = "P,S";
@@ -278,6 +279,8 @@ fn deliver(
                 "accepted"
             } else if now == Status::Done && was != Status::Done {
                 "accepted, stale handle"
+            } else if model.cfg.pipeline.stale_completion == StaleCompletion::Accepted {
+                "success, but nothing deleted"
             } else {
                 "rejected, stale lease"
             };

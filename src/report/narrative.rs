@@ -20,7 +20,7 @@ use crate::model::consumer::{ConsumerState, Stage};
 use crate::model::msg::{Dispatch, JobRef, Key, Msg, Timer};
 use crate::model::properties::{self, NO_LOSS};
 use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
-use crate::pipeline::{CompletionOrder, LedgerWrite};
+use crate::pipeline::{CompletionOrder, LedgerWrite, StaleCompletion};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{ActorModelAction, Id};
 
@@ -421,7 +421,13 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
                     Status::Ready => format!("{} is waiting for redelivery", message(j.msg)),
                     Status::Done => format!("{} is already done", message(j.msg)),
                 };
-                format!("broker rejects it (stale lease: {why})")
+                if model.cfg.pipeline.stale_completion == StaleCompletion::Accepted {
+                    format!(
+                        "broker answers success but deletes nothing ({why})"
+                    )
+                } else {
+                    format!("broker rejects it (stale lease: {why})")
+                }
             };
             format!(
                 "{} records completion of {} ({}) — {verdict}",
