@@ -22,7 +22,7 @@ pub const SCHEMA: u32 = 1;
 /// The largest value each bound accepts: beyond it an exhaustive run does
 /// not finish on a laptop, and the state encoding (u8 counters, an 8-bit
 /// confirmation mask) would overflow.
-const MAX_BOUND: u8 = 4;
+const MAX_BOUND: u8 = crate::model::MAX_OPERATIONS as u8;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

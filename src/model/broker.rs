@@ -36,6 +36,9 @@ pub struct BrokerState {
     /// Which consumers have asked for a message and not yet received one.
     pub polling: Vec<bool>,
     pub expiries_left: u8,
+    /// A completion from a delivery that no longer held the lease was
+    /// honoured (only with `stale-completion = "accepted"`).
+    pub stale_honoured: bool,
 }
 
 const DISPATCH: &str = "dispatch";
@@ -47,6 +50,7 @@ pub fn start(cfg: &Config) -> BrokerState {
         sessions: vec![1; cfg.bounds.consumers as usize],
         polling: vec![true; cfg.bounds.consumers as usize],
         expiries_left: cfg.bounds.lease_expiries,
+        stale_honoured: false,
     }
 }
 
@@ -56,6 +60,9 @@ pub fn start(cfg: &Config) -> BrokerState {
 /// lease expired is not offered its redelivery.
 fn offer(s: &BrokerState, o: &mut Out) {
     let Some(msg) = s.messages.iter().position(|e| e.status == Status::Ready) else {
+        // A message can leave Ready without being dispatched (a stale
+        // completion honoured after its lease expired): drop the offer.
+        o.remove_random(DISPATCH);
         return;
     };
     let choices: Vec<Dispatch> = (0..s.polling.len() as u8)
@@ -130,6 +137,7 @@ pub fn on_msg(
             }
             let mut next = s.clone();
             if accepted {
+                next.stale_honoured |= status != holder;
                 next.messages[job.msg as usize].status = Status::Done;
                 o.cancel_timer(Timer::Lease(job.msg));
             }

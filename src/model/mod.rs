@@ -179,11 +179,16 @@ impl Actor for Node {
     }
 }
 
+/// The most operations a model may have: the history keeps per-operation
+/// counters in fixed arrays and bitmasks.
+pub const MAX_OPERATIONS: usize = 4;
+
 /// Observations the actors cannot make themselves, kept small and bounded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct History {
-    /// Leg 1 messages sent and not yet received (in flight or lost).
-    pub leg1_outstanding: u8,
+    /// Leg 1 messages sent and not yet received (in flight or lost), per
+    /// operation (a publish or a confirm carries one).
+    pub leg1_outstanding: [u8; MAX_OPERATIONS],
     /// Every other message sent and not yet received.
     pub other_outstanding: u8,
     /// Bit `op` is set once the broker has confirmed a publish of `op`.
@@ -194,8 +199,8 @@ pub struct History {
 
 fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     let mut next = *h;
-    if env.msg.is_leg1() {
-        next.leg1_outstanding += 1;
+    if let Some(op) = env.msg.leg1_op() {
+        next.leg1_outstanding[op as usize] += 1;
     } else {
         next.other_outstanding += 1;
     }
@@ -207,8 +212,8 @@ fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
 
 fn record_in(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     let mut next = *h;
-    if env.msg.is_leg1() {
-        next.leg1_outstanding -= 1;
+    if let Some(op) = env.msg.leg1_op() {
+        next.leg1_outstanding[op as usize] -= 1;
     } else {
         next.other_outstanding -= 1;
     }
@@ -227,18 +232,33 @@ pub fn in_flight(s: &State) -> impl Iterator<Item = &Msg> {
     }
 }
 
-/// Messages lost so far: (Leg 1, other).
-pub fn losses(s: &State) -> (u8, u8) {
-    let (mut leg1, mut other) = (0u8, 0u8);
+/// Messages in flight from one actor.
+pub fn in_flight_from(s: &State, src: Id) -> impl Iterator<Item = &Msg> {
+    match &s.network {
+        Network::Ordered(flows) => flows
+            .iter()
+            .filter(move |((from, _), _)| *from == src)
+            .flat_map(|(_, q)| q),
+        _ => unreachable!("the model uses an ordered network"),
+    }
+}
+
+/// Leg 1 messages lost so far, per operation.
+pub fn leg1_losses(s: &State) -> [u8; MAX_OPERATIONS] {
+    let mut lost = s.history.leg1_outstanding;
     for msg in in_flight(s) {
-        if msg.is_leg1() {
-            leg1 += 1;
-        } else {
-            other += 1;
+        if let Some(op) = msg.leg1_op() {
+            lost[op as usize] -= 1;
         }
     }
+    lost
+}
+
+/// Messages lost so far: (Leg 1, other).
+pub fn losses(s: &State) -> (u8, u8) {
+    let other = in_flight(s).filter(|m| m.leg1_op().is_none()).count() as u8;
     (
-        s.history.leg1_outstanding - leg1,
+        leg1_losses(s).iter().sum(),
         s.history.other_outstanding - other,
     )
 }

@@ -90,9 +90,13 @@ pub enum Msg {
 }
 
 impl Msg {
-    /// Leg 1 messages are the only ones the network may lose.
-    pub fn is_leg1(&self) -> bool {
-        matches!(self, Msg::Publish { .. } | Msg::PublishAck { .. })
+    /// Leg 1 messages are the only ones the network may lose; each carries
+    /// one operation.
+    pub fn leg1_op(&self) -> Option<u8> {
+        match self {
+            Msg::Publish { op, .. } | Msg::PublishAck { op, .. } => Some(*op),
+            _ => None,
+        }
     }
 }
 

@@ -8,9 +8,13 @@
 
 use super::broker::Status;
 use super::consumer::Stage;
+use super::msg::Msg;
 use super::msg::Timer;
-use super::{BROKER, Model, State, broker, consumers, losses, producer, store};
-use crate::pipeline::{CompletionOrder, Config, LedgerKey};
+use super::{
+    BROKER, Model, State, broker, consumer_id, consumers, in_flight_from, leg1_losses, losses,
+    producer, store,
+};
+use crate::pipeline::{CompletionOrder, Config, LedgerKey, StaleCompletion};
 use stateright::actor::ActorModelAction;
 use stateright::{Expectation, Model as _};
 
@@ -61,15 +65,21 @@ pub fn at_rest(m: &Model, s: &State) -> bool {
 }
 
 /// A consumer went down inside its mode's gap: after the first of its two
-/// boundaries took effect and before the second.
+/// boundaries took effect *for its own job* and before the second.
 fn crash_in_gap(m: &Model, s: &State) -> bool {
     let (b, st) = (broker(s), store(s));
-    consumers(s).any(|(_, down, c)| {
+    consumers(s).any(|(i, down, c)| {
         down && c.jobs.iter().any(|j| {
             let done = b.messages[j.job.msg as usize].status == Status::Done;
             let applied = st.applied[j.op as usize] >= 1;
             match m.cfg.pipeline.order {
-                CompletionOrder::EffectThenCompletion => applied && !done,
+                // The store has taken this job's request (it is no longer in
+                // flight): the effect is committed, or was found committed.
+                CompletionOrder::EffectThenCompletion => {
+                    let requested = in_flight_from(s, consumer_id(i))
+                        .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
+                    applied && !done && !requested
+                }
                 CompletionOrder::CompletionThenEffect => {
                     j.stage == Stage::Completing && done && !applied
                 }
@@ -88,18 +98,15 @@ fn redelivery_of_applied(_: &Model, s: &State) -> bool {
     })
 }
 
+/// The lease moved to another consumer while its first holder, alive,
+/// still works on the message: two holders at once.
 fn lease_overlap(_: &Model, s: &State) -> bool {
     let b = broker(s);
     consumers(s).any(|(i, down, c)| {
         !down
             && c.jobs.iter().any(|j| {
-                let status = b.messages[j.job.msg as usize].status;
-                status != Status::Done
-                    && status
-                        != (Status::Leased {
-                            consumer: i,
-                            delivery: j.job.delivery,
-                        })
+                matches!(b.messages[j.job.msg as usize].status,
+                    Status::Leased { consumer, .. } if consumer != i)
             })
     })
 }
@@ -112,8 +119,15 @@ fn retry_received(_: &Model, s: &State) -> bool {
     s.history.retry_received
 }
 
-fn retry_after_loss(m: &Model, s: &State) -> bool {
-    leg1_lost(m, s) && retry_received(m, s) && producer(s).retries_left == 0
+/// An operation whose publish or confirm was lost was nevertheless
+/// confirmed to the producer: only a retry can do that.
+fn loss_recovered_by_retry(_: &Model, s: &State) -> bool {
+    let (lost, p) = (leg1_losses(s), producer(s));
+    (0..p.acked.len()).any(|op| lost[op] >= 1 && p.acked[op] && p.retried[op] >= 1)
+}
+
+fn stale_completion_honoured(_: &Model, s: &State) -> bool {
+    broker(s).stale_honoured
 }
 
 fn all_applied_at_rest(m: &Model, s: &State) -> bool {
@@ -150,14 +164,20 @@ pub fn witnesses(cfg: &Config) -> Vec<Check> {
     }
     if b.lease_expiries > 0 {
         w.push(witness(
-            "lease expiry while its holder still works",
+            "lease expired: two consumers hold one message",
             lease_overlap,
         ));
+        if p.stale_completion == StaleCompletion::Accepted {
+            w.push(witness(
+                "stale completion honoured",
+                stale_completion_honoured,
+            ));
+        }
     }
     match (b.losses > 0, cfg.retry_budget() > 0) {
         (true, true) => w.push(witness(
-            "lost publish or ack, then a retry",
-            retry_after_loss,
+            "lost publish or ack recovered by a retry",
+            loss_recovered_by_retry,
         )),
         (true, false) => w.push(witness("lost publish or ack", leg1_lost)),
         (false, true) => w.push(witness(

@@ -422,9 +422,7 @@ fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: 
                     Status::Done => format!("{} is already done", message(j.msg)),
                 };
                 if model.cfg.pipeline.stale_completion == StaleCompletion::Accepted {
-                    format!(
-                        "broker answers success but deletes nothing ({why})"
-                    )
+                    format!("broker answers success but deletes nothing ({why})")
                 } else {
                     format!("broker rejects it (stale lease: {why})")
                 }
