@@ -70,6 +70,9 @@ pub struct Trace {
     /// shortest fault-free continuation to a resting state. Not part of the
     /// counterexample; it shows the aftermath (who completes, what is left).
     pub epilogue: Vec<(Action, State)>,
+    /// False when the search for a shortest path was cut by the run's
+    /// limits and this is the (longer) path the main exploration found.
+    pub minimal: bool,
 }
 
 impl Trace {
@@ -81,6 +84,7 @@ impl Trace {
             steps,
             encoded,
             epilogue,
+            minimal: true,
         }
     }
 
@@ -241,8 +245,14 @@ pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) ->
             let refuted = discoveries.contains_key(name);
             let verdict = judge(refuted, complete, all_reached);
             let trace = refuted.then(|| {
-                shortest_counterexample(&model, name)
-                    .expect("a property refuted by DFS is refuted by BFS")
+                let deadline = limits.timeout.map(|t| start + t);
+                shortest_within(&model, name, limits.max_states, deadline).unwrap_or_else(|| {
+                    let path = discoveries[name].clone();
+                    Trace {
+                        minimal: false,
+                        ..Trace::from_path(&model, path)
+                    }
+                })
             });
             PropertyOutcome {
                 name,
@@ -296,21 +306,49 @@ fn static_name(model: &Model, name: &str) -> &'static str {
 /// A shortest path to a state violating `property`, or None if none is
 /// reachable.
 pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
+    shortest_bounded(model, property, None)
+}
+
+fn shortest_bounded(model: &Model, property: &str, max_states: Option<usize>) -> Option<Trace> {
     let found = Arc::new(Mutex::new(None));
     let visitor = FirstViolation {
         condition: condition(model, property),
         found: found.clone(),
     };
-    model
+    let mut builder = model
         .clone()
         .checker()
         .threads(1)
         .visitor(visitor)
-        .finish_when(HasDiscoveries::AnyOf([static_name(model, property)].into()))
-        .spawn_bfs()
-        .join();
+        .finish_when(HasDiscoveries::AnyOf([static_name(model, property)].into()));
+    if let Some(n) = max_states {
+        builder = builder.target_state_count(n);
+    }
+    builder.spawn_bfs().join();
     let path = found.lock().expect("visitor lock").take();
     path.map(|p| Trace::from_path(model, p))
+}
+
+/// The shortest search under the run's limits. stateright honours neither
+/// a timeout with one thread nor cancellation, so past the deadline the
+/// search is abandoned to finish in the background and None is returned.
+fn shortest_within(
+    model: &Model,
+    property: &'static str,
+    max_states: Option<usize>,
+    deadline: Option<Instant>,
+) -> Option<Trace> {
+    let Some(deadline) = deadline else {
+        return shortest_bounded(model, property, max_states);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let model = model.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(shortest_bounded(&model, property, max_states));
+    });
+    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()
+        .flatten()
 }
 
 /// The length of a shortest counterexample found by iterative deepening:

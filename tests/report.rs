@@ -499,6 +499,7 @@ fn walk(model: &Model, picks: &[&dyn Fn(&Action) -> bool]) -> Trace {
         steps,
         encoded: String::new(),
         epilogue: Vec::new(),
+        minimal: false,
     }
 }
 

@@ -44,8 +44,11 @@ pub struct PropertyResult {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Counterexample {
-    /// Number of actions; a shortest counterexample.
+    /// Number of actions.
     pub length: usize,
+    /// No shorter counterexample exists (false only when the search for one
+    /// was cut by `--timeout` or `--max-states`).
+    pub shortest: bool,
     /// One line per step, in domain words.
     pub steps: Vec<String>,
     /// What happens next if no further fault strikes.
@@ -86,6 +89,7 @@ pub fn counterexample(model: &Model, trace: &Trace, property: &str) -> Counterex
     let n = narrative::narrative(model, trace, property);
     Counterexample {
         length: trace.len(),
+        shortest: trace.minimal,
         steps: n.steps,
         aftermath: n.aftermath,
         diagnosis: n.diagnosis,

@@ -77,7 +77,17 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         let (Some(c), Some(trace)) = (&p.counterexample, &outcome_p.trace) else {
             continue;
         };
-        let _ = writeln!(o, "\n## Counterexample: {} ({} steps)\n", p.name, c.length);
+        let _ = writeln!(
+            o,
+            "\n## Counterexample: {} ({} steps{})\n",
+            p.name,
+            c.length,
+            if c.shortest {
+                ""
+            } else {
+                ", not proven shortest"
+            }
+        );
         for (i, step) in c.steps.iter().enumerate() {
             let _ = writeln!(o, "{}. {step}", i + 1);
         }

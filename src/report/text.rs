@@ -56,8 +56,14 @@ pub fn render(d: &Document, explore: &str) -> String {
         let Some(c) = &p.counterexample else { continue };
         let _ = writeln!(
             o,
-            "\n  counterexample to \"{}\" ({} steps):",
-            p.name, c.length
+            "\n  counterexample to \"{}\" ({} steps{}):",
+            p.name,
+            c.length,
+            if c.shortest {
+                ""
+            } else {
+                "; the search for a shorter one was cut by the run's limits"
+            }
         );
         for (i, step) in c.steps.iter().enumerate() {
             let _ = writeln!(o, "    {:>2}. {step}", i + 1);
