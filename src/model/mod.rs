@@ -34,6 +34,12 @@
 //! - Publish dedup keys on the id the producer attaches and lasts the whole
 //!   run (K2 within one producer session, S4 within its window); a fresh id
 //!   per attempt defeats it (W1).
+//! - A crashed consumer always comes back: recovery is not a fault, and its
+//!   leases are freed when it rejoins or by a lease expiry. The broker does
+//!   not requeue on its own when a connection dies; "no loss" therefore
+//!   assumes consumers restart.
+//! - Completion is per message and prefetch is one: Kafka's cumulative
+//!   offset commits past unfinished asynchronous work are not modelled.
 //! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
 //!   and the store never crash and the broker never loses an accepted
 //!   message (Leg 2 is out of scope here; K1).
