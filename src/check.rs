@@ -272,11 +272,11 @@ pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) ->
     }
 }
 
-fn condition(model: &Model, name: &str) -> fn(&Model, &State) -> bool {
+/// The model's property or witness of that name.
+fn named(model: &Model, name: &str) -> Check {
     properties::all(&model.cfg)
         .into_iter()
         .find(|c: &Check| c.name == name)
-        .map(|c| c.condition)
         .expect("known property")
 }
 
@@ -295,14 +295,6 @@ impl CheckerVisitor<Model> for FirstViolation {
     }
 }
 
-fn static_name(model: &Model, name: &str) -> &'static str {
-    properties::all(&model.cfg)
-        .into_iter()
-        .find(|c| c.name == name)
-        .map(|c| c.name)
-        .expect("known property")
-}
-
 /// A shortest path to a state violating `property`, or None if none is
 /// reachable.
 pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
@@ -312,7 +304,7 @@ pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
 fn shortest_bounded(model: &Model, property: &str, max_states: Option<usize>) -> Option<Trace> {
     let found = Arc::new(Mutex::new(None));
     let visitor = FirstViolation {
-        condition: condition(model, property),
+        condition: named(model, property).condition,
         found: found.clone(),
     };
     let mut builder = model
@@ -320,7 +312,7 @@ fn shortest_bounded(model: &Model, property: &str, max_states: Option<usize>) ->
         .checker()
         .threads(1)
         .visitor(visitor)
-        .finish_when(HasDiscoveries::AnyOf([static_name(model, property)].into()));
+        .finish_when(HasDiscoveries::AnyOf([named(model, property).name].into()));
     if let Some(n) = max_states {
         builder = builder.target_state_count(n);
     }
@@ -359,7 +351,7 @@ pub fn shortest_length_by_deepening(
     property: &str,
     max_steps: usize,
 ) -> Option<usize> {
-    let name = static_name(model, property);
+    let name = named(model, property).name;
     (0..=max_steps).find(|&steps| {
         model
             .clone()

@@ -14,14 +14,14 @@
 //! action that led to each state. Numbering follows the narrative: ops,
 //! messages and consumers count from 1; message ids are raw.
 
-use super::narrative::{actions, describe};
+use super::narrative::{actions, actor, describe};
 use crate::check::Trace;
 use crate::model::broker::Status;
 use crate::model::consumer::Stage;
 use crate::model::msg::{Key, Msg};
-use crate::model::{self, BROKER, Model, PRODUCER, STORE, State};
+use crate::model::{self, Model, State};
 use serde_json::{Value, json};
-use stateright::actor::{Id, Network};
+use stateright::actor::Network;
 
 /// The variables of every state, in the order they are listed.
 pub const VARS: [&str; 10] = [
@@ -116,15 +116,6 @@ fn stage(s: Stage) -> Value {
     variant(tag, unit())
 }
 
-fn endpoint(id: Id) -> String {
-    match usize::from(id) {
-        PRODUCER => "producer".into(),
-        BROKER => "broker".into(),
-        STORE => "effect store".into(),
-        _ => format!("consumer {}", model::consumer_index(id) + 1),
-    }
-}
-
 fn message(msg: &Msg) -> Value {
     match *msg {
         Msg::Publish { op, id, attempt } => variant(
@@ -186,8 +177,8 @@ fn in_flight(s: &State) -> Value {
         for ((src, dst), queue) in flows {
             for msg in queue {
                 out.push(json!({
-                    "from": endpoint(*src),
-                    "to": endpoint(*dst),
+                    "from": actor(*src),
+                    "to": actor(*dst),
                     "msg": message(msg),
                 }));
             }
