@@ -106,12 +106,29 @@ pub enum StaleCompletion {
     Accepted,
 }
 
+/// What a producer whose retry policy is exhausted does with the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GiveUp {
+    /// It reports the failure to its caller (a failed send future, an error
+    /// returned to the request): the operation leaves the no-loss obligation.
+    Report,
+    /// It drops the operation without telling anyone: still a promise.
+    Silent,
+}
+
 /// The parts a delivery mode is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Pipeline {
-    /// The producer re-publishes when the acknowledgement does not come.
+    /// The producer waits for the broker's confirm and re-publishes when it
+    /// does not come. Without it the producer fires and forgets.
     pub producer_retries: bool,
+    /// The producer's policy: publish attempts per operation before it gives
+    /// up; `None` retries until confirmed. Only with `producer_retries`.
+    pub max_attempts: Option<u8>,
+    /// What the producer does when `max_attempts` is spent.
+    pub give_up: GiveUp,
     pub attempt_ids: AttemptIds,
     /// The broker drops a publish whose id it already stored (BROKER-FACTS K2, S4).
     pub publish_dedup: bool,
@@ -128,6 +145,8 @@ impl Pipeline {
     pub fn of(mode: Mode) -> Pipeline {
         let base = Pipeline {
             producer_retries: true,
+            max_attempts: None,
+            give_up: GiveUp::Report,
             attempt_ids: AttemptIds::Stable,
             publish_dedup: false,
             stale_completion: StaleCompletion::Rejected,
@@ -158,6 +177,16 @@ impl Pipeline {
     pub fn has_ledger(&self) -> bool {
         self.ledger_key != LedgerKey::None
     }
+
+    /// The producer's policy allows a second attempt of an operation.
+    pub fn may_republish(&self) -> bool {
+        self.producer_retries && self.max_attempts.is_none_or(|n| n >= 2)
+    }
+
+    /// The producer can learn that an operation failed and tell its caller.
+    pub fn reports_failures(&self) -> bool {
+        self.producer_retries && self.max_attempts.is_some() && self.give_up == GiveUp::Report
+    }
 }
 
 /// Sizes and fault budgets. Every budget bounds a *total* count over a run.
@@ -166,7 +195,10 @@ impl Pipeline {
 pub struct Bounds {
     pub operations: u8,
     pub consumers: u8,
-    /// Total producer re-publishes.
+    /// Spurious producer re-publishes, in total: a retry made while the
+    /// previous attempt or its confirm is still on its way (a slow confirm).
+    /// A retry after a real loss is paid for by `losses`, so the budget never
+    /// strands an operation whose publish was lost.
     pub retries: u8,
     /// Total consumer crashes.
     pub crashes: u8,
@@ -204,12 +236,19 @@ impl Config {
         }
     }
 
-    /// Re-publishes the producer may actually make.
-    pub fn retry_budget(&self) -> u8 {
-        if self.pipeline.producer_retries {
-            self.bounds.retries
-        } else {
-            0
+    /// Whether the checker lets the producer re-publish at all: its policy
+    /// allows it and a loss or a spurious retry can make it happen.
+    pub fn retries_possible(&self) -> bool {
+        self.pipeline.may_republish() && (self.bounds.retries > 0 || self.bounds.losses > 0)
+    }
+
+    /// The most publish attempts one operation can see in a run.
+    pub fn attempts_cap(&self) -> u8 {
+        let reachable = 1 + self.bounds.retries + self.bounds.losses;
+        match (self.pipeline.producer_retries, self.pipeline.max_attempts) {
+            (false, _) => 1,
+            (true, Some(n)) => n.min(reachable),
+            (true, None) => reachable,
         }
     }
 }

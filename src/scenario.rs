@@ -9,7 +9,7 @@
 use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
-    AttemptIds, Bounds, CompletionOrder, Config, LedgerKey, LedgerWrite, Mode, Pipeline,
+    AttemptIds, Bounds, CompletionOrder, Config, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline,
     StaleCompletion,
 };
 use serde::Deserialize;
@@ -50,6 +50,8 @@ struct File {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ProducerPart {
     retry_on_timeout: Option<bool>,
+    max_attempts: Option<u8>,
+    on_give_up: Option<GiveUp>,
     attempt_ids: Option<AttemptIds>,
 }
 
@@ -212,6 +214,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     let p = &parsed;
     let pipeline = Pipeline {
         producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
+        max_attempts: p.producer.max_attempts.or(base.max_attempts),
+        give_up: p.producer.on_give_up.unwrap_or(base.give_up),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
         publish_dedup: p.broker.publish_dedup.unwrap_or(base.publish_dedup),
         stale_completion: p.broker.stale_completion.unwrap_or(base.stale_completion),
@@ -246,6 +250,23 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             ));
         }
     }
+    if let Some(n) = p.producer.max_attempts
+        && !(1..=MAX_ATTEMPTS).contains(&n)
+    {
+        return Err(fail(
+            "producer",
+            "max-attempts",
+            format!("{n} is out of range: allowed 1..={MAX_ATTEMPTS}"),
+        ));
+    }
+    let config = Config { pipeline, bounds };
+    if let Some((section, key, why)) = void_field(p, &config) {
+        return Err(fail(
+            section,
+            key,
+            format!("has no effect here: {why}; remove it or change that setting"),
+        ));
+    }
     Ok(Scenario {
         path: path.to_path_buf(),
         source: source.to_string(),
@@ -253,12 +274,99 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         summary: parsed.summary.clone(),
         mode: parsed.mode,
         assumptions: parsed.assumptions.clone(),
-        config: Config { pipeline, bounds },
+        config,
         expect: vec![
             (APPLIED_ONCE, parsed.expect.applied_once),
             (NO_LOSS, parsed.expect.no_loss),
         ],
     })
+}
+
+/// The most publish attempts `max-attempts` accepts.
+const MAX_ATTEMPTS: u8 = MAX_BOUND + 1;
+
+/// The first field the file sets that cannot change anything under the rest
+/// of the configuration, with the setting that makes it void. A budget set
+/// to 0 is never void: it says the fault is off.
+fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, String)> {
+    let (p, b) = (&cfg.pipeline, &cfg.bounds);
+    let fire_and_forget = "the producer fires and forgets (`producer.retry-on-timeout = false`)";
+    let single_attempt = if !p.producer_retries {
+        fire_and_forget.to_string()
+    } else if p.max_attempts == Some(1) {
+        "the producer makes one attempt per operation (`producer.max-attempts = 1`)".to_string()
+    } else {
+        "no operation is ever published twice (`bounds.losses = 0` and `bounds.retries = 0`)"
+            .to_string()
+    };
+    let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
+    let rules: [(bool, &str, &str, String); 8] = [
+        (
+            f.producer.max_attempts.is_some() && !p.producer_retries,
+            "producer",
+            "max-attempts",
+            fire_and_forget.to_string(),
+        ),
+        (
+            f.producer.on_give_up.is_some() && !(p.producer_retries && p.max_attempts.is_some()),
+            "producer",
+            "on-give-up",
+            if p.producer_retries {
+                "the producer retries until confirmed (no `producer.max-attempts`)".to_string()
+            } else {
+                fire_and_forget.to_string()
+            },
+        ),
+        (
+            f.producer.attempt_ids.is_some() && !cfg.retries_possible(),
+            "producer",
+            "attempt-ids",
+            single_attempt.clone(),
+        ),
+        (
+            f.producer.attempt_ids.is_some() && !id_dedup,
+            "producer",
+            "attempt-ids",
+            "nothing deduplicates by message id (`broker.publish-dedup = false` and `store.ledger-key` is not \"operation-id\")".to_string(),
+        ),
+        (
+            f.bounds.retries.is_some_and(|r| r > 0) && !p.may_republish(),
+            "bounds",
+            "retries",
+            single_attempt.clone(),
+        ),
+        (
+            f.broker.publish_dedup.is_some() && !cfg.retries_possible(),
+            "broker",
+            "publish-dedup",
+            single_attempt,
+        ),
+        (
+            f.broker.stale_completion.is_some() && b.lease_expiries == 0,
+            "broker",
+            "stale-completion",
+            "no lease ever expires (`bounds.lease-expiries = 0`), so no completion is ever stale"
+                .to_string(),
+        ),
+        (
+            f.store.ledger_check.is_some() && !p.has_ledger(),
+            "store",
+            "ledger-check",
+            "there is no ledger (`store.ledger-key = \"none\"`)".to_string(),
+        ),
+    ];
+    if let Some((_, section, key, why)) = rules.into_iter().find(|r| r.0) {
+        return Some((section, key, why));
+    }
+    if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check) {
+        let why = if p.has_ledger() {
+            "the ledger is never read (`store.ledger-check = false`)"
+        } else {
+            "there is no ledger (`store.ledger-key = \"none\"`)"
+        };
+        return Some(("store", "ledger-write", why.to_string()));
+    }
+    None
 }
 
 fn first_line(s: &str) -> String {

@@ -3,8 +3,9 @@
 //! # The story
 //!
 //! A **producer** publishes N logical operations ("charge order 1"), each
-//! under an id, and waits for the broker's confirm; when the confirm is late
-//! it re-publishes, within a retry budget. The **broker** stores what it
+//! under an id, and (unless it fires and forgets) waits for the broker's
+//! confirm; when the confirm is late it re-publishes, as its policy allows,
+//! and when the policy is spent it gives up, telling its caller or not. The **broker** stores what it
 //! accepts (or, with publish dedup, drops a publish whose id it already
 //! stored), confirms, and hands each stored message to one consumer that
 //! asked for work, under a lease. The lease ends when the holder's
@@ -47,7 +48,12 @@
 //! - Fault budgets are totals over a run: consumer crashes (counted by an
 //!   incarnation number in stateright storage), Leg 1 losses (sent minus
 //!   received minus in flight), lease expiries (the broker's counter), and
-//!   producer retries.
+//!   spurious producer retries (a re-publish while the previous attempt or
+//!   its confirm is still on its way). A retry after a real loss is paid for
+//!   by the loss budget, so no operation is stranded by the budget.
+//! - "No loss" is owed for every operation handed to the producer, whether
+//!   or not the broker confirmed it; only a failure the producer reports to
+//!   its caller (its policy gave up, `on-give-up = "report"`) releases it.
 //!
 //! See each actor's module for its part, and [`properties`] for what is
 //! checked.
@@ -197,6 +203,10 @@ pub struct History {
     pub leg1_outstanding: [u8; MAX_OPERATIONS],
     /// Every other message sent and not yet received.
     pub other_outstanding: u8,
+    /// Bit `op` is set once `op` has been handed to the pipeline (the
+    /// producer's first send): from then on it must be applied, unless the
+    /// producer reports its failure to its caller.
+    pub promised: u8,
     /// Bit `op` is set once the broker has confirmed a publish of `op`.
     pub confirmed: u8,
     /// A re-published attempt reached the broker.
@@ -210,8 +220,10 @@ fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     } else {
         next.other_outstanding += 1;
     }
-    if let Msg::PublishAck { op, .. } = env.msg {
-        next.confirmed |= 1 << op;
+    match env.msg {
+        Msg::PublishAck { op, .. } => next.confirmed |= 1 << op,
+        Msg::Publish { op, .. } => next.promised |= 1 << op,
+        _ => {}
     }
     Some(next)
 }
@@ -269,6 +281,21 @@ pub fn losses(s: &State) -> (u8, u8) {
     )
 }
 
+/// Spurious re-publishes so far: per operation, the retries not paid for by
+/// a loss of one of its Leg 1 messages. When every attempt of an operation
+/// has been lost (nothing of it is in flight and it is unconfirmed), it has
+/// lost one message per attempt, so the retry that follows is free: the
+/// budget can never strand an operation whose publish was lost.
+pub fn spurious_retries(s: &State) -> u8 {
+    let lost = leg1_losses(s);
+    producer(s)
+        .retried
+        .iter()
+        .zip(lost)
+        .map(|(&r, l)| r.saturating_sub(l))
+        .sum()
+}
+
 /// Consumer crashes so far, counting a current one.
 pub fn crashes(s: &State) -> u8 {
     (FIRST_CONSUMER..s.actor_states.len())
@@ -288,6 +315,7 @@ fn within_budgets(cfg: &Config, s: &State) -> bool {
         && crashes(s) <= cfg.bounds.crashes
         && leg1_lost <= cfg.bounds.losses
         && other_lost == 0
+        && spurious_retries(s) <= cfg.bounds.retries
 }
 
 pub fn build(cfg: Config) -> Model {

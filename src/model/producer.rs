@@ -1,7 +1,14 @@
-//! The producer publishes each logical operation once, waits for the
-//! broker's confirm, and re-publishes on timeout while its retry budget
-//! lasts. It never crashes: producer-side crashes (outbox vs dual write)
-//! are a separate scenario family.
+//! The producer hands each logical operation to the pipeline by publishing
+//! it, then follows its policy: fire and forget, or wait for the broker's
+//! confirm and re-publish when it is late, up to `max-attempts` (default:
+//! until confirmed), then give up, reporting the failure to its caller or
+//! not. It never crashes: producer-side crashes (outbox vs dual write) are a
+//! separate scenario family.
+//!
+//! The producer cannot tell a lost publish from a slow confirm, so its timer
+//! fires in both cases. The checker bounds the second kind (a *spurious*
+//! retry, `bounds.retries`); a retry after a real loss is paid for by
+//! `bounds.losses` (see [`super::spurious_retries`]).
 
 use super::msg::{Msg, Timer};
 use super::{BROKER, Out};
@@ -15,36 +22,41 @@ pub struct ProducerState {
     pub acked: Vec<bool>,
     /// Attempts made beyond the first, per operation.
     pub retried: Vec<u8>,
-    pub retries_left: u8,
+    /// The policy's attempts ran out without a confirm, per operation.
+    pub gave_up: Vec<bool>,
 }
 
 /// The id attempt `attempt` of operation `op` carries.
 pub fn attempt_id(cfg: &Config, op: u8, attempt: u8) -> u8 {
     match cfg.pipeline.attempt_ids {
         AttemptIds::Stable => op,
-        AttemptIds::FreshPerAttempt => op * (cfg.bounds.retries + 1) + attempt,
+        AttemptIds::FreshPerAttempt => op * cfg.attempts_cap() + attempt,
     }
+}
+
+fn publish(cfg: &Config, op: u8, attempt: u8, o: &mut Out) {
+    o.send(
+        Id::from(BROKER),
+        Msg::Publish {
+            op,
+            id: attempt_id(cfg, op, attempt),
+            attempt,
+        },
+    );
 }
 
 pub fn start(cfg: &Config, o: &mut Out) -> ProducerState {
     let ops = cfg.bounds.operations;
     for op in 0..ops {
-        o.send(
-            Id::from(BROKER),
-            Msg::Publish {
-                op,
-                id: attempt_id(cfg, op, 0),
-                attempt: 0,
-            },
-        );
-        if cfg.retry_budget() > 0 {
+        publish(cfg, op, 0, o);
+        if cfg.pipeline.producer_retries {
             o.set_timer(Timer::Retry(op), super::no_delay());
         }
     }
     ProducerState {
         acked: vec![false; ops as usize],
         retried: vec![0; ops as usize],
-        retries_left: cfg.retry_budget(),
+        gave_up: vec![false; ops as usize],
     }
 }
 
@@ -60,30 +72,21 @@ pub fn on_msg(s: &ProducerState, msg: Msg, o: &mut Out) -> Option<ProducerState>
     }
 }
 
-/// A retry timer fires whenever the confirm is late, not only when it was
-/// lost: a slow confirm triggers the same re-publish.
+/// The confirm of `op` is late: re-publish while the policy allows, else
+/// give up. The timer is only set while the operation is unconfirmed.
 pub fn on_timeout(cfg: &Config, s: &ProducerState, op: u8, o: &mut Out) -> Option<ProducerState> {
-    if s.acked[op as usize] || s.retries_left == 0 {
+    let i = op as usize;
+    if s.acked[i] || s.gave_up[i] {
         return None;
     }
     let mut next = s.clone();
-    next.retried[op as usize] += 1;
-    next.retries_left -= 1;
-    let attempt = next.retried[op as usize];
-    o.send(
-        Id::from(BROKER),
-        Msg::Publish {
-            op,
-            id: attempt_id(cfg, op, attempt),
-            attempt,
-        },
-    );
-    if next.retries_left > 0 {
-        o.set_timer(Timer::Retry(op), super::no_delay());
-    } else {
-        for other in 0..cfg.bounds.operations {
-            o.cancel_timer(Timer::Retry(other));
-        }
+    let attempts = s.retried[i] + 1;
+    if cfg.pipeline.max_attempts.is_some_and(|n| attempts >= n) {
+        next.gave_up[i] = true;
+        return Some(next);
     }
+    next.retried[i] = attempts;
+    publish(cfg, op, attempts, o);
+    o.set_timer(Timer::Retry(op), super::no_delay());
     Some(next)
 }

@@ -14,7 +14,7 @@ use super::{
     BROKER, Model, State, broker, consumer_id, consumers, in_flight_from, leg1_losses, losses,
     producer, store,
 };
-use crate::pipeline::{CompletionOrder, Config, LedgerKey, StaleCompletion};
+use crate::pipeline::{CompletionOrder, Config, GiveUp, LedgerKey, StaleCompletion};
 use stateright::actor::ActorModelAction;
 use stateright::{Expectation, Model as _};
 
@@ -35,13 +35,36 @@ fn applied_once(_: &Model, s: &State) -> bool {
     store(s).applied.iter().all(|&n| n <= 1)
 }
 
-fn confirmed_all_applied(s: &State) -> bool {
+/// Where the no-loss obligation starts and what ends it, in words: every
+/// no-loss line and the JSON carry it.
+pub fn anchor(cfg: &Config) -> &'static str {
+    if cfg.pipeline.reports_failures() {
+        "every operation handed to the producer, unless the producer reported its failure to its caller"
+    } else {
+        "every operation handed to the producer"
+    }
+}
+
+/// Whether operation `op` is owed: it was handed to the pipeline and no
+/// failure of it was reported upstream. A confirm is not needed: a
+/// fire-and-forget producer has promised what it sent.
+pub fn owed(m: &Model, s: &State, op: usize) -> bool {
+    let handed = s.history.promised & (1 << op) != 0;
+    let reported = m.cfg.pipeline.reports_failures() && producer(s).gave_up[op];
+    handed && !reported
+}
+
+/// Operations owed and never applied.
+pub fn unapplied_owed(m: &Model, s: &State) -> Vec<u8> {
     let applied = &store(s).applied;
-    (0..applied.len()).all(|op| s.history.confirmed & (1 << op) == 0 || applied[op] >= 1)
+    (0..applied.len())
+        .filter(|&op| owed(m, s, op) && applied[op] == 0)
+        .map(|op| op as u8)
+        .collect()
 }
 
 fn no_loss(m: &Model, s: &State) -> bool {
-    confirmed_all_applied(s) || !at_rest(m, s)
+    unapplied_owed(m, s).is_empty() || !at_rest(m, s)
 }
 
 /// Crashes, losses and lease expiries are faults; anything else enabled
@@ -56,6 +79,26 @@ pub fn is_fault(a: &super::Action) -> bool {
 
 /// No action but a further fault changes the state.
 pub fn at_rest(m: &Model, s: &State) -> bool {
+    !message_deliverable(s) && at_rest_by_successors(m, s)
+}
+
+/// A message waits at the head of a flow to an actor that is up. On an
+/// ordered network its delivery always consumes it (stateright skips the
+/// no-op test there), and no delivery spends a fault budget, so such a
+/// state is never at rest: the cheap test that spares most states the
+/// successor generation below.
+fn message_deliverable(s: &State) -> bool {
+    match &s.network {
+        stateright::actor::Network::Ordered(flows) => flows
+            .iter()
+            .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)]),
+        _ => false,
+    }
+}
+
+/// The definition of resting: every enabled non-fault action is a no-op or
+/// leaves the fault budgets.
+pub fn at_rest_by_successors(m: &Model, s: &State) -> bool {
     let mut actions = Vec::new();
     m.actions(s, &mut actions);
     actions.into_iter().filter(|a| !is_fault(a)).all(|a| {
@@ -130,6 +173,10 @@ fn stale_completion_honoured(_: &Model, s: &State) -> bool {
     broker(s).stale_honoured
 }
 
+fn gave_up(_: &Model, s: &State) -> bool {
+    producer(s).gave_up.iter().any(|&g| g)
+}
+
 fn all_applied_at_rest(m: &Model, s: &State) -> bool {
     store(s).applied.iter().all(|&n| n >= 1) && at_rest(m, s)
 }
@@ -174,7 +221,16 @@ pub fn witnesses(cfg: &Config) -> Vec<Check> {
             ));
         }
     }
-    match (b.losses > 0, cfg.retry_budget() > 0) {
+    if p.producer_retries && p.max_attempts.is_some() {
+        w.push(witness(
+            match p.give_up {
+                GiveUp::Report => "producer gave up on an operation and reported it",
+                GiveUp::Silent => "producer gave up on an operation silently",
+            },
+            gave_up,
+        ));
+    }
+    match (b.losses > 0, cfg.retries_possible()) {
         (true, true) => w.push(witness(
             "lost publish or ack recovered by a retry",
             loss_recovered_by_retry,

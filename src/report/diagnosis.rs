@@ -227,11 +227,11 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
 
 fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let last = trace.last_state();
-    let Some(&lost) = lost_ops(last).first() else {
+    let Some(&lost) = lost_ops(model, last).first() else {
         return diagnosis(
             "unknown",
             "unknown",
-            "The trace shows no confirmed operation left unapplied.".to_string(),
+            "The trace shows no owed operation left unapplied.".to_string(),
         );
     };
     let o = op(lost);
@@ -240,13 +240,22 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
         .filter(|&m| b.messages[m].op == lost)
         .collect();
     if stored.is_empty() {
-        return diagnosis(
-            LEG1,
-            "published → delivered",
+        let p = model::producer(last);
+        let guarantee = if p.gave_up[lost as usize] {
+            format!(
+                "A producer that gives up on a publish must report the failure to its caller, who still owns the operation: it gave up on {o} after {} attempt(s) without a confirm and told nobody.",
+                p.retried[lost as usize] + 1
+            )
+        } else if last.history.confirmed & (1 << lost) != 0 {
             format!(
                 "The broker must confirm a publish only once it has stored it: {o} was confirmed to the producer, but the broker holds no message for it."
-            ),
-        );
+            )
+        } else {
+            format!(
+                "The producer must wait for the broker's confirm and re-publish until it comes (or report the failure to its caller): {o}'s publish was lost and the producer, firing and forgetting, never learned it."
+            )
+        };
+        return diagnosis(LEG1, "handed to the producer → published", guarantee);
     }
     let done = stored.iter().any(|&m| b.messages[m].status == Status::Done);
     if done && model.cfg.pipeline.order == CompletionOrder::CompletionThenEffect {

@@ -42,7 +42,7 @@ pub fn sequence_diagram(model: &Model, trace: &Trace, property: &str) -> String 
     if property == NO_LOSS {
         out.push(note(
             ALL,
-            &format!("✗ {property}: at rest, {}", undone(trace.last_state())),
+            &format!("✗ {property}: at rest, {}", undone(model, trace.last_state())),
         ));
     }
     if !trace.epilogue.is_empty() {
@@ -109,13 +109,19 @@ fn overcount(s: &State) -> String {
     counts.join(", ")
 }
 
-fn undone(s: &State) -> String {
-    let applied = &model::store(s).applied;
-    let lost: Vec<String> = (0..applied.len() as u8)
-        .filter(|&o| s.history.confirmed & (1 << o) != 0 && applied[o as usize] == 0)
-        .map(op)
+fn undone(model: &Model, s: &State) -> String {
+    let lost: Vec<String> = crate::model::properties::unapplied_owed(model, s)
+        .into_iter()
+        .map(|o| {
+            let how = if s.history.confirmed & (1 << o) != 0 {
+                "confirmed"
+            } else {
+                "handed to the producer"
+            };
+            format!("{} {how} but never applied", op(o))
+        })
         .collect();
-    format!("{} confirmed but never applied", lost.join(", "))
+    lost.join(", ")
 }
 
 fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<String> {

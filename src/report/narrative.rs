@@ -45,7 +45,7 @@ pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
         steps.push(line);
     }
     if property == NO_LOSS {
-        steps.push(at_rest_loss(trace.last_state(), property));
+        steps.push(at_rest_loss(model, trace.last_state(), property));
     }
     let mut aftermath = Vec::new();
     let mut before = trace.last_state();
@@ -533,28 +533,60 @@ fn reply(
 
 /// The closing line of a "no loss" counterexample: the loss shows only
 /// once nothing but a further fault could still deliver the operation.
-fn at_rest_loss(s: &State, property: &str) -> String {
-    let lost = lost_ops(s);
-    let b = model::broker(s);
-    let parts: Vec<String> = lost
+fn at_rest_loss(model: &Model, s: &State, property: &str) -> String {
+    let parts: Vec<String> = lost_ops(model, s)
         .iter()
-        .map(|&o| {
-            let done: Vec<String> = (0..b.messages.len())
-                .filter(|&m| b.messages[m].op == o && b.messages[m].status == Status::Done)
-                .map(|m| message(m as u8))
-                .collect();
-            if done.is_empty() {
-                format!("{} was confirmed to the producer but never applied", op(o))
-            } else {
-                format!(
-                    "{} was confirmed to the producer and {} is marked done, but it was never applied",
-                    op(o),
-                    done.join(" and ")
-                )
-            }
-        })
+        .map(|&o| why_unapplied(s, o))
         .collect();
     format!("system at rest: {} ✗ {property}", parts.join("; "))
+}
+
+/// How an owed operation ended up never applied, in one clause.
+fn why_unapplied(s: &State, o: u8) -> String {
+    let b = model::broker(s);
+    let stored: Vec<usize> = (0..b.messages.len())
+        .filter(|&m| b.messages[m].op == o)
+        .collect();
+    let confirmed = s.history.confirmed & (1 << o) != 0;
+    if stored.is_empty() {
+        let p = model::producer(s);
+        return if p.gave_up[o as usize] {
+            format!(
+                "{} was handed to the producer, which gave up after {} attempt(s) without a confirm and told nobody: nobody applied it — Leg 1",
+                op(o),
+                p.retried[o as usize] + 1
+            )
+        } else if confirmed {
+            format!(
+                "{} was confirmed to the producer, but the broker holds no message for it — Leg 1",
+                op(o)
+            )
+        } else {
+            format!(
+                "{} was published, the publish was lost, the producer never learned it (fire-and-forget): nobody applied it — Leg 1",
+                op(o)
+            )
+        };
+    }
+    let handed = if confirmed {
+        "was confirmed to the producer"
+    } else {
+        "was stored by the broker (its confirm never reached the producer)"
+    };
+    let done: Vec<String> = stored
+        .iter()
+        .filter(|&&m| b.messages[m].status == Status::Done)
+        .map(|&m| message(m as u8))
+        .collect();
+    if done.is_empty() {
+        format!("{} {handed} but never applied", op(o))
+    } else {
+        format!(
+            "{} {handed} and {} is marked done, but it was never applied",
+            op(o),
+            done.join(" and ")
+        )
+    }
 }
 
 fn at_rest_summary(s: &State) -> String {
@@ -567,12 +599,10 @@ fn at_rest_summary(s: &State) -> String {
     format!("system at rest: {}", counts.join(", "))
 }
 
-/// Operations the broker confirmed whose effect never happened.
-pub(super) fn lost_ops(s: &State) -> Vec<u8> {
-    let applied = &model::store(s).applied;
-    (0..applied.len() as u8)
-        .filter(|&o| s.history.confirmed & (1 << o) != 0 && applied[o as usize] == 0)
-        .collect()
+/// Operations owed to upstream (see [`properties::owed`]) whose effect
+/// never happened.
+pub(super) fn lost_ops(model: &Model, s: &State) -> Vec<u8> {
+    crate::model::properties::unapplied_owed(model, s)
 }
 
 #[cfg(test)]
