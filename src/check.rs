@@ -3,17 +3,17 @@
 //! The main run is a depth-first exploration of the whole bounded state
 //! space (DFS needs far less memory than BFS). Its discoveries decide the
 //! verdicts; but stateright keeps the *last* violating state it visits, not
-//! the first, so each refuted property is then searched again breadth-first
-//! with one thread and a visitor that keeps the first violating path: BFS
-//! pops states in order of depth, so that path is a shortest one.
+//! the most telling one, so each refuted property is then searched again
+//! for a path with the fewest faults, then the fewest steps
+//! ([`crate::search`]).
 
 use crate::model::properties::{self, Check};
 use crate::model::{self, Action, Model, State};
 use crate::pipeline::Config;
 use serde::Serialize;
-use stateright::{Checker, CheckerVisitor, HasDiscoveries, Model as _, Path};
+use crate::search::{Ceilings, Found, Ranking, cheapest_violation};
+use stateright::{Checker, HasDiscoveries, Model as _, Path};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What bounds a run beyond the model's own budgets.
@@ -70,9 +70,11 @@ pub struct Trace {
     /// shortest fault-free continuation to a resting state. Not part of the
     /// counterexample; it shows the aftermath (who completes, what is left).
     pub epilogue: Vec<(Action, State)>,
-    /// False when the search for a shortest path was cut by the run's
+    /// False when the search for a cheapest path was cut by the run's
     /// limits and this is the (longer) path the main exploration found.
     pub minimal: bool,
+    /// The faults the path needs, in order.
+    pub faults: Vec<crate::model::faults::Fault>,
 }
 
 impl Trace {
@@ -80,11 +82,13 @@ impl Trace {
         let encoded = path.encode(model);
         let steps = path.into_vec();
         let epilogue = to_rest(model, &steps[steps.len() - 1].0);
+        let faults = crate::search::faults_on(&steps);
         Trace {
             steps,
             encoded,
             epilogue,
             minimal: true,
+            faults,
         }
     }
 
@@ -280,67 +284,36 @@ fn named(model: &Model, name: &str) -> Check {
         .expect("known property")
 }
 
-/// Keeps the first path whose last state violates one property.
-struct FirstViolation {
-    condition: fn(&Model, &State) -> bool,
-    found: Arc<Mutex<Option<Path<State, Action>>>>,
-}
-
-impl CheckerVisitor<Model> for FirstViolation {
-    fn visit(&self, model: &Model, path: Path<State, Action>) {
-        let mut found = self.found.lock().expect("visitor lock");
-        if found.is_none() && !(self.condition)(model, path.last_state()) {
-            *found = Some(path);
-        }
-    }
-}
-
-/// A shortest path to a state violating `property`, or None if none is
-/// reachable.
+/// A counterexample to `property` with the fewest faults, then the fewest
+/// steps, or None if none is reachable.
 pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
-    shortest_bounded(model, property, None)
+    ranked_counterexample(model, property, Ranking::FewestFaults)
 }
 
-fn shortest_bounded(model: &Model, property: &str, max_states: Option<usize>) -> Option<Trace> {
-    let found = Arc::new(Mutex::new(None));
-    let visitor = FirstViolation {
-        condition: named(model, property).condition,
-        found: found.clone(),
-    };
-    let mut builder = model
-        .clone()
-        .checker()
-        .threads(1)
-        .visitor(visitor)
-        .finish_when(HasDiscoveries::AnyOf([named(model, property).name].into()));
-    if let Some(n) = max_states {
-        builder = builder.target_state_count(n);
+/// A counterexample ranked as asked, with no ceilings.
+pub fn ranked_counterexample(model: &Model, property: &str, ranking: Ranking) -> Option<Trace> {
+    match cheapest_violation(model, named(model, property).condition, ranking, Ceilings::default()) {
+        Found::Path(p, _) => Some(Trace::from_path(model, p)),
+        Found::None | Found::Cut => None,
     }
-    builder.spawn_bfs().join();
-    let path = found.lock().expect("visitor lock").take();
-    path.map(|p| Trace::from_path(model, p))
 }
 
-/// The shortest search under the run's limits. stateright honours neither
-/// a timeout with one thread nor cancellation, so past the deadline the
-/// search is abandoned to finish in the background and None is returned.
+/// The cheapest search under the run's limits; None when they cut it.
 fn shortest_within(
     model: &Model,
     property: &'static str,
     max_states: Option<usize>,
     deadline: Option<Instant>,
 ) -> Option<Trace> {
-    let Some(deadline) = deadline else {
-        return shortest_bounded(model, property, max_states);
+    let ceilings = Ceilings {
+        max_states,
+        deadline,
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let model = model.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(shortest_bounded(&model, property, max_states));
-    });
-    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .ok()
-        .flatten()
+    let condition = named(model, property).condition;
+    match cheapest_violation(model, condition, Ranking::FewestFaults, ceilings) {
+        Found::Path(p, _) => Some(Trace::from_path(model, p)),
+        Found::None | Found::Cut => None,
+    }
 }
 
 /// The length of a shortest counterexample found by iterative deepening:

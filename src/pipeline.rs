@@ -242,6 +242,50 @@ impl Config {
         self.pipeline.may_republish() && (self.bounds.retries > 0 || self.bounds.losses > 0)
     }
 
+    /// The bounds in words, for every verdict: a proof is never cited
+    /// without its limits. Budgets that are 0, or that the pipeline makes
+    /// void, are named as not explored.
+    pub fn describe_bounds(&self) -> String {
+        let b = &self.bounds;
+        let count = |n: u8, one: &str, many: &str| {
+            format!("{n} {}", if n == 1 { one } else { many })
+        };
+        let retries = if self.pipeline.may_republish() {
+            b.retries
+        } else {
+            0
+        };
+        let mut on = vec![
+            count(b.operations, "operation", "operations"),
+            count(b.consumers, "consumer", "consumers"),
+        ];
+        let mut off = Vec::new();
+        for (n, one, many) in [
+            (b.crashes, "crash", "crashes"),
+            (b.losses, "lost message", "lost messages"),
+            (retries, "spurious retry", "spurious retries"),
+            (b.lease_expiries, "lease expiry", "lease expiries"),
+        ] {
+            if n > 0 {
+                on.push(format!("≤ {}", count(n, one, many)));
+            } else {
+                off.push(many);
+            }
+        }
+        let mut line = on.join(", ");
+        if !self.pipeline.may_republish() {
+            line.push_str(if self.pipeline.producer_retries {
+                "; the producer never re-publishes (max-attempts = 1)"
+            } else {
+                "; the producer never re-publishes (fire-and-forget)"
+            });
+        }
+        if !off.is_empty() {
+            line.push_str(&format!("; not explored: {}", off.join(", ")));
+        }
+        line
+    }
+
     /// The most publish attempts one operation can see in a run.
     pub fn attempts_cap(&self) -> u8 {
         let reachable = 1 + self.bounds.retries + self.bounds.losses;

@@ -368,7 +368,7 @@ fn retried_publish_stored_twice_is_leg1() {
     assert!(
         n.steps
             .iter()
-            .any(|l| l == "producer: no confirm for op#1, re-publishes it (attempt 2, id 0)"),
+            .any(|l| l == "producer: no confirm for op#1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 0)"),
         "{:#?}",
         n.steps
     );
@@ -495,11 +495,13 @@ fn walk(model: &Model, picks: &[&dyn Fn(&Action) -> bool]) -> Trace {
         state = next;
     }
     steps.push((state, None));
+    let faults = onceproof::search::faults_on(&steps);
     Trace {
         steps,
         encoded: String::new(),
         epilogue: Vec::new(),
         minimal: false,
+        faults,
     }
 }
 
@@ -571,7 +573,7 @@ fn broker_dedup_and_ledger_skip_are_told() {
         n.steps,
         [
             "broker stores op#1 as message 1 and confirms — published",
-            "producer: no confirm for op#1, re-publishes it (attempt 2, id 0)",
+            "producer: no confirm for op#1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 0)",
             "broker: duplicate publish of op#1 (id 0) dropped, confirms again",
         ]
     );

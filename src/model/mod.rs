@@ -60,6 +60,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod faults;
 pub mod msg;
 pub mod producer;
 pub mod properties;

@@ -9,13 +9,11 @@
 use super::broker::Status;
 use super::consumer::Stage;
 use super::msg::Msg;
-use super::msg::Timer;
 use super::{
-    BROKER, Model, State, broker, consumer_id, consumers, in_flight_from, leg1_losses, losses,
+    Model, State, broker, consumer_id, consumers, in_flight_from, leg1_losses, losses,
     producer, store,
 };
 use crate::pipeline::{CompletionOrder, Config, GiveUp, LedgerKey, StaleCompletion};
-use stateright::actor::ActorModelAction;
 use stateright::{Expectation, Model as _};
 
 pub const APPLIED_ONCE: &str = "side effect applied once";
@@ -67,14 +65,10 @@ fn no_loss(m: &Model, s: &State) -> bool {
     unapplied_owed(m, s).is_empty() || !at_rest(m, s)
 }
 
-/// Crashes, losses and lease expiries are faults; anything else enabled
-/// means the system is still moving.
+/// Crashes, losses and lease expiries are faults that never have to
+/// happen; anything else enabled means the system is still moving.
 pub fn is_fault(a: &super::Action) -> bool {
-    match a {
-        ActorModelAction::Crash(_) | ActorModelAction::Drop(_) => true,
-        ActorModelAction::Timeout(id, Timer::Lease(_)) => usize::from(*id) == BROKER,
-        _ => false,
-    }
+    super::faults::optional_fault(a).is_some_and(|f| f.optional())
 }
 
 /// No action but a further fault changes the state.

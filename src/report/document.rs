@@ -25,6 +25,8 @@ pub struct Document {
     pub assumptions: Vec<String>,
     pub pipeline: serde_json::Value,
     pub bounds: serde_json::Value,
+    /// The bounds in words: every verdict holds under these only.
+    pub bounds_summary: String,
     pub properties: Vec<PropertyResult>,
     pub witnesses: Vec<Witness>,
     pub states: States,
@@ -39,16 +41,31 @@ pub struct PropertyResult {
     pub name: String,
     pub verdict: Verdict,
     pub expected: Verdict,
+    /// For *no loss*: which operations it covers.
+    pub anchor: Option<String>,
     pub counterexample: Option<Counterexample>,
+}
+
+impl PropertyResult {
+    /// The property's name with its anchor, as every report prints it.
+    pub fn label(&self) -> String {
+        match &self.anchor {
+            Some(a) => format!("{} ({a})", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Counterexample {
     /// Number of actions.
     pub length: usize,
-    /// No shorter counterexample exists (false only when the search for one
-    /// was cut by `--timeout` or `--max-states`).
+    /// No counterexample with fewer faults, or as few faults and fewer
+    /// steps, exists (false only when the search for one was cut by
+    /// `--timeout` or `--max-states`).
     pub shortest: bool,
+    /// The faults the trace needs, in order (fewest possible first).
+    pub faults: Vec<String>,
     /// One line per step, in domain words.
     pub steps: Vec<String>,
     /// What happens next if no further fault strikes.
@@ -90,6 +107,7 @@ pub fn counterexample(model: &Model, trace: &Trace, property: &str) -> Counterex
     Counterexample {
         length: trace.len(),
         shortest: trace.minimal,
+        faults: trace.faults.iter().map(|f| f.name().to_string()).collect(),
         steps: n.steps,
         aftermath: n.aftermath,
         diagnosis: n.diagnosis,
@@ -111,6 +129,8 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
             name: p.name.to_string(),
             verdict: p.verdict,
             expected: scenario.expected(p.name).unwrap_or(Verdict::Proved),
+            anchor: (p.name == crate::model::properties::NO_LOSS)
+                .then(|| crate::model::properties::anchor(&scenario.config).to_string()),
             counterexample: p.trace.as_ref().map(|t| counterexample(&model, t, p.name)),
         })
         .collect();
@@ -126,6 +146,7 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         assumptions: scenario.assumptions.clone(),
         pipeline: serde_json::to_value(scenario.config.pipeline).expect("plain data"),
         bounds: serde_json::to_value(scenario.config.bounds).expect("plain data"),
+        bounds_summary: scenario.config.describe_bounds(),
         properties,
         witnesses: outcome
             .witnesses

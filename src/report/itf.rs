@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use stateright::actor::Network;
 
 /// The variables of every state, in the order they are listed.
-pub const VARS: [&str; 10] = [
+pub const VARS: [&str; 11] = [
     "action",
     "applied",
     "ledger",
@@ -34,15 +34,16 @@ pub const VARS: [&str; 10] = [
     "in_flight",
     "confirmed",
     "producer_acked",
+    "owed",
     "lost",
 ];
 
 pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
     let mut states = Vec::with_capacity(trace.steps.len());
-    states.push(state(0, "init".to_string(), &trace.steps[0].0));
+    states.push(state(model, 0, "init".to_string(), &trace.steps[0].0));
     for (i, (before, action, after)) in actions(trace).enumerate() {
         let taken = describe(model, before, action, after);
-        states.push(state(i + 1, taken, after));
+        states.push(state(model, i + 1, taken, after));
     }
     json!({
         "#meta": {
@@ -187,7 +188,7 @@ fn in_flight(s: &State) -> Value {
     Value::Array(out)
 }
 
-fn state(index: usize, action: String, s: &State) -> Value {
+fn state(model: &Model, index: usize, action: String, s: &State) -> Value {
     let store = model::store(s);
     let broker = model::broker(s);
     let ops = store.applied.len() as u8;
@@ -258,6 +259,10 @@ fn state(index: usize, action: String, s: &State) -> Value {
         "in_flight": in_flight(s),
         "confirmed": confirmed,
         "producer_acked": acked,
+        "owed": set((0..ops)
+            .filter(|&o| crate::model::properties::owed(model, s, o as usize))
+            .map(nth)
+            .collect()),
         "lost": int(model::losses(s).0),
     })
 }

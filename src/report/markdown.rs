@@ -24,11 +24,12 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         let _ = writeln!(
             o,
             "| {} | **{}** | {} |",
-            p.name,
+            p.label(),
             p.verdict.name(),
             p.expected.name()
         );
     }
+    let _ = writeln!(o, "\nBounds: {}.", d.bounds_summary);
     let _ = writeln!(
         o,
         "\n## Pipeline\n\nMode `{}`.\n\n```json\n{}\n```\n",
@@ -79,13 +80,14 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         };
         let _ = writeln!(
             o,
-            "\n## Counterexample: {} ({} steps{})\n",
+            "\n## Counterexample: {} ({} steps, {}{})\n",
             p.name,
             c.length,
+            crate::report::text::fault_words(&c.faults),
             if c.shortest {
                 ""
             } else {
-                ", not proven shortest"
+                ", not proven to have the fewest faults and steps"
             }
         );
         for (i, step) in c.steps.iter().enumerate() {

@@ -142,6 +142,8 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                     "P",
                     &format!("retry timer for {} fires, nothing to do", op(*o)),
                 )]
+            } else if p1.gave_up[*o as usize] && !p0.gave_up[*o as usize] {
+                vec![note("P", &format!("⏰ no confirm for {}, gives up", op(*o)))]
             } else {
                 vec![note(
                     "P",

@@ -19,8 +19,8 @@ use crate::model::broker::Status;
 use crate::model::consumer::{ConsumerState, Stage};
 use crate::model::msg::{Dispatch, JobRef, Key, Msg, Timer};
 use crate::model::properties::{self, NO_LOSS};
-use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
-use crate::pipeline::{CompletionOrder, LedgerWrite, StaleCompletion};
+use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State, faults};
+use crate::pipeline::{CompletionOrder, GiveUp, LedgerWrite, StaleCompletion};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{ActorModelAction, Id};
 
@@ -189,10 +189,29 @@ fn retry(model: &Model, before: &State, after: &State, o: u8) -> String {
     if p0 == p1 {
         return format!("producer's retry timer for {} fires; nothing to do", op(o));
     }
+    if p1.gave_up[o as usize] && !p0.gave_up[o as usize] {
+        let attempts = p1.retried[o as usize] + 1;
+        return match model.cfg.pipeline.give_up {
+            GiveUp::Report => format!(
+                "producer: no confirm for {} after {attempts} attempt(s); gives up and reports the failure to its caller",
+                op(o)
+            ),
+            GiveUp::Silent => format!(
+                "producer: no confirm for {} after {attempts} attempt(s); gives up without telling anyone",
+                op(o)
+            ),
+        };
+    }
     let attempt = p1.retried[o as usize];
     let id = model::producer::attempt_id(&model.cfg, o, attempt);
+    let action = ActorModelAction::Timeout(Id::from(PRODUCER), Timer::Retry(o));
+    let why = if faults::fault(before, &action) == Some(faults::Fault::SpuriousRetry) {
+        "the confirm is late but still on its way"
+    } else {
+        "every earlier attempt or its confirm was lost"
+    };
     format!(
-        "producer: no confirm for {}, re-publishes it (attempt {}, id {id})",
+        "producer: no confirm for {} ({why}), re-publishes it (attempt {}, id {id})",
         op(o),
         attempt + 1
     )

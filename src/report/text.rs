@@ -15,6 +15,15 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// "1 fault: lease expiry", "no fault", "2 faults: lost message, consumer crash".
+pub fn fault_words(faults: &[String]) -> String {
+    match faults.len() {
+        0 => "no fault".to_string(),
+        1 => format!("1 fault: {}", faults[0]),
+        n => format!("{n} faults: {}", faults.join(", ")),
+    }
+}
+
 /// `explore` is the address the printed Explorer links point at.
 pub fn render(d: &Document, explore: &str) -> String {
     let mut o = String::new();
@@ -25,15 +34,19 @@ pub fn render(d: &Document, explore: &str) -> String {
         } else {
             "UNEXPECTED"
         };
+        let anchor = p
+            .anchor
+            .as_ref()
+            .map_or(String::new(), |a| format!("   ({a})"));
         let _ = writeln!(
             o,
-            "  {:<26} {:<15} expected {:<15} {}",
+            "  {:<26} {:<15} expected {:<15} {mark}{anchor}",
             p.name,
             p.verdict.name(),
             p.expected.name(),
-            mark
         );
     }
+    let _ = writeln!(o, "  bounds: {}", d.bounds_summary);
     let reached = d.witnesses.iter().filter(|w| w.reached).count();
     let _ = writeln!(
         o,
@@ -56,13 +69,14 @@ pub fn render(d: &Document, explore: &str) -> String {
         let Some(c) = &p.counterexample else { continue };
         let _ = writeln!(
             o,
-            "\n  counterexample to \"{}\" ({} steps{}):",
+            "\n  counterexample to \"{}\" ({} steps, {}{}):",
             p.name,
             c.length,
+            fault_words(&c.faults),
             if c.shortest {
                 ""
             } else {
-                "; the search for a shorter one was cut by the run's limits"
+                "; the search for one with fewer faults and steps was cut by the run's limits"
             }
         );
         for (i, step) in c.steps.iter().enumerate() {

@@ -1,0 +1,73 @@
+//! The faults the checker injects, in one table: which actions are faults,
+//! and of which kind. The resting-state test ([`super::properties::at_rest`])
+//! ignores the faults that are never obliged to happen; the counterexample
+//! search ranks traces by how many faults of any kind they need; reports
+//! name them.
+
+use super::msg::Timer;
+use super::{Action, BROKER, PRODUCER, State, in_flight_from};
+use serde::Serialize;
+use stateright::actor::{ActorModelAction, Id};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// A consumer goes down (`bounds.crashes`).
+    Crash,
+    /// A Leg 1 message is lost (`bounds.losses`).
+    Loss,
+    /// A lease expires while its holder may still work (`bounds.lease-expiries`).
+    LeaseExpiry,
+    /// The producer re-publishes while the previous attempt or its confirm
+    /// is still on its way (`bounds.retries`).
+    SpuriousRetry,
+}
+
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Crash => "consumer crash",
+            Fault::Loss => "lost message",
+            Fault::LeaseExpiry => "lease expiry",
+            Fault::SpuriousRetry => "retry after a merely slow confirm",
+        }
+    }
+
+    /// Whether the system may rest while this fault is still enabled: a
+    /// fault never has to happen. A spurious retry needs a message in
+    /// flight, so a state where it is enabled is never at rest anyway.
+    pub fn optional(self) -> bool {
+        !matches!(self, Fault::SpuriousRetry)
+    }
+}
+
+/// The kind of fault an action is, judged without its state: the faults
+/// the resting-state test must not count as progress.
+pub fn optional_fault(a: &Action) -> Option<Fault> {
+    match a {
+        ActorModelAction::Crash(_) => Some(Fault::Crash),
+        ActorModelAction::Drop(_) => Some(Fault::Loss),
+        ActorModelAction::Timeout(id, Timer::Lease(_)) if usize::from(*id) == BROKER => {
+            Some(Fault::LeaseExpiry)
+        }
+        _ => None,
+    }
+}
+
+/// The kind of fault action `a` is when taken from state `s`, if any.
+pub fn fault(s: &State, a: &Action) -> Option<Fault> {
+    if let Some(f) = optional_fault(a) {
+        return Some(f);
+    }
+    match a {
+        ActorModelAction::Timeout(id, Timer::Retry(op)) if usize::from(*id) == PRODUCER => {
+            let producer = Id::from(PRODUCER);
+            let pending = in_flight_from(s, producer)
+                .chain(in_flight_from(s, Id::from(BROKER)))
+                .any(|m| m.leg1_op() == Some(*op));
+            let acked = super::producer(s).acked[*op as usize];
+            (pending && !acked).then_some(Fault::SpuriousRetry)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,183 @@
+//! The counterexample a reviewer reads: among all paths to a violating
+//! state, one with the fewest faults, and among those one with the fewest
+//! steps. A fault that plays no part in the violation (a lost publish
+//! before a duplicate caused by a retry) would send the reader after the
+//! wrong cause, so faults cost more than any number of ordinary steps.
+//!
+//! A Dijkstra search over (faults, steps), lexicographically: pops come in
+//! cost order, so the first violating state popped ends a cheapest path.
+//! It runs under the same ceilings as the main run (states and a deadline)
+//! and says when it was cut.
+
+use crate::model::{Action, Model, State, faults};
+use stateright::{Model as _, Path};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Instant;
+
+/// How a path's cost is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ranking {
+    /// Fewest faults first, then fewest steps: what reports show.
+    FewestFaults,
+    /// Fewest steps only: a plain breadth-first search (cross-checks).
+    FewestSteps,
+}
+
+/// Ceilings for one search.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ceilings {
+    pub max_states: Option<usize>,
+    pub deadline: Option<Instant>,
+}
+
+/// What a search found.
+pub enum Found {
+    /// A cheapest path to a violating state and its number of faults.
+    Path(Path<State, Action>, usize),
+    /// No reachable state violates the condition.
+    None,
+    /// A ceiling was hit first.
+    Cut,
+}
+
+struct Node {
+    parent: Option<(usize, Action)>,
+    cost: (usize, usize),
+}
+
+struct Queued {
+    cost: Reverse<(usize, usize, usize)>,
+    node: usize,
+    state: State,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cost == other.cost
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.cost.cmp(&other.cost)
+    }
+}
+
+fn fingerprint(s: &State) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// A cheapest path from an initial state to one where `condition` fails.
+pub fn cheapest_violation(
+    model: &Model,
+    condition: fn(&Model, &State) -> bool,
+    ranking: Ranking,
+    ceilings: Ceilings,
+) -> Found {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<u64, usize> = HashMap::new();
+    let mut queue = BinaryHeap::new();
+    let mut seq = 0usize;
+    for s in model.init_states() {
+        if !model.within_boundary(&s) || index.contains_key(&fingerprint(&s)) {
+            continue;
+        }
+        index.insert(fingerprint(&s), nodes.len());
+        queue.push(Queued {
+            cost: Reverse((0, 0, seq)),
+            node: nodes.len(),
+            state: s,
+        });
+        nodes.push(Node {
+            parent: None,
+            cost: (0, 0),
+        });
+        seq += 1;
+    }
+    let mut pops = 0usize;
+    while let Some(Queued { cost, node, state }) = queue.pop() {
+        let (f, d, _) = cost.0;
+        if nodes[node].cost != (f, d) {
+            continue; // a cheaper way to this state was found after queueing
+        }
+        pops += 1;
+        if pops.is_multiple_of(256) && ceilings.deadline.is_some_and(|t| Instant::now() >= t) {
+            return Found::Cut;
+        }
+        if !condition(model, &state) {
+            return Found::Path(path_to(model, &nodes, node), f);
+        }
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        for a in actions {
+            let weight = match ranking {
+                Ranking::FewestFaults => faults::fault(&state, &a).is_some() as usize,
+                Ranking::FewestSteps => 0,
+            };
+            let Some(next) = model.next_state(&state, a.clone()) else {
+                continue;
+            };
+            if !model.within_boundary(&next) {
+                continue;
+            }
+            let c = (f + weight, d + 1);
+            let fp = fingerprint(&next);
+            let at = match index.get(&fp) {
+                Some(&at) if nodes[at].cost <= c => continue,
+                Some(&at) => {
+                    nodes[at] = Node {
+                        parent: Some((node, a)),
+                        cost: c,
+                    };
+                    at
+                }
+                None => {
+                    if ceilings.max_states.is_some_and(|n| nodes.len() >= n) {
+                        return Found::Cut;
+                    }
+                    index.insert(fp, nodes.len());
+                    nodes.push(Node {
+                        parent: Some((node, a)),
+                        cost: c,
+                    });
+                    nodes.len() - 1
+                }
+            };
+            seq += 1;
+            queue.push(Queued {
+                cost: Reverse((c.0, c.1, seq)),
+                node: at,
+                state: next,
+            });
+        }
+    }
+    Found::None
+}
+
+/// Rebuilds the path by replaying its actions, which also validates it.
+fn path_to(model: &Model, nodes: &[Node], mut at: usize) -> Path<State, Action> {
+    let mut actions = Vec::new();
+    while let Some((parent, a)) = &nodes[at].parent {
+        actions.push(a.clone());
+        at = *parent;
+    }
+    actions.reverse();
+    let init = model.init_states().into_iter().next().expect("one initial state");
+    Path::from_actions(model, init, &actions).expect("a path the search took replays")
+}
+
+/// The faults along a path.
+pub fn faults_on(path: &[(State, Option<Action>)]) -> Vec<faults::Fault> {
+    path.iter()
+        .filter_map(|(s, a)| a.as_ref().and_then(|a| faults::fault(s, a)))
+        .collect()
+}
