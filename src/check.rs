@@ -10,8 +10,8 @@
 use crate::model::properties::{self, Check};
 use crate::model::{self, Action, Model, State};
 use crate::pipeline::Config;
-use serde::Serialize;
 use crate::search::{Ceilings, Found, Ranking, cheapest_violation};
+use serde::Serialize;
 use stateright::{Checker, HasDiscoveries, Model as _, Path};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -22,6 +22,9 @@ pub struct Limits {
     pub threads: usize,
     pub timeout: Option<Duration>,
     pub max_states: Option<usize>,
+    /// Fold states that differ only by a renaming of consumers. Off only to
+    /// test the reduction against the plain exploration.
+    pub symmetry: bool,
 }
 
 impl Default for Limits {
@@ -30,6 +33,7 @@ impl Default for Limits {
             threads: 2,
             timeout: None,
             max_states: None,
+            symmetry: true,
         }
     }
 }
@@ -201,13 +205,25 @@ fn never_early() -> HasDiscoveries {
 }
 
 pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) -> Outcome {
-    let model = model::build(cfg);
+    check_demanding(cfg, properties::witnesses(&cfg), limits, progress)
+}
+
+/// [`check`] with an explicit list of witnesses, each of which must be
+/// reached for a proof.
+pub fn check_demanding(
+    cfg: Config,
+    demanded: Vec<Check>,
+    limits: Limits,
+    progress: &mut dyn FnMut(Progress),
+) -> Outcome {
+    let names: Vec<&'static str> = demanded.iter().map(|w| w.name).collect();
+    let model = model::build_demanding(cfg, demanded);
     let start = Instant::now();
-    let mut builder = model
-        .clone()
-        .checker()
-        .finish_when(never_early())
-        .symmetry_fn(model::symmetry::representative)
+    let mut builder = model.clone().checker().finish_when(never_early());
+    if limits.symmetry {
+        builder = builder.symmetry_fn(model::symmetry::representative);
+    }
+    builder = builder
         // stateright honours a timeout only with two or more threads.
         .threads(if limits.timeout.is_some() {
             limits.threads.max(2)
@@ -238,9 +254,9 @@ pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) ->
     let complete = !cut_by_time && !cut_by_count;
 
     let discoveries = checker.discoveries();
-    let witnesses: Vec<(&'static str, bool)> = properties::witnesses(&cfg)
+    let witnesses: Vec<(&'static str, bool)> = names
         .iter()
-        .map(|w| (w.name, discoveries.contains_key(w.name)))
+        .map(|&w| (w, discoveries.contains_key(w)))
         .collect();
     let all_reached = witnesses.iter().all(|(_, r)| *r);
     let properties = properties::PROPERTIES
@@ -292,7 +308,8 @@ pub fn shortest_counterexample(model: &Model, property: &str) -> Option<Trace> {
 
 /// A counterexample ranked as asked, with no ceilings.
 pub fn ranked_counterexample(model: &Model, property: &str, ranking: Ranking) -> Option<Trace> {
-    match cheapest_violation(model, named(model, property).condition, ranking, Ceilings::default()) {
+    let condition = named(model, property).condition;
+    match cheapest_violation(model, &condition, ranking, Ceilings::default()) {
         Found::Path(p, _) => Some(Trace::from_path(model, p)),
         Found::None | Found::Cut => None,
     }
@@ -310,7 +327,7 @@ fn shortest_within(
         deadline,
     };
     let condition = named(model, property).condition;
-    match cheapest_violation(model, condition, Ranking::FewestFaults, ceilings) {
+    match cheapest_violation(model, &condition, Ranking::FewestFaults, ceilings) {
         Found::Path(p, _) => Some(Trace::from_path(model, p)),
         Found::None | Found::Cut => None,
     }

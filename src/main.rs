@@ -85,6 +85,10 @@ struct CheckArgs {
     /// Stop each exploration after about this many states; a run cut short is `incomplete`.
     #[arg(long, value_name = "N")]
     max_states: Option<usize>,
+    /// Explore without the symmetry reduction over consumers (for testing the
+    /// reduction; results are the same, only slower).
+    #[arg(long, hide = true)]
+    no_symmetry: bool,
     /// Address the printed Explorer links point at.
     #[arg(long, default_value = "127.0.0.1:3000")]
     explore_addr: SocketAddr,
@@ -175,6 +179,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         threads: args.threads as usize,
         timeout,
         max_states: args.max_states,
+        symmetry: !args.no_symmetry,
     };
     let mut docs = Vec::new();
     let mut itf_docs = Vec::new();

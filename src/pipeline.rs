@@ -247,9 +247,8 @@ impl Config {
     /// void, are named as not explored.
     pub fn describe_bounds(&self) -> String {
         let b = &self.bounds;
-        let count = |n: u8, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let count =
+            |n: u8, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let retries = if self.pipeline.may_republish() {
             b.retries
         } else {

@@ -79,7 +79,7 @@ fn fingerprint(s: &State) -> u64 {
 /// A cheapest path from an initial state to one where `condition` fails.
 pub fn cheapest_violation(
     model: &Model,
-    condition: fn(&Model, &State) -> bool,
+    condition: &dyn Fn(&Model, &State) -> bool,
     ranking: Ranking,
     ceilings: Ceilings,
 ) -> Found {
@@ -171,7 +171,11 @@ fn path_to(model: &Model, nodes: &[Node], mut at: usize) -> Path<State, Action> 
         at = *parent;
     }
     actions.reverse();
-    let init = model.init_states().into_iter().next().expect("one initial state");
+    let init = model
+        .init_states()
+        .into_iter()
+        .next()
+        .expect("one initial state");
     Path::from_actions(model, init, &actions).expect("a path the search took replays")
 }
 

@@ -16,8 +16,11 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-/// The state with consumer `i` renamed `to[i]`.
-fn rename(s: &State, to: &[usize]) -> State {
+/// The state with consumer `i` renamed `to[i]`. Every consumer-indexed
+/// field must be remapped here (and hashed in `signature`); the differential
+/// test in tests/symmetry.rs checks that renamed reachable states are
+/// reachable and that the reduction changes no verdict.
+pub fn rename(s: &State, to: &[usize]) -> State {
     let actor = |id: Id| {
         let i = usize::from(id);
         if i >= FIRST_CONSUMER {

@@ -42,7 +42,10 @@ pub fn sequence_diagram(model: &Model, trace: &Trace, property: &str) -> String 
     if property == NO_LOSS {
         out.push(note(
             ALL,
-            &format!("✗ {property}: at rest, {}", undone(model, trace.last_state())),
+            &format!(
+                "✗ {property}: at rest, {}",
+                undone(model, trace.last_state())
+            ),
         ));
     }
     if !trace.epilogue.is_empty() {
@@ -143,7 +146,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                     &format!("retry timer for {} fires, nothing to do", op(*o)),
                 )]
             } else if p1.gave_up[*o as usize] && !p0.gave_up[*o as usize] {
-                vec![note("P", &format!("⏰ no confirm for {}, gives up", op(*o)))]
+                vec![note(
+                    "P",
+                    &format!("⏰ no confirm for {}, gives up", op(*o)),
+                )]
             } else {
                 vec![note(
                     "P",

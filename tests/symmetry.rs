@@ -1,0 +1,186 @@
+//! The symmetry reduction over consumers is guarded by its own test: an
+//! unsound reduction (a consumer-indexed field left out of the renaming)
+//! merges states with different futures, and may change no verdict of any
+//! shipped scenario. So for every shipped scenario, at small bounds:
+//!
+//! - exploring with and without the reduction gives the same verdicts and
+//!   the same witnesses reached, and the reduced count lies between the
+//!   exact number of orbits and the plain count;
+//! - every renaming of a reachable state is reachable (the reachable set is
+//!   closed under the symmetry the reduction assumes), and renaming commutes
+//!   with taking a step.
+//!
+//! Any consumer-indexed field added later is covered automatically: the
+//! closure test compares whole states.
+
+use onceproof::check::{self, Limits};
+use onceproof::model::{self, State, symmetry};
+use onceproof::pipeline::Config;
+use onceproof::scenario;
+use stateright::Model as _;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+
+fn shipped() -> Vec<(String, Config)> {
+    scenario::all(Path::new("models"))
+        .expect("models/")
+        .iter()
+        .map(|p| {
+            let s = scenario::load(p).expect("a valid scenario");
+            (s.name, s.config)
+        })
+        .collect()
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for at in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(at, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
+
+fn fingerprint(s: &State) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Every reachable state within the budgets, without any reduction.
+fn reachable(m: &model::Model) -> HashSet<State> {
+    let mut seen: HashSet<State> = m.init_states().into_iter().collect();
+    let mut queue: VecDeque<State> = seen.iter().cloned().collect();
+    while let Some(s) = queue.pop_front() {
+        let mut actions = Vec::new();
+        m.actions(&s, &mut actions);
+        for a in actions {
+            if let Some(next) = m.next_state(&s, a)
+                && stateright::Model::within_boundary(m, &next)
+                && !seen.contains(&next)
+            {
+                seen.insert(next.clone());
+                queue.push_back(next);
+            }
+        }
+    }
+    seen
+}
+
+/// The scenario at small bounds; with a third consumer the producer's
+/// faults are turned off to keep the plain exploration small.
+fn small(mut cfg: Config, operations: u8, consumers: u8) -> Config {
+    cfg.bounds.operations = cfg.bounds.operations.min(operations);
+    cfg.bounds.consumers = consumers;
+    if consumers > 2 {
+        cfg.bounds.losses = 0;
+        cfg.bounds.retries = 0;
+    }
+    cfg
+}
+
+#[test]
+fn renaming_maps_reachable_states_to_reachable_states_and_commutes_with_steps() {
+    for (name, cfg) in shipped() {
+        for consumers in [2, 3] {
+            let cfg = small(cfg, 1, consumers);
+            let m = model::build(cfg);
+            let states = reachable(&m);
+            let set = &states;
+            let perms = permutations(consumers as usize);
+            let mut orbits = HashSet::new();
+            for s in &states {
+                for p in &perms {
+                    let r = symmetry::rename(s, p);
+                    assert!(
+                        set.contains(&r),
+                        "{name} ({consumers} consumers): renaming {p:?} of a reachable state is unreachable:\n{s:#?}"
+                    );
+                }
+                orbits.insert(
+                    perms
+                        .iter()
+                        .map(|p| fingerprint(&symmetry::rename(s, p)))
+                        .min(),
+                );
+                assert_eq!(
+                    symmetry::representative(s),
+                    symmetry::representative(&symmetry::rename(s, &perms[perms.len() - 1])),
+                    "{name}: a state and its renaming must share a representative"
+                );
+            }
+            // Renaming commutes with a step: the successors of a renamed
+            // state are the renamed successors (as sets).
+            let swap = &perms[perms.len() - 1];
+            for s in states.iter().step_by(7) {
+                let succ = |s: &State| -> HashSet<State> {
+                    let mut actions = Vec::new();
+                    m.actions(s, &mut actions);
+                    actions
+                        .into_iter()
+                        .filter_map(|a| m.next_state(s, a))
+                        .collect()
+                };
+                let renamed: HashSet<State> =
+                    succ(s).iter().map(|n| symmetry::rename(n, swap)).collect();
+                assert_eq!(
+                    succ(&symmetry::rename(s, swap)),
+                    renamed,
+                    "{name}: successors of a renamed state differ from renamed successors"
+                );
+            }
+            let reduced = check::check(cfg, Limits::default(), &mut |_| {});
+            assert!(
+                reduced.unique_states >= orbits.len() && reduced.unique_states <= states.len(),
+                "{name} ({consumers} consumers): reduced count {} outside [orbits {}, plain {}]",
+                reduced.unique_states,
+                orbits.len(),
+                states.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_reduction_changes_no_verdict_and_no_witness() {
+    let plain = Limits {
+        symmetry: false,
+        ..Limits::default()
+    };
+    for (name, cfg) in shipped() {
+        for cfg in [small(cfg, 2, 2), small(cfg, 1, 3)] {
+            let with = check::check(cfg, Limits::default(), &mut |_| {});
+            let without = check::check(cfg, plain, &mut |_| {});
+            assert!(with.complete && without.complete);
+            let verdicts = |o: &check::Outcome| {
+                o.properties
+                    .iter()
+                    .map(|p| (p.name, p.verdict))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                verdicts(&with),
+                verdicts(&without),
+                "{name} {:?}",
+                cfg.bounds
+            );
+            assert_eq!(with.witnesses, without.witnesses, "{name} {:?}", cfg.bounds);
+            let orbit = (1..=cfg.bounds.consumers as usize).product::<usize>();
+            assert!(
+                with.unique_states <= without.unique_states
+                    && with.unique_states * orbit >= without.unique_states,
+                "{name} {:?}: reduced {} vs plain {} (orbits of at most {orbit})",
+                cfg.bounds,
+                with.unique_states,
+                without.unique_states
+            );
+        }
+    }
+}
