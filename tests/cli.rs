@@ -322,3 +322,149 @@ fn check_prints_the_explore_command_and_the_deep_link() {
     assert!(text.contains("✗ side effect applied once"));
     assert!(text.contains("failed leg: Leg 3"));
 }
+
+/// VALID with `table` inserted before `[bounds]` (line 6 onward).
+fn with_table(table: &str) -> String {
+    VALID.replace("[bounds]", &format!("{table}\n[bounds]"))
+}
+
+#[test]
+fn a_field_without_effect_names_the_setting_that_voids_it() {
+    // Each case: the text, the line and field of the error, and the
+    // setting the message must name.
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            with_table("[producer]\nretry-on-timeout = false\nmax-attempts = 3\n"),
+            8,
+            "producer.max-attempts",
+            "retry-on-timeout = false",
+        ),
+        (
+            with_table("[producer]\non-give-up = \"silent\"\n"),
+            7,
+            "producer.on-give-up",
+            "no `producer.max-attempts`",
+        ),
+        (
+            with_table("[producer]\nmax-attempts = 1\nattempt-ids = \"fresh-per-attempt\"\n"),
+            8,
+            "producer.attempt-ids",
+            "max-attempts = 1",
+        ),
+        (
+            // at-least-once: neither the broker nor the store dedups by id.
+            VALID.replace("retries = 0", "retries = 1").replace(
+                "[bounds]",
+                "[producer]\nattempt-ids = \"fresh-per-attempt\"\n\n[bounds]",
+            ),
+            7,
+            "producer.attempt-ids",
+            "nothing deduplicates by message id",
+        ),
+        (
+            with_table("[producer]\nretry-on-timeout = false\n")
+                .replace("retries = 0", "retries = 3"),
+            12,
+            "bounds.retries",
+            "retry-on-timeout = false",
+        ),
+        (
+            with_table("[broker]\npublish-dedup = true\n"),
+            7,
+            "broker.publish-dedup",
+            "bounds.losses = 0",
+        ),
+        (
+            with_table("[broker]\nstale-completion = \"accepted\"\n")
+                .replace("lease-expiries = 1", "lease-expiries = 0"),
+            7,
+            "broker.stale-completion",
+            "bounds.lease-expiries = 0",
+        ),
+        (
+            with_table("[store]\nledger-check = false\n"),
+            7,
+            "store.ledger-check",
+            "ledger-key = \"none\"",
+        ),
+        (
+            with_table("[store]\nledger-write = \"after-effect\"\n"),
+            7,
+            "store.ledger-write",
+            "ledger-key = \"none\"",
+        ),
+        (
+            with_table(
+                "[store]\nledger-key = \"operation-id\"\nledger-check = false\nledger-write = \"after-effect\"\n",
+            ),
+            9,
+            "store.ledger-write",
+            "ledger-check = false",
+        ),
+    ];
+    for (text, line, field, setting) in cases {
+        assert_bad(&text, line, field, "has no effect here");
+        assert_bad(&text, line, field, setting);
+    }
+}
+
+#[test]
+fn a_budget_of_zero_is_never_void() {
+    let text = with_table("[producer]\nretry-on-timeout = false\n");
+    let (code, stderr, _) = check_file(&text);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn max_attempts_out_of_range() {
+    assert_bad(
+        &with_table("[producer]\nmax-attempts = 0\n"),
+        7,
+        "producer.max-attempts",
+        "out of range",
+    );
+    assert_bad(
+        &with_table("[producer]\non-give-up = \"maybe\"\n"),
+        7,
+        "producer.on-give-up",
+        "unknown variant",
+    );
+}
+
+#[test]
+fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
+    let out = onceproof()
+        .args(["check", "models/at-most-once-lost-publish.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  bounds: 1 operation, 1 consumer, ≤ 1 lost message; the producer never re-publishes (fire-and-forget); not explored: crashes, spurious retries, lease expiries"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("no loss")
+                && l.ends_with("(every operation handed to the producer)")),
+        "{text}"
+    );
+    assert!(text.contains("(1 steps, 1 fault: lost message)"), "{text}");
+    let json = onceproof()
+        .args(["check", "models/at-most-once-lost-publish.toml", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let no_loss = v["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "no loss")
+        .unwrap();
+    assert_eq!(no_loss["anchor"], "every operation handed to the producer");
+    assert!(
+        v["bounds_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 operation")
+    );
+}

@@ -3,9 +3,11 @@
 //! and a negative control for every proof.
 
 use onceproof::check::{self, Limits, Trace, Verdict};
+use onceproof::model::faults::Fault;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
 use onceproof::model::{self, Action, broker, msg::Timer, store};
 use onceproof::pipeline::{AttemptIds, Config, LedgerKey, LedgerWrite, Mode};
+use onceproof::search::Ranking;
 use stateright::actor::ActorModelAction;
 
 fn verdicts(mode: Mode) -> (Verdict, Verdict, check::Outcome) {
@@ -192,9 +194,63 @@ fn shortest_counterexample_matches_iterative_deepening() {
     cfg.bounds.crashes = 0;
     cfg.bounds.losses = 0;
     let m = model::build(cfg);
-    let t = check::shortest_counterexample(&m, APPLIED_ONCE).unwrap();
+    let by_steps = check::ranked_counterexample(&m, APPLIED_ONCE, Ranking::FewestSteps).unwrap();
     let deepened = check::shortest_length_by_deepening(&m, APPLIED_ONCE, 20).unwrap();
-    assert_eq!(t.len(), deepened);
+    assert_eq!(by_steps.len(), deepened);
+    // Ranking by faults never needs more faults, and pays for that in steps
+    // only.
+    let by_faults = check::shortest_counterexample(&m, APPLIED_ONCE).unwrap();
+    assert!(by_faults.faults.len() <= by_steps.faults.len());
+    assert!(by_faults.len() >= by_steps.len());
+}
+
+/// The duplicate of a fresh id per retry needs one slow confirm and nothing
+/// else: the reported trace must not open with an unrelated lost publish,
+/// although such a trace is shorter.
+#[test]
+fn a_counterexample_shows_only_the_faults_it_needs() {
+    let mut cfg = Config::new(Mode::Idempotency);
+    cfg.pipeline.attempt_ids = AttemptIds::FreshPerAttempt;
+    let m = model::build(cfg);
+    let t = check::shortest_counterexample(&m, APPLIED_ONCE).unwrap();
+    assert_eq!(t.faults, vec![Fault::SpuriousRetry], "{:?}", actions(&t));
+    assert!(
+        !actions(&t)
+            .iter()
+            .any(|a| matches!(a, ActorModelAction::Drop(_)))
+    );
+    let by_steps = check::ranked_counterexample(&m, APPLIED_ONCE, Ranking::FewestSteps).unwrap();
+    assert!(
+        by_steps.len() < t.len(),
+        "the fewest-steps trace is shorter"
+    );
+    assert!(
+        by_steps.faults.len() > t.faults.len(),
+        "and needs more faults"
+    );
+}
+
+/// A fire-and-forget producer has promised what it sent: a lost publish is
+/// a loss even though the broker never confirmed it.
+#[test]
+fn no_loss_controls_a_fire_and_forget_producer() {
+    for mode in [Mode::AtLeastOnce, Mode::AtomicBoundary, Mode::Idempotency] {
+        let mut cfg = Config::new(mode);
+        cfg.pipeline.producer_retries = false;
+        cfg.bounds.crashes = 0;
+        cfg.bounds.lease_expiries = 0;
+        let t = check::shortest_counterexample(&model::build(cfg), NO_LOSS)
+            .unwrap_or_else(|| panic!("{mode:?} without retries must lose a publish"));
+        assert_eq!(t.faults, vec![Fault::Loss]);
+        let m = model::build(cfg);
+        let lost = onceproof::model::properties::unapplied_owed(&m, t.last_state());
+        assert_eq!(lost.len(), 1);
+        assert_eq!(
+            t.last_state().history.confirmed & (1 << lost[0]),
+            0,
+            "never confirmed"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,378 @@
+//! Witnesses that can fail. A witness that is always "reached" lets a proof
+//! whose fault never happened read as `proved` instead of `vacuous`, so each
+//! witness gets two tests:
+//!
+//! - **reached**: a small configuration where it must be reached, on a
+//!   cheapest path that contains the fault it stands for, at a known depth;
+//! - **vacuous**: a configuration where its fault cannot happen but the
+//!   witness is demanded all the same: the verdict must be `vacuous`.
+//!
+//! And guards that catch whole classes: no witness holds initially; "at
+//! rest with every operation applied" is false while a message is on its
+//! way; each fault counts as a fault (never as progress) in the resting test.
+
+use onceproof::check::{self, Limits, Verdict};
+use onceproof::model::faults::{self, Fault};
+use onceproof::model::msg::Timer;
+use onceproof::model::properties::{self, APPLIED_ONCE, Check, NO_LOSS};
+use onceproof::model::{self, BROKER, Model, PRODUCER, State, consumer_id};
+use onceproof::pipeline::{Bounds, Config, GiveUp, Mode, Pipeline, StaleCompletion};
+use onceproof::scenario;
+use onceproof::search::{self, Ceilings, Found, Ranking};
+use stateright::Model as _;
+use stateright::actor::{ActorModelAction, Id};
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+
+fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u8) -> Bounds {
+    Bounds {
+        operations: 1,
+        consumers,
+        retries,
+        crashes,
+        losses,
+        lease_expiries,
+    }
+}
+
+fn config(mode: Mode, b: Bounds) -> Config {
+    Config {
+        pipeline: Pipeline::of(mode),
+        bounds: b,
+    }
+}
+
+/// The witness of this configuration's vocabulary whose name starts so,
+/// whether or not the budgets make it apply.
+fn witness(cfg: &Config, name: &str) -> Check {
+    let all: Vec<Check> = properties::catalogue(cfg)
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    let exact = all.iter().position(|w| w.name == name);
+    let prefix = all.iter().position(|w| w.name.starts_with(name));
+    let at = exact
+        .or(prefix)
+        .unwrap_or_else(|| panic!("no witness named {name}"));
+    all[at].clone()
+}
+
+/// A cheapest path to a state where the witness holds, and its faults.
+fn reach(cfg: Config, name: &str) -> (usize, Vec<Fault>, Vec<(State, Option<model::Action>)>) {
+    let w = witness(&cfg, name);
+    let m = model::build(cfg);
+    let condition = move |m: &Model, s: &State| !(w.condition)(m, s);
+    match search::cheapest_violation(&m, &condition, Ranking::FewestFaults, Ceilings::default()) {
+        Found::Path(p, _) => {
+            let steps = p.into_vec();
+            (steps.len() - 1, search::faults_on(&steps), steps)
+        }
+        _ => panic!("witness {name} must be reachable under {:?}", cfg.bounds),
+    }
+}
+
+fn assert_reached_through(cfg: Config, name: &str, fault: Fault, depth: usize) {
+    let (len, faults, _) = reach(cfg, name);
+    assert!(
+        faults.contains(&fault),
+        "{name}: the path must contain a {fault:?}, has {faults:?}"
+    );
+    assert_eq!(len, depth, "{name}: reached after {len} steps");
+    // And the main run reports it reached.
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert!(
+        o.witnesses.iter().any(|(w, r)| w.starts_with(name) && *r),
+        "{name} must be reported reached: {:?}",
+        o.witnesses
+    );
+}
+
+/// Demands only `name` in a configuration whose faults cannot produce it:
+/// the property that holds must come out `vacuous`, never `proved`.
+fn assert_vacuous(cfg: Config, name: &str, property: &str) {
+    let o = check::check_demanding(
+        cfg,
+        vec![witness(&cfg, name)],
+        Limits::default(),
+        &mut |_| {},
+    );
+    assert!(o.complete);
+    assert_eq!(o.witnesses.len(), 1);
+    assert!(
+        !o.witnesses[0].1,
+        "{name} must not be reached under {:?}",
+        cfg.bounds
+    );
+    assert_eq!(o.verdict(property), Some(Verdict::Vacuous), "{name}");
+}
+
+#[test]
+fn crash_in_gap_needs_a_crash() {
+    // Effect first: the crash falls after the ledger transaction.
+    let cfg = config(Mode::Idempotency, bounds(1, 1, 0, 0, 0));
+    assert_reached_through(cfg, "crash between", Fault::Crash, 5);
+    assert_vacuous(
+        config(Mode::Idempotency, bounds(1, 0, 0, 0, 1)),
+        "crash between",
+        APPLIED_ONCE,
+    );
+    // Completion first: the crash falls after completion, before the effect.
+    let cfg = config(Mode::AtMostOnce, bounds(1, 1, 0, 0, 0));
+    assert_reached_through(cfg, "crash between completion and effect", Fault::Crash, 5);
+    assert_vacuous(
+        config(Mode::AtMostOnce, bounds(1, 0, 0, 0, 1)),
+        "crash between completion and effect",
+        NO_LOSS,
+    );
+}
+
+#[test]
+fn redelivery_of_applied_needs_a_crash_or_an_expiry() {
+    let by_expiry = config(Mode::Idempotency, bounds(2, 0, 0, 0, 1));
+    assert_reached_through(by_expiry, "redelivery", Fault::LeaseExpiry, 6);
+    let by_crash = config(Mode::Idempotency, bounds(1, 1, 0, 0, 0));
+    assert_reached_through(by_crash, "redelivery", Fault::Crash, 9);
+    assert_vacuous(
+        config(Mode::Idempotency, bounds(2, 0, 1, 1, 0)),
+        "redelivery",
+        APPLIED_ONCE,
+    );
+}
+
+#[test]
+fn lease_overlap_needs_an_expiry_and_two_consumers() {
+    let cfg = config(Mode::Idempotency, bounds(2, 0, 0, 0, 1));
+    assert_reached_through(cfg, "lease expired", Fault::LeaseExpiry, 5);
+    assert_vacuous(
+        config(Mode::Idempotency, bounds(2, 1, 0, 0, 0)),
+        "lease expired",
+        APPLIED_ONCE,
+    );
+    // One consumer cannot hold a message twice: the real run says vacuous
+    // (a witness that always holds would say proved).
+    let one = check::check(
+        config(Mode::Idempotency, bounds(1, 0, 0, 0, 1)),
+        Limits::default(),
+        &mut |_| {},
+    );
+    assert_eq!(one.verdict(APPLIED_ONCE), Some(Verdict::Vacuous));
+    assert_eq!(one.verdict(NO_LOSS), Some(Verdict::Vacuous));
+    assert!(
+        one.witnesses
+            .iter()
+            .any(|(w, r)| w.starts_with("lease expired") && !r)
+    );
+}
+
+#[test]
+fn stale_completion_honoured_needs_an_expiry() {
+    let mut cfg = config(Mode::AtLeastOnce, bounds(2, 0, 0, 0, 1));
+    cfg.pipeline.stale_completion = StaleCompletion::Accepted;
+    assert_reached_through(cfg, "stale completion", Fault::LeaseExpiry, 7);
+    let mut off = config(Mode::AtLeastOnce, bounds(2, 0, 0, 0, 0));
+    off.pipeline.stale_completion = StaleCompletion::Accepted;
+    assert_vacuous(off, "stale completion", APPLIED_ONCE);
+}
+
+#[test]
+fn a_lost_message_witness_needs_a_loss() {
+    let fire_and_forget = config(Mode::AtMostOnce, bounds(1, 0, 1, 0, 0));
+    assert_reached_through(fire_and_forget, "lost publish or ack", Fault::Loss, 1);
+    assert_vacuous(
+        config(Mode::AtMostOnce, bounds(1, 1, 0, 0, 0)),
+        "lost publish or ack",
+        APPLIED_ONCE,
+    );
+    // A retry after a real loss needs no retry budget.
+    let recovered = config(Mode::Idempotency, bounds(1, 0, 1, 0, 0));
+    assert_reached_through(recovered, "lost publish or ack recovered", Fault::Loss, 4);
+    assert_vacuous(
+        config(Mode::Idempotency, bounds(1, 0, 0, 1, 0)),
+        "lost publish or ack recovered",
+        APPLIED_ONCE,
+    );
+}
+
+#[test]
+fn a_retry_that_reaches_the_broker_needs_a_retry_budget() {
+    // Losses 0, retries 1: only a spurious retry (a slow confirm) repeats a
+    // publish, and the ledger absorbs it.
+    let cfg = config(Mode::Idempotency, bounds(1, 0, 0, 1, 0));
+    assert_reached_through(cfg, "retried publish", Fault::SpuriousRetry, 3);
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
+    assert_vacuous(
+        config(Mode::Idempotency, bounds(1, 1, 0, 0, 0)),
+        "retried publish",
+        APPLIED_ONCE,
+    );
+}
+
+#[test]
+fn giving_up_needs_an_exhausted_policy() {
+    let mut cfg = config(Mode::Idempotency, bounds(1, 0, 1, 0, 0));
+    cfg.pipeline.max_attempts = Some(2);
+    let (_, _, path) = reach(cfg, "producer gave up");
+    let retries = path
+        .iter()
+        .filter(|(_, a)| matches!(a, Some(ActorModelAction::Timeout(_, Timer::Retry(_)))))
+        .count();
+    assert_eq!(retries, 2, "one re-publish, then the give-up");
+    // No loss and no retry budget: the second attempt never happens.
+    let mut never = config(Mode::Idempotency, bounds(1, 1, 0, 0, 0));
+    never.pipeline.max_attempts = Some(2);
+    assert_vacuous(never, "producer gave up", APPLIED_ONCE);
+}
+
+#[test]
+fn every_operation_applied_at_rest_is_reached() {
+    let cfg = config(Mode::Idempotency, bounds(1, 0, 0, 0, 0));
+    let (len, faults, _) = reach(cfg, "at rest with every operation applied");
+    // Publish, confirm, lease, deliver, apply, reply, complete: no fault.
+    assert_eq!((len, faults.len()), (7, 0));
+}
+
+fn shipped() -> Vec<Config> {
+    scenario::all(Path::new("models"))
+        .expect("models/")
+        .iter()
+        .map(|p| scenario::load(p).expect("valid").config)
+        .collect()
+}
+
+#[test]
+fn no_witness_holds_in_an_initial_state() {
+    for cfg in shipped() {
+        let m = model::build(cfg);
+        for s in m.init_states() {
+            for (_, w) in properties::catalogue(&cfg) {
+                assert!(!(w.condition)(&m, &s), "{} holds initially", w.name);
+            }
+        }
+    }
+}
+
+fn reachable(m: &Model) -> HashSet<State> {
+    let mut seen: HashSet<State> = m.init_states().into_iter().collect();
+    let mut queue: VecDeque<State> = seen.iter().cloned().collect();
+    while let Some(s) = queue.pop_front() {
+        let mut actions = Vec::new();
+        m.actions(&s, &mut actions);
+        for a in actions {
+            if let Some(next) = m.next_state(&s, a)
+                && stateright::Model::within_boundary(m, &next)
+                && !seen.contains(&next)
+            {
+                seen.insert(next.clone());
+                queue.push_back(next);
+            }
+        }
+    }
+    seen
+}
+
+fn deliverable(s: &State) -> bool {
+    model::in_flight(s).next().is_some()
+        && match &s.network {
+            stateright::actor::Network::Ordered(flows) => flows
+                .iter()
+                .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)]),
+            _ => unreachable!(),
+        }
+}
+
+#[test]
+fn resting_is_never_claimed_while_a_message_is_on_its_way() {
+    for mode in Mode::ALL {
+        let cfg = config(mode, bounds(2, 1, 1, 1, 1));
+        let m = model::build(cfg);
+        let all_applied = witness(&cfg, "at rest with every operation applied");
+        for s in reachable(&m) {
+            let slow = properties::at_rest_by_successors(&m, &s);
+            assert_eq!(
+                properties::at_rest(&m, &s),
+                slow,
+                "{mode:?}: fast and slow rest differ"
+            );
+            if deliverable(&s) {
+                assert!(!slow, "{mode:?}: at rest with a deliverable message");
+                assert!(!(all_applied.condition)(&m, &s));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_fault_is_a_fault_and_nothing_else_is() {
+    let crash = ActorModelAction::Crash(consumer_id(0));
+    let expiry = ActorModelAction::Timeout(Id::from(BROKER), Timer::Lease(0));
+    let retry = ActorModelAction::Timeout(Id::from(PRODUCER), Timer::Retry(0));
+    let recover = ActorModelAction::Recover(consumer_id(0));
+    assert!(properties::is_fault(&crash));
+    assert!(properties::is_fault(&expiry));
+    assert!(
+        !properties::is_fault(&retry),
+        "a retry after a loss is progress"
+    );
+    assert!(!properties::is_fault(&recover), "a restart is progress");
+    let drop = ActorModelAction::Drop(stateright::actor::Envelope {
+        src: Id::from(PRODUCER),
+        dst: Id::from(BROKER),
+        msg: onceproof::model::msg::Msg::Publish {
+            op: 0,
+            id: 0,
+            attempt: 0,
+        },
+    });
+    assert!(properties::is_fault(&drop));
+    assert_eq!(faults::optional_fault(&drop), Some(Fault::Loss));
+    assert_eq!(faults::optional_fault(&crash), Some(Fault::Crash));
+    assert_eq!(faults::optional_fault(&expiry), Some(Fault::LeaseExpiry));
+}
+
+/// A state whose only enabled steps are faults of one kind is at rest, so
+/// an unspent budget never makes a lost operation look like work in
+/// progress. Found among reachable states: only crashes can be the sole
+/// enabled steps (a loss or a lease expiry always has a delivery or a
+/// restart beside it), so the other kinds are covered by the table test
+/// above.
+#[test]
+fn a_state_with_only_faults_enabled_is_at_rest() {
+    let cfg = config(Mode::AtMostOnce, bounds(2, 1, 1, 0, 1));
+    let m = model::build(cfg);
+    let mut seen: HashSet<Fault> = HashSet::new();
+    for s in reachable(&m) {
+        let mut actions = Vec::new();
+        m.actions(&s, &mut actions);
+        let moving: Vec<_> = actions
+            .into_iter()
+            .filter(|a| {
+                m.next_state(&s, a.clone())
+                    .is_some_and(|n| stateright::Model::within_boundary(&m, &n))
+            })
+            .collect();
+        let kinds: HashSet<Option<Fault>> = moving.iter().map(|a| faults::fault(&s, a)).collect();
+        if let [Some(only)] = kinds.iter().copied().collect::<Vec<_>>()[..] {
+            assert!(
+                properties::at_rest(&m, &s),
+                "only {only:?} enabled, yet not at rest"
+            );
+            seen.insert(only);
+        }
+    }
+    assert!(seen.contains(&Fault::Crash), "found {seen:?}");
+}
+
+#[test]
+fn give_up_report_releases_the_obligation_and_silence_does_not() {
+    // One attempt, one loss: the producer gives up on the lost publish.
+    let mut cfg = config(Mode::AtLeastOnce, bounds(1, 0, 1, 0, 0));
+    cfg.pipeline.max_attempts = Some(1);
+    cfg.pipeline.give_up = GiveUp::Report;
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
+    cfg.pipeline.give_up = GiveUp::Silent;
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));
+}
