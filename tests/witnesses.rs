@@ -58,7 +58,9 @@ fn witness(cfg: &Config, name: &str) -> Check {
 }
 
 /// A cheapest path to a state where the witness holds, and its faults.
-fn reach(cfg: Config, name: &str) -> (usize, Vec<Fault>, Vec<(State, Option<model::Action>)>) {
+type Steps = Vec<(State, Option<model::Action>)>;
+
+fn reach(cfg: Config, name: &str) -> (usize, Vec<Fault>, Steps) {
     let w = witness(&cfg, name);
     let m = model::build(cfg);
     let condition = move |m: &Model, s: &State| !(w.condition)(m, s);
