@@ -103,14 +103,12 @@ pub fn cheapest_violation(
         });
         seq += 1;
     }
-    let mut pops = 0usize;
     while let Some(Queued { cost, node, state }) = queue.pop() {
         let (f, d, _) = cost.0;
         if nodes[node].cost != (f, d) {
             continue; // a cheaper way to this state was found after queueing
         }
-        pops += 1;
-        if pops.is_multiple_of(256) && ceilings.deadline.is_some_and(|t| Instant::now() >= t) {
+        if ceilings.deadline.is_some_and(|t| Instant::now() >= t) {
             return Found::Cut;
         }
         if !condition(model, &state) {

@@ -228,6 +228,39 @@ fn a_counterexample_shows_only_the_faults_it_needs() {
         by_steps.faults.len() > t.faults.len(),
         "and needs more faults"
     );
+    // With a lost publish and the one spurious retry spent elsewhere, the
+    // lost operation is still retried (a loss pays for its retry): the
+    // aftermath comes to rest with every operation applied.
+    let rest = by_steps
+        .epilogue
+        .last()
+        .map_or(by_steps.last_state(), |(_, s)| s);
+    assert!(
+        store(rest).applied.iter().all(|&n| n >= 1),
+        "{:?}",
+        store(rest).applied
+    );
+}
+
+/// The measured case of the issue: at-most-once, 1 operation, 1 consumer,
+/// only a lost publish. It used to prove "no loss" with its own "lost
+/// publish or ack" witness reached.
+#[test]
+fn a_lost_fire_and_forget_publish_is_a_loss() {
+    let mut cfg = Config::new(Mode::AtMostOnce);
+    cfg.bounds = onceproof::pipeline::Bounds {
+        operations: 1,
+        consumers: 1,
+        retries: 0,
+        crashes: 0,
+        losses: 1,
+        lease_expiries: 0,
+    };
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
+    let t = o.trace(NO_LOSS).unwrap();
+    assert_eq!((t.len(), t.faults.clone()), (1, vec![Fault::Loss]));
 }
 
 /// A fire-and-forget producer has promised what it sent: a lost publish is
@@ -290,4 +323,42 @@ fn no_loss_controls_completion_before_the_effect() {
     for mode in [Mode::AtLeastOnce, Mode::AtomicBoundary, Mode::Idempotency] {
         assert_loss_found(mode, |c| c.pipeline.order = CompletionThenEffect);
     }
+}
+
+/// The counterexample search honours the run's ceilings: cut, it reports
+/// the main run's path and says it may not be the cheapest.
+#[test]
+fn a_cut_counterexample_search_says_so() {
+    use onceproof::search::{Ceilings, Found, cheapest_violation};
+    let m = model::build(Config::new(Mode::AtLeastOnce));
+    let once = onceproof::model::properties::all(&m.cfg)
+        .into_iter()
+        .find(|c| c.name == APPLIED_ONCE)
+        .unwrap();
+    let cut = |ceilings| {
+        matches!(
+            cheapest_violation(&m, &once.condition, Ranking::FewestFaults, ceilings),
+            Found::Cut
+        )
+    };
+    assert!(cut(Ceilings {
+        max_states: Some(10),
+        deadline: None
+    }));
+    assert!(cut(Ceilings {
+        max_states: None,
+        deadline: Some(std::time::Instant::now())
+    }));
+    let o = check::check(
+        Config::new(Mode::AtLeastOnce),
+        Limits {
+            max_states: Some(20),
+            ..Limits::default()
+        },
+        &mut |_| {},
+    );
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Counterexample));
+    let t = o.trace(APPLIED_ONCE).unwrap();
+    assert!(!t.minimal, "the search was cut at 20 states");
+    assert!(store(t.last_state()).applied.iter().any(|&n| n >= 2));
 }
