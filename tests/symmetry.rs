@@ -13,12 +13,14 @@
 //! Any consumer-indexed field added later is covered automatically: the
 //! closure test compares whole states.
 
+mod common;
+use common::reachable;
 use onceproof::check::{self, Limits};
 use onceproof::model::{self, State, symmetry};
 use onceproof::pipeline::Config;
 use onceproof::scenario;
 use stateright::Model as _;
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -52,26 +54,6 @@ fn fingerprint(s: &State) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
-}
-
-/// Every reachable state within the budgets, without any reduction.
-fn reachable(m: &model::Model) -> HashSet<State> {
-    let mut seen: HashSet<State> = m.init_states().into_iter().collect();
-    let mut queue: VecDeque<State> = seen.iter().cloned().collect();
-    while let Some(s) = queue.pop_front() {
-        let mut actions = Vec::new();
-        m.actions(&s, &mut actions);
-        for a in actions {
-            if let Some(next) = m.next_state(&s, a)
-                && stateright::Model::within_boundary(m, &next)
-                && !seen.contains(&next)
-            {
-                seen.insert(next.clone());
-                queue.push_back(next);
-            }
-        }
-    }
-    seen
 }
 
 /// The scenario at small bounds; with a third consumer the producer's

@@ -11,6 +11,8 @@
 //! rest with every operation applied" is false while a message is on its
 //! way; each fault counts as a fault (never as progress) in the resting test.
 
+mod common;
+use common::reachable;
 use onceproof::check::{self, Limits, Verdict};
 use onceproof::model::faults::{self, Fault};
 use onceproof::model::msg::Timer;
@@ -21,7 +23,7 @@ use onceproof::scenario;
 use onceproof::search::{self, Ceilings, Found, Ranking};
 use stateright::Model as _;
 use stateright::actor::{ActorModelAction, Id};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::Path;
 
 fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u8) -> Bounds {
@@ -253,25 +255,6 @@ fn no_witness_holds_in_an_initial_state() {
             }
         }
     }
-}
-
-fn reachable(m: &Model) -> HashSet<State> {
-    let mut seen: HashSet<State> = m.init_states().into_iter().collect();
-    let mut queue: VecDeque<State> = seen.iter().cloned().collect();
-    while let Some(s) = queue.pop_front() {
-        let mut actions = Vec::new();
-        m.actions(&s, &mut actions);
-        for a in actions {
-            if let Some(next) = m.next_state(&s, a)
-                && stateright::Model::within_boundary(m, &next)
-                && !seen.contains(&next)
-            {
-                seen.insert(next.clone());
-                queue.push_back(next);
-            }
-        }
-    }
-    seen
 }
 
 fn deliverable(s: &State) -> bool {
