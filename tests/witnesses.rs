@@ -270,7 +270,7 @@ fn deliverable(s: &State) -> bool {
 #[test]
 fn resting_is_never_claimed_while_a_message_is_on_its_way() {
     for mode in Mode::ALL {
-        let cfg = config(mode, bounds(2, 1, 1, 1, 1));
+        let cfg = config(mode, bounds(2, 1, 1, 0, 1));
         let m = model::build(cfg);
         let all_applied = witness(&cfg, "at rest with every operation applied");
         for s in reachable(&m) {
@@ -313,6 +313,12 @@ fn every_fault_is_a_fault_and_nothing_else_is() {
     assert!(properties::is_fault(&drop));
     assert_eq!(faults::optional_fault(&drop), Some(Fault::Loss));
     assert_eq!(faults::optional_fault(&crash), Some(Fault::Crash));
+    assert_eq!(faults::optional_fault(&retry), None);
+    // Reports name them.
+    assert_eq!(Fault::Crash.name(), "consumer crash");
+    assert_eq!(Fault::Loss.name(), "lost message");
+    assert_eq!(Fault::LeaseExpiry.name(), "lease expiry");
+    assert_eq!(Fault::SpuriousRetry.name(), "retry after a merely slow confirm");
     assert_eq!(faults::optional_fault(&expiry), Some(Fault::LeaseExpiry));
 }
 

@@ -32,17 +32,12 @@ impl Fault {
             Fault::SpuriousRetry => "retry after a merely slow confirm",
         }
     }
-
-    /// Whether the system may rest while this fault is still enabled: a
-    /// fault never has to happen. A spurious retry needs a message in
-    /// flight, so a state where it is enabled is never at rest anyway.
-    pub fn optional(self) -> bool {
-        !matches!(self, Fault::SpuriousRetry)
-    }
 }
 
 /// The kind of fault an action is, judged without its state: the faults
-/// the resting-state test must not count as progress.
+/// that never have to happen, which the resting-state test must not count as
+/// progress. A spurious retry is not among them: it needs a message in
+/// flight, so a state where it is enabled is never at rest anyway.
 pub fn optional_fault(a: &Action) -> Option<Fault> {
     match a {
         ActorModelAction::Crash(_) => Some(Fault::Crash),
