@@ -300,7 +300,7 @@ fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, Str
             .to_string()
     };
     let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
-    let rules: [(bool, &str, &str, String); 8] = [
+    let rules: [(bool, &str, &str, String); 9] = [
         (
             f.producer.max_attempts.is_some() && !p.producer_retries,
             "producer",
@@ -340,6 +340,12 @@ fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, Str
             "broker",
             "publish-dedup",
             single_attempt,
+        ),
+        (
+            f.broker.publish_dedup.is_some() && p.attempt_ids == AttemptIds::FreshPerAttempt,
+            "broker",
+            "publish-dedup",
+            "every attempt carries a fresh id (`producer.attempt-ids = \"fresh-per-attempt\"`), so no publish id ever repeats".to_string(),
         ),
         (
             f.broker.stale_completion.is_some() && b.lease_expiries == 0,

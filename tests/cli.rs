@@ -375,6 +375,15 @@ fn a_field_without_effect_names_the_setting_that_voids_it() {
             "bounds.losses = 0",
         ),
         (
+            VALID.replace("retries = 0", "retries = 1").replace(
+                "[bounds]",
+                "[producer]\nattempt-ids = \"fresh-per-attempt\"\n[broker]\npublish-dedup = true\n\n[bounds]",
+            ),
+            9,
+            "broker.publish-dedup",
+            "fresh-per-attempt",
+        ),
+        (
             with_table("[broker]\nstale-completion = \"accepted\"\n")
                 .replace("lease-expiries = 1", "lease-expiries = 0"),
             7,

@@ -318,7 +318,10 @@ fn every_fault_is_a_fault_and_nothing_else_is() {
     assert_eq!(Fault::Crash.name(), "consumer crash");
     assert_eq!(Fault::Loss.name(), "lost message");
     assert_eq!(Fault::LeaseExpiry.name(), "lease expiry");
-    assert_eq!(Fault::SpuriousRetry.name(), "retry after a merely slow confirm");
+    assert_eq!(
+        Fault::SpuriousRetry.name(),
+        "retry after a merely slow confirm"
+    );
     assert_eq!(faults::optional_fault(&expiry), Some(Fault::LeaseExpiry));
 }
 
@@ -366,4 +369,37 @@ fn give_up_report_releases_the_obligation_and_silence_does_not() {
     cfg.pipeline.give_up = GiveUp::Silent;
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));
+}
+
+#[test]
+fn the_no_loss_anchor_names_what_it_covers() {
+    let fire_and_forget = config(Mode::AtMostOnce, bounds(1, 0, 1, 0, 0));
+    assert_eq!(
+        properties::anchor(&fire_and_forget),
+        "every operation handed to the producer"
+    );
+    let mut reporting = config(Mode::AtLeastOnce, bounds(1, 0, 1, 0, 0));
+    reporting.pipeline.max_attempts = Some(2);
+    assert_eq!(
+        properties::anchor(&reporting),
+        "every operation handed to the producer, unless the producer reported its failure to its caller"
+    );
+    reporting.pipeline.give_up = GiveUp::Silent;
+    assert_eq!(
+        properties::anchor(&reporting),
+        "every operation handed to the producer"
+    );
+}
+
+/// Every operation is handed to the producer at the start, so every one is
+/// owed from the first state on, whatever its index.
+#[test]
+fn every_operation_is_owed_from_the_start() {
+    let mut cfg = config(Mode::Idempotency, bounds(1, 0, 0, 0, 0));
+    cfg.bounds.operations = 4;
+    let m = model::build(cfg);
+    let init = &m.init_states()[0];
+    assert_eq!(init.history.promised, 0b1111);
+    assert!((0..4).all(|op| properties::owed(&m, init, op)));
+    assert_eq!(properties::unapplied_owed(&m, init), vec![0, 1, 2, 3]);
 }

@@ -42,9 +42,8 @@ pub fn optional_fault(a: &Action) -> Option<Fault> {
     match a {
         ActorModelAction::Crash(_) => Some(Fault::Crash),
         ActorModelAction::Drop(_) => Some(Fault::Loss),
-        ActorModelAction::Timeout(id, Timer::Lease(_)) if usize::from(*id) == BROKER => {
-            Some(Fault::LeaseExpiry)
-        }
+        // Only the broker sets lease timers, only the producer retry timers.
+        ActorModelAction::Timeout(_, Timer::Lease(_)) => Some(Fault::LeaseExpiry),
         _ => None,
     }
 }
@@ -55,13 +54,12 @@ pub fn fault(s: &State, a: &Action) -> Option<Fault> {
         return Some(f);
     }
     match a {
-        ActorModelAction::Timeout(id, Timer::Retry(op)) if usize::from(*id) == PRODUCER => {
-            let producer = Id::from(PRODUCER);
-            let pending = in_flight_from(s, producer)
+        ActorModelAction::Timeout(_, Timer::Retry(op)) => {
+            // The timer is set only while the operation is unconfirmed.
+            let pending = in_flight_from(s, Id::from(PRODUCER))
                 .chain(in_flight_from(s, Id::from(BROKER)))
                 .any(|m| m.leg1_op() == Some(*op));
-            let acked = super::producer(s).acked[*op as usize];
-            (pending && !acked).then_some(Fault::SpuriousRetry)
+            pending.then_some(Fault::SpuriousRetry)
         }
         _ => None,
     }

@@ -82,12 +82,12 @@ pub fn at_rest(m: &Model, s: &State) -> bool {
 /// state is never at rest: the cheap test that spares most states the
 /// successor generation below.
 fn message_deliverable(s: &State) -> bool {
-    match &s.network {
-        stateright::actor::Network::Ordered(flows) => flows
-            .iter()
-            .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)]),
-        _ => false,
-    }
+    let stateright::actor::Network::Ordered(flows) = &s.network else {
+        unreachable!("the model uses an ordered network")
+    };
+    flows
+        .iter()
+        .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)])
 }
 
 /// The definition of resting: every enabled non-fault action is a no-op or
