@@ -76,18 +76,13 @@ pub fn at_rest(m: &Model, s: &State) -> bool {
     !message_deliverable(s) && at_rest_by_successors(m, s)
 }
 
-/// A message waits at the head of a flow to an actor that is up. On an
-/// ordered network its delivery always consumes it (stateright skips the
-/// no-op test there), and no delivery spends a fault budget, so such a
-/// state is never at rest: the cheap test that spares most states the
-/// successor generation below.
+/// A message is on its way. To an actor that is up, its delivery always
+/// consumes it (stateright skips the no-op test on an ordered network) and
+/// spends no fault budget; to a crashed consumer, that consumer's restart is
+/// enabled and is not a fault either. So such a state is never at rest: the
+/// cheap test that spares most states the successor generation below.
 fn message_deliverable(s: &State) -> bool {
-    let stateright::actor::Network::Ordered(flows) = &s.network else {
-        unreachable!("the model uses an ordered network")
-    };
-    flows
-        .iter()
-        .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)])
+    super::in_flight(s).next().is_some()
 }
 
 /// The definition of resting: every enabled non-fault action is a no-op or
@@ -108,17 +103,17 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
     consumers(s).any(|(i, down, c)| {
         down && c.jobs.iter().any(|j| {
             let done = b.messages[j.job.msg as usize].status == Status::Done;
-            let applied = st.applied[j.op as usize] >= 1;
             match m.cfg.pipeline.order {
                 // The store has taken this job's request (it is no longer in
-                // flight): the effect is committed, or was found committed.
+                // flight), so the effect is committed, or was found committed
+                // by the ledger: either way the operation is applied.
                 CompletionOrder::EffectThenCompletion => {
                     let requested = in_flight_from(s, consumer_id(i))
                         .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
-                    applied && !done && !requested
+                    !done && !requested
                 }
                 CompletionOrder::CompletionThenEffect => {
-                    j.stage == Stage::Completing && done && !applied
+                    j.stage == Stage::Completing && done && st.applied[j.op as usize] == 0
                 }
             }
         })
