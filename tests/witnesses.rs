@@ -403,3 +403,19 @@ fn every_operation_is_owed_from_the_start() {
     assert!((0..4).all(|op| properties::owed(&m, init, op)));
     assert_eq!(properties::unapplied_owed(&m, init), vec![0, 1, 2, 3]);
 }
+
+/// The crash witness is named for the gap of the pipeline it watches.
+#[test]
+fn the_crash_witness_names_its_gap() {
+    let name = |mode| witness(&config(mode, bounds(1, 1, 0, 0, 0)), "crash between").name;
+    assert_eq!(name(Mode::AtMostOnce), "crash between completion and effect");
+    assert_eq!(name(Mode::AtLeastOnce), "crash between effect and completion");
+    assert_eq!(
+        name(Mode::AtomicBoundary),
+        "crash between atomic commit and broker ack"
+    );
+    assert_eq!(
+        name(Mode::Idempotency),
+        "crash between ledger transaction and broker ack"
+    );
+}
