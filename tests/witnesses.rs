@@ -408,8 +408,14 @@ fn every_operation_is_owed_from_the_start() {
 #[test]
 fn the_crash_witness_names_its_gap() {
     let name = |mode| witness(&config(mode, bounds(1, 1, 0, 0, 0)), "crash between").name;
-    assert_eq!(name(Mode::AtMostOnce), "crash between completion and effect");
-    assert_eq!(name(Mode::AtLeastOnce), "crash between effect and completion");
+    assert_eq!(
+        name(Mode::AtMostOnce),
+        "crash between completion and effect"
+    );
+    assert_eq!(
+        name(Mode::AtLeastOnce),
+        "crash between effect and completion"
+    );
     assert_eq!(
         name(Mode::AtomicBoundary),
         "crash between atomic commit and broker ack"
