@@ -362,3 +362,31 @@ fn a_cut_counterexample_search_says_so() {
     assert!(!t.minimal, "the search was cut at 20 states");
     assert!(store(t.last_state()).applied.iter().any(|&n| n >= 2));
 }
+
+/// The verdict table of the four modes at small bounds (1 operation, every
+/// fault once): fast enough for mutation testing, which skips the
+/// default-bound table above.
+#[test]
+fn the_verdict_table_holds_at_small_bounds() {
+    use Verdict::{Counterexample as Ce, Proved};
+    for (mode, expected) in [
+        (Mode::AtMostOnce, (Proved, Ce)),
+        (Mode::AtLeastOnce, (Ce, Proved)),
+        (Mode::AtomicBoundary, (Proved, Proved)),
+        (Mode::Idempotency, (Proved, Proved)),
+    ] {
+        let mut cfg = Config::new(mode);
+        cfg.bounds.operations = 1;
+        let o = check::check(cfg, Limits::default(), &mut |_| {});
+        let got = (
+            o.verdict(APPLIED_ONCE).unwrap(),
+            o.verdict(NO_LOSS).unwrap(),
+        );
+        assert_eq!(got, expected, "{mode:?} at {:?}", cfg.bounds);
+        assert!(
+            o.witnesses.iter().all(|(_, r)| *r),
+            "{mode:?}: {:?}",
+            o.witnesses
+        );
+    }
+}
