@@ -390,3 +390,28 @@ fn the_verdict_table_holds_at_small_bounds() {
         );
     }
 }
+
+/// With a fresh id per attempt, no two attempts of any operations share an
+/// id, however many attempts the budgets allow (retries + losses + 1).
+#[test]
+fn fresh_attempt_ids_never_collide() {
+    use onceproof::model::producer::attempt_id;
+    for (retries, losses, max_attempts) in
+        [(1, 1, None), (2, 0, None), (0, 3, None), (4, 4, Some(3))]
+    {
+        let mut cfg = Config::new(Mode::Idempotency);
+        cfg.pipeline.attempt_ids = AttemptIds::FreshPerAttempt;
+        cfg.pipeline.max_attempts = max_attempts;
+        cfg.bounds.operations = 4;
+        cfg.bounds.retries = retries;
+        cfg.bounds.losses = losses;
+        let attempts = max_attempts.unwrap_or(u8::MAX).min(1 + retries + losses);
+        assert_eq!(cfg.attempts_cap(), attempts);
+        let mut ids = std::collections::HashSet::new();
+        for op in 0..4 {
+            for attempt in 0..attempts {
+                assert!(ids.insert(attempt_id(&cfg, op, attempt)), "{op}/{attempt}");
+            }
+        }
+    }
+}
