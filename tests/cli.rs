@@ -470,6 +470,7 @@ fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
         .find(|p| p["name"] == "no loss")
         .unwrap();
     assert_eq!(no_loss["anchor"], "every operation handed to the producer");
+    assert_eq!(v["mode"], "at-most-once");
     assert!(
         v["bounds_summary"]
             .as_str()
