@@ -130,7 +130,7 @@ pub fn to_rest(model: &Model, from: &State) -> Vec<(Action, State)> {
         }
         let mut actions = Vec::new();
         model.actions(&s, &mut actions);
-        for a in actions.into_iter().filter(|a| !properties::is_fault(a)) {
+        for a in actions.into_iter().filter(|a| !properties::is_fault(&s, a)) {
             if let Some(next) = model.next_state(&s, a.clone())
                 && model.within_boundary(&next)
                 && !parent.contains_key(&next)
@@ -205,7 +205,12 @@ fn never_early() -> HasDiscoveries {
 }
 
 pub fn check(cfg: Config, limits: Limits, progress: &mut dyn FnMut(Progress)) -> Outcome {
-    check_demanding(cfg, properties::witnesses(&cfg), limits, progress)
+    check_demanding(
+        cfg,
+        crate::model::witnesses::applying(&cfg),
+        limits,
+        progress,
+    )
 }
 
 /// [`check`] with an explicit list of witnesses, each of which must be

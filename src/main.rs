@@ -66,6 +66,11 @@ struct CheckArgs {
     /// Directory holding the scenario files.
     #[arg(long, default_value = "models")]
     models: PathBuf,
+    /// Which bounds to run: `quick` (`[bounds]`, what CI and results/ use) or
+    /// `deep` (`[bounds.deep]` merged onto them; a file without one runs its
+    /// quick bounds).
+    #[arg(long, default_value = "quick")]
+    profile: String,
     /// Print one JSON document instead of the text report.
     #[arg(long)]
     json: bool,
@@ -171,8 +176,15 @@ fn run_check(args: CheckArgs) -> ExitCode {
     if args.max_states == Some(0) {
         return bad_input("--max-states 0: must be at least 1");
     }
-    let scenarios = match load_all(&args.scenarios, args.all, &args.models) {
-        Ok(s) => s,
+    let profile = match args.profile.as_str() {
+        "quick" => scenario::Profile::Quick,
+        "deep" => scenario::Profile::Deep,
+        other => {
+            return bad_input(format!("--profile `{other}`: expected `quick` or `deep`"));
+        }
+    };
+    let scenarios: Vec<Scenario> = match load_all(&args.scenarios, args.all, &args.models) {
+        Ok(s) => s.iter().map(|s| s.at(profile)).collect(),
         Err(e) => return bad_input(e),
     };
     let limits = Limits {

@@ -209,15 +209,20 @@ pub struct Bounds {
 }
 
 impl Default for Bounds {
+    /// Two operations and two consumers, and each fault's registry default.
     fn default() -> Self {
-        Bounds {
+        let mut b = Bounds {
             operations: 2,
             consumers: 2,
-            retries: 1,
-            crashes: 1,
-            losses: 1,
-            lease_expiries: 1,
+            retries: 0,
+            crashes: 0,
+            losses: 0,
+            lease_expiries: 0,
+        };
+        for k in &crate::model::faults::REGISTRY {
+            (k.set_budget)(&mut b, k.default);
         }
+        b
     }
 }
 
@@ -249,22 +254,13 @@ impl Config {
         let b = &self.bounds;
         let count =
             |n: u8, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        let retries = if self.pipeline.may_republish() {
-            b.retries
-        } else {
-            0
-        };
         let mut on = vec![
             count(b.operations, "operation", "operations"),
             count(b.consumers, "consumer", "consumers"),
         ];
         let mut off = Vec::new();
-        for (n, one, many) in [
-            (b.crashes, "crash", "crashes"),
-            (b.losses, "lost message", "lost messages"),
-            (retries, "spurious retry", "spurious retries"),
-            (b.lease_expiries, "lease expiry", "lease expiries"),
-        ] {
+        for (k, n) in crate::model::faults::effective_budgets(self) {
+            let (one, many) = k.unit;
             if n > 0 {
                 on.push(format!("≤ {}", count(n, one, many)));
             } else {

@@ -41,8 +41,10 @@ struct File {
     consumer: ConsumerPart,
     #[serde(default)]
     store: StorePart,
+    /// Read by [`read_bounds`] against the fault registry, so a new fault's
+    /// budget is a field here without a line in this file.
     #[serde(default)]
-    bounds: BoundsPart,
+    bounds: toml::Table,
     expect: Expect,
 }
 
@@ -76,17 +78,6 @@ struct StorePart {
     ledger_write: Option<LedgerWrite>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct BoundsPart {
-    operations: Option<u8>,
-    consumers: Option<u8>,
-    retries: Option<u8>,
-    crashes: Option<u8>,
-    losses: Option<u8>,
-    lease_expiries: Option<u8>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Expect {
@@ -104,12 +95,62 @@ pub struct Scenario {
     pub summary: String,
     pub mode: Mode,
     pub assumptions: Vec<String>,
+    /// What a run of this scenario explores: `[bounds]` under the quick
+    /// profile (CI and results/), see [`Scenario::at`].
     pub config: Config,
+    /// The profile `config` was taken from.
+    pub profile: Profile,
+    /// The deep profile: `[bounds.deep]` merged onto `[bounds]`, if the file
+    /// has one.
+    pub deep: Option<Config>,
     /// The verdict the author expects, per property name.
     pub expect: Vec<(&'static str, Verdict)>,
 }
 
+/// Which bounds a run uses: `[bounds]` (quick, the default) or
+/// `[bounds.deep]` merged onto them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    #[default]
+    Quick,
+    Deep,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Deep => "deep",
+        }
+    }
+}
+
 impl Scenario {
+    /// The scenario under a profile: a file without `[bounds.deep]` runs
+    /// its quick bounds under either.
+    pub fn at(&self, profile: Profile) -> Scenario {
+        let config = match profile {
+            Profile::Deep => self.deep.unwrap_or(self.config),
+            Profile::Quick => self.config,
+        };
+        Scenario {
+            config,
+            profile,
+            ..self.clone()
+        }
+    }
+
+    /// The faults this run leaves out: the pipeline allows them but their
+    /// budget is 0. A proof is cited with them.
+    pub fn not_covered(&self) -> Vec<&'static str> {
+        crate::model::faults::REGISTRY
+            .iter()
+            .filter(|k| (k.possible)(&self.config) && (k.budget)(&self.config.bounds) == 0)
+            .map(|k| k.unit.1)
+            .collect()
+    }
+
     pub fn expected(&self, property: &str) -> Option<Verdict> {
         self.expect
             .iter()
@@ -224,32 +265,22 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
     };
-    let d = Bounds::default();
-    let b = &p.bounds;
-    let bounds = Bounds {
-        operations: b.operations.unwrap_or(d.operations),
-        consumers: b.consumers.unwrap_or(d.consumers),
-        retries: b.retries.unwrap_or(d.retries),
-        crashes: b.crashes.unwrap_or(d.crashes),
-        losses: b.losses.unwrap_or(d.losses),
-        lease_expiries: b.lease_expiries.unwrap_or(d.lease_expiries),
-    };
-    for (key, value, min) in [
-        ("operations", bounds.operations, 1),
-        ("consumers", bounds.consumers, 1),
-        ("retries", bounds.retries, 0),
-        ("crashes", bounds.crashes, 0),
-        ("losses", bounds.losses, 0),
-        ("lease-expiries", bounds.lease_expiries, 0),
-    ] {
-        if value < min || value > MAX_BOUND {
+    let bounds = read_bounds(&p.bounds, "bounds", Bounds::default())
+        .map_err(|(section, key, why)| fail(section, &key, why))?;
+    let deep = match p.bounds.get("deep") {
+        None => None,
+        Some(toml::Value::Table(t)) => Some(
+            read_bounds(t, "bounds.deep", bounds)
+                .map_err(|(section, key, why)| fail(section, &key, why))?,
+        ),
+        Some(_) => {
             return Err(fail(
                 "bounds",
-                key,
-                format!("{value} is out of range: allowed {min}..={MAX_BOUND}"),
+                "deep",
+                "must be a table of bounds (`[bounds.deep]`)".into(),
             ));
         }
-    }
+    };
     if let Some(n) = p.producer.max_attempts
         && !(1..=MAX_ATTEMPTS).contains(&n)
     {
@@ -260,7 +291,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ));
     }
     let config = Config { pipeline, bounds };
-    if let Some((section, key, why)) = void_field(p, &config) {
+    let deep = deep.map(|bounds| Config { pipeline, bounds });
+    // A field is void only if it is void under every profile the file has.
+    let mut void = void_fields(p, &config);
+    if let Some(d) = &deep {
+        let at_deep = void_fields(p, d);
+        void.retain(|v| at_deep.iter().any(|w| (v.0, v.1) == (w.0, w.1)));
+    }
+    if let Some((section, key, why)) = void.into_iter().next() {
         return Err(fail(
             section,
             key,
@@ -275,6 +313,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         mode: parsed.mode,
         assumptions: parsed.assumptions.clone(),
         config,
+        profile: Profile::Quick,
+        deep,
         expect: vec![
             (APPLIED_ONCE, parsed.expect.applied_once),
             (NO_LOSS, parsed.expect.no_loss),
@@ -282,13 +322,60 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     })
 }
 
+/// Sizes and fault budgets from a `[bounds]` table, over `base`: the sizes
+/// and every budget the fault registry declares, each in range.
+fn read_bounds(
+    t: &toml::Table,
+    section: &'static str,
+    base: Bounds,
+) -> Result<Bounds, (&'static str, String, String)> {
+    use crate::model::faults::REGISTRY;
+    let mut b = base;
+    for (key, value) in t {
+        if section == "bounds" && key == "deep" {
+            continue;
+        }
+        let err = |why: String| (section, key.clone(), why);
+        let min = u8::from(key == "operations" || key == "consumers");
+        let set: fn(&mut Bounds, u8) = match key.as_str() {
+            "operations" => |b, n| b.operations = n,
+            "consumers" => |b, n| b.consumers = n,
+            _ => match REGISTRY.iter().find(|k| k.field == key) {
+                Some(k) => k.set_budget,
+                None => {
+                    let known: Vec<String> = ["operations", "consumers"]
+                        .into_iter()
+                        .chain(REGISTRY.iter().map(|k| k.field))
+                        .chain((section == "bounds").then_some("deep"))
+                        .map(|f| format!("`{f}`"))
+                        .collect();
+                    return Err(err(format!(
+                        "unknown field `{key}`, expected one of {}",
+                        known.join(", ")
+                    )));
+                }
+            },
+        };
+        let n = value
+            .as_integer()
+            .ok_or_else(|| err(format!("expected an integer, found {}", value.type_str())))?;
+        if n < i64::from(min) || n > i64::from(MAX_BOUND) {
+            return Err(err(format!(
+                "{n} is out of range: allowed {min}..={MAX_BOUND}"
+            )));
+        }
+        set(&mut b, n as u8);
+    }
+    Ok(b)
+}
+
 /// The most publish attempts `max-attempts` accepts.
 const MAX_ATTEMPTS: u8 = MAX_BOUND + 1;
 
-/// The first field the file sets that cannot change anything under the rest
-/// of the configuration, with the setting that makes it void. A budget set
-/// to 0 is never void: it says the fault is off.
-fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, String)> {
+/// The fields the file sets that cannot change anything under the rest of
+/// the configuration, each with the setting that makes it void. A budget
+/// set to 0 is never void: it says the fault is off.
+fn void_fields(f: &File, cfg: &Config) -> Vec<(&'static str, &'static str, String)> {
     let (p, b) = (&cfg.pipeline, &cfg.bounds);
     let fire_and_forget = "the producer fires and forgets (`producer.retry-on-timeout = false`)";
     let single_attempt = if !p.producer_retries {
@@ -330,7 +417,7 @@ fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, Str
             "nothing deduplicates by message id (`broker.publish-dedup = false` and `store.ledger-key` is not \"operation-id\")".to_string(),
         ),
         (
-            f.bounds.retries.is_some_and(|r| r > 0) && !p.may_republish(),
+            b.retries > 0 && sets_bound(f, "retries") && !p.may_republish(),
             "bounds",
             "retries",
             single_attempt.clone(),
@@ -361,18 +448,26 @@ fn void_field(f: &File, cfg: &Config) -> Option<(&'static str, &'static str, Str
             "there is no ledger (`store.ledger-key = \"none\"`)".to_string(),
         ),
     ];
-    if let Some((_, section, key, why)) = rules.into_iter().find(|r| r.0) {
-        return Some((section, key, why));
-    }
+    let mut void: Vec<_> = rules
+        .into_iter()
+        .filter(|r| r.0)
+        .map(|(_, section, key, why)| (section, key, why))
+        .collect();
     if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check) {
         let why = if p.has_ledger() {
             "the ledger is never read (`store.ledger-check = false`)"
         } else {
             "there is no ledger (`store.ledger-key = \"none\"`)"
         };
-        return Some(("store", "ledger-write", why.to_string()));
+        void.push(("store", "ledger-write", why.to_string()));
     }
-    None
+    void
+}
+
+/// Whether the file sets a bound, in `[bounds]` or `[bounds.deep]`.
+fn sets_bound(f: &File, key: &str) -> bool {
+    let deep = f.bounds.get("deep").and_then(|d| d.as_table());
+    f.bounds.contains_key(key) || deep.is_some_and(|d| d.contains_key(key))
 }
 
 fn first_line(s: &str) -> String {

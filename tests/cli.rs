@@ -113,7 +113,7 @@ fn wrong_type() {
         &VALID.replace("consumers = 2", "consumers = \"two\""),
         8,
         "bounds.consumers",
-        "invalid type",
+        "expected an integer, found string",
     );
 }
 
@@ -143,7 +143,7 @@ fn negative_bound() {
         &VALID.replace("retries = 0", "retries = -1"),
         9,
         "bounds.retries",
-        "invalid value",
+        "-1 is out of range: allowed 0..=4",
     );
 }
 
@@ -476,5 +476,97 @@ fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
             .as_str()
             .unwrap()
             .starts_with("1 operation")
+    );
+}
+
+#[test]
+fn bad_deep_profiles_name_their_field() {
+    let with_deep =
+        |body: &str| VALID.replace("[expect]", &format!("[bounds.deep]\n{body}\n\n[expect]"));
+    assert_bad(
+        &with_deep("reboots = 1"),
+        15,
+        "bounds.deep.reboots",
+        "unknown field `reboots`",
+    );
+    assert_bad(
+        &with_deep("crashes = 9"),
+        15,
+        "bounds.deep.crashes",
+        "9 is out of range: allowed 0..=4",
+    );
+    assert_bad(
+        &with_deep("consumers = \"two\""),
+        15,
+        "bounds.deep.consumers",
+        "expected an integer, found string",
+    );
+    assert_bad(
+        &VALID.replace("lease-expiries = 1", "lease-expiries = 1\ndeep = 3"),
+        13,
+        "bounds.deep",
+        "must be a table",
+    );
+}
+
+#[test]
+fn the_deep_profile_runs_deep_bounds_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.toml");
+    let text = VALID.replace("[expect]", "[bounds.deep]\noperations = 2\n\n[expect]");
+    std::fs::write(&path, text).unwrap();
+    let run = |profile: &str| {
+        let out = onceproof()
+            .args([
+                "check",
+                "--json",
+                "--profile",
+                profile,
+                path.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc
+    };
+    let (quick, deep) = (run("quick"), run("deep"));
+    assert_eq!(quick["bounds"]["operations"], 1);
+    assert_eq!(deep["bounds"]["operations"], 2);
+    assert_eq!(
+        (quick["profile"].as_str(), deep["profile"].as_str()),
+        (Some("quick"), Some("deep"))
+    );
+    assert!(deep["states"]["unique"].as_u64() > quick["states"]["unique"].as_u64());
+    assert_eq!(
+        quick["not_covered"],
+        serde_json::json!(["crashes", "lost messages", "spurious retries"])
+    );
+    let out = onceproof()
+        .args(["check", "--profile", "fast", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--profile `fast`: expected `quick` or `deep`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_proof_with_faults_off_says_what_it_does_not_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.toml");
+    std::fs::write(&path, VALID).unwrap();
+    let out = onceproof()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("not covered at quick bounds: crashes, lost messages, spurious retries\n"),
+        "{stdout}"
     );
 }

@@ -17,7 +17,7 @@ use onceproof::check::{self, Limits, Verdict};
 use onceproof::model::faults::{self, Fault};
 use onceproof::model::msg::Timer;
 use onceproof::model::properties::{self, APPLIED_ONCE, Check, NO_LOSS};
-use onceproof::model::{self, BROKER, Model, PRODUCER, State, consumer_id};
+use onceproof::model::{self, BROKER, Model, PRODUCER, State, consumer_id, witnesses};
 use onceproof::pipeline::{Bounds, Config, GiveUp, Mode, Pipeline, StaleCompletion};
 use onceproof::scenario;
 use onceproof::search::{self, Ceilings, Found, Ranking};
@@ -47,7 +47,7 @@ fn config(mode: Mode, b: Bounds) -> Config {
 /// The witness of this configuration's vocabulary whose name starts so,
 /// whether or not the budgets make it apply.
 fn witness(cfg: &Config, name: &str) -> Check {
-    let all: Vec<Check> = properties::catalogue(cfg)
+    let all: Vec<Check> = witnesses::catalogue(cfg)
         .into_iter()
         .map(|(_, w)| w)
         .collect();
@@ -250,21 +250,11 @@ fn no_witness_holds_in_an_initial_state() {
     for cfg in shipped() {
         let m = model::build(cfg);
         for s in m.init_states() {
-            for (_, w) in properties::catalogue(&cfg) {
+            for (_, w) in witnesses::catalogue(&cfg) {
                 assert!(!(w.condition)(&m, &s), "{} holds initially", w.name);
             }
         }
     }
-}
-
-fn deliverable(s: &State) -> bool {
-    model::in_flight(s).next().is_some()
-        && match &s.network {
-            stateright::actor::Network::Ordered(flows) => flows
-                .iter()
-                .any(|((_, dst), q)| !q.is_empty() && !s.crashed[usize::from(*dst)]),
-            _ => unreachable!(),
-        }
 }
 
 #[test]
@@ -280,7 +270,7 @@ fn resting_is_never_claimed_while_a_message_is_on_its_way() {
                 slow,
                 "{mode:?}: fast and slow rest differ"
             );
-            if deliverable(&s) {
+            if model::in_flight(&s).next().is_some() {
                 assert!(!slow, "{mode:?}: at rest with a deliverable message");
                 assert!(!(all_applied.condition)(&m, &s));
             }
@@ -290,17 +280,13 @@ fn resting_is_never_claimed_while_a_message_is_on_its_way() {
 
 #[test]
 fn every_fault_is_a_fault_and_nothing_else_is() {
+    let cfg = config(Mode::AtLeastOnce, bounds(1, 1, 1, 1, 1));
+    let m = model::build(cfg);
+    let init = &m.init_states()[0];
     let crash = ActorModelAction::Crash(consumer_id(0));
     let expiry = ActorModelAction::Timeout(Id::from(BROKER), Timer::Lease(0));
     let retry = ActorModelAction::Timeout(Id::from(PRODUCER), Timer::Retry(0));
     let recover = ActorModelAction::Recover(consumer_id(0));
-    assert!(properties::is_fault(&crash));
-    assert!(properties::is_fault(&expiry));
-    assert!(
-        !properties::is_fault(&retry),
-        "a retry after a loss is progress"
-    );
-    assert!(!properties::is_fault(&recover), "a restart is progress");
     let drop = ActorModelAction::Drop(stateright::actor::Envelope {
         src: Id::from(PRODUCER),
         dst: Id::from(BROKER),
@@ -310,10 +296,22 @@ fn every_fault_is_a_fault_and_nothing_else_is() {
             attempt: 0,
         },
     });
-    assert!(properties::is_fault(&drop));
-    assert_eq!(faults::optional_fault(&drop), Some(Fault::Loss));
-    assert_eq!(faults::optional_fault(&crash), Some(Fault::Crash));
-    assert_eq!(faults::optional_fault(&retry), None);
+    assert_eq!(faults::fault(init, &crash), Some(Fault::Crash));
+    assert_eq!(faults::fault(init, &expiry), Some(Fault::LeaseExpiry));
+    assert_eq!(faults::fault(init, &drop), Some(Fault::Loss));
+    // The first publish is on its way: the producer's timer is a slow
+    // confirm, a fault.
+    assert_eq!(faults::fault(init, &retry), Some(Fault::SpuriousRetry));
+    assert!(
+        !properties::is_fault(init, &recover),
+        "a restart is progress"
+    );
+    // Once the publish is lost, the same timer is the policy at work.
+    let lost = m.next_state(init, drop).expect("the publish can be lost");
+    assert!(
+        !properties::is_fault(&lost, &retry),
+        "a retry after a loss is progress"
+    );
     // Reports name them.
     assert_eq!(Fault::Crash.name(), "consumer crash");
     assert_eq!(Fault::Loss.name(), "lost message");
@@ -322,7 +320,6 @@ fn every_fault_is_a_fault_and_nothing_else_is() {
         Fault::SpuriousRetry.name(),
         "retry after a merely slow confirm"
     );
-    assert_eq!(faults::optional_fault(&expiry), Some(Fault::LeaseExpiry));
 }
 
 /// A state whose only enabled steps are faults of one kind is at rest, so

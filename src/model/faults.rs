@@ -1,66 +1,238 @@
-//! The faults the checker injects, in one table: which actions are faults,
-//! and of which kind. The resting-state test ([`super::properties::at_rest`])
-//! ignores the faults that are never obliged to happen; the counterexample
-//! search ranks traces by how many faults of any kind they need; reports
-//! name them.
+//! The fault registry: every fault the checker injects, declared once.
+//!
+//! A fault is an event nobody asked for (a consumer goes down, a message is
+//! lost, a lease runs out under a working holder, a confirm is merely slow
+//! so the producer re-publishes). The checker explores every interleaving
+//! of every fault within a budget, so each one must be
+//!
+//! - **bounded**: a `[bounds]` field with a default, and a count of what a
+//!   state has spent, which the model's boundary ([`within_budgets`]) holds
+//!   to the budget; stateright bounds neither total crashes nor total losses;
+//! - **recognised**: which actions are that fault ([`fault`]), so "at rest"
+//!   never counts one as progress (a fault never has to happen), and the
+//!   counterexample search can rank traces by how many they need;
+//! - **witnessed**: the reachability witnesses that show it happened, so a
+//!   proof whose fault never fired reads `vacuous`, not `proved`;
+//! - **worded**: its name in reports, its words in the bounds line, and the
+//!   rate keys the risk report will multiply over it.
+//!
+//! [`REGISTRY`] is that table. Budgets, "at rest", witnesses, the scenario
+//! parser's `[bounds]` fields, the bounds line and docs/SCENARIOS.md all
+//! read it; `tests/faults.rs` fails when a budget, a fault action or a fault
+//! witness exists outside it. Adding a fault is one entry here plus the
+//! actor code that makes it happen.
 
 use super::msg::Timer;
-use super::{Action, BROKER, PRODUCER, State, in_flight_from};
+use super::witnesses::Listed;
+use super::{
+    Action, BROKER, MAX_OPERATIONS, PRODUCER, State, in_flight, in_flight_from, witnesses,
+};
+use crate::pipeline::{Bounds, Config};
 use serde::Serialize;
 use stateright::actor::{ActorModelAction, Id};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
-    /// A consumer goes down (`bounds.crashes`).
     Crash,
-    /// A Leg 1 message is lost (`bounds.losses`).
     Loss,
-    /// A lease expires while its holder may still work (`bounds.lease-expiries`).
-    LeaseExpiry,
-    /// The producer re-publishes while the previous attempt or its confirm
-    /// is still on its way (`bounds.retries`).
     SpuriousRetry,
+    LeaseExpiry,
 }
+
+/// One fault, everything about it.
+pub struct FaultKind {
+    pub fault: Fault,
+    /// The `[bounds]` field that budgets it (kebab-case, as in the file).
+    pub field: &'static str,
+    /// Its budget when the file leaves the field out.
+    pub default: u8,
+    /// What the budget bounds, for docs/SCENARIOS.md.
+    pub bounds_doc: &'static str,
+    pub budget: fn(&Bounds) -> u8,
+    pub set_budget: fn(&mut Bounds, u8),
+    /// Whether the pipeline lets the fault happen at all, whatever its
+    /// budget (a producer that never re-publishes has no spurious retry).
+    pub possible: fn(&Config) -> bool,
+    /// Units a state has spent.
+    pub spent: fn(&Config, &Tally) -> u8,
+    /// Whether action `a`, taken from state `s`, is this fault.
+    pub is_action: fn(&State, &Action) -> bool,
+    /// The witnesses that show this fault happened, each with whether it
+    /// applies to a configuration.
+    pub witnesses: fn(&Config) -> Vec<Listed>,
+    /// Its name in reports ("1 fault: lease expiry").
+    pub name: &'static str,
+    /// Singular and plural in the bounds line ("≤ 1 crash", "crashes").
+    pub unit: (&'static str, &'static str),
+    /// The `[rates]` keys the risk report reads for it (DESIGN §5).
+    pub rate_keys: &'static [&'static str],
+}
+
+/// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
+pub const REGISTRY: [FaultKind; 4] = [
+    FaultKind {
+        fault: Fault::Crash,
+        field: "crashes",
+        default: 1,
+        bounds_doc: "consumer crashes, in total (a restarted consumer can crash again)",
+        budget: |b| b.crashes,
+        set_budget: |b, n| b.crashes = n,
+        possible: |_| true,
+        spent: |_, t| super::crashes(t.state),
+        is_action: |_, a| matches!(a, ActorModelAction::Crash(_)),
+        witnesses: witnesses::of_crash,
+        name: "consumer crash",
+        unit: ("crash", "crashes"),
+        rate_keys: &["consumer-crashes-per-hour", "gap-ms"],
+    },
+    FaultKind {
+        fault: Fault::Loss,
+        field: "losses",
+        default: 1,
+        bounds_doc: "Leg 1 messages lost (a publish or its confirm)",
+        budget: |b| b.losses,
+        set_budget: |b, n| b.losses = n,
+        possible: |_| true,
+        spent: |_, t| t.leg1_lost.iter().sum(),
+        is_action: |_, a| matches!(a, ActorModelAction::Drop(_)),
+        witnesses: witnesses::of_loss,
+        name: "lost message",
+        unit: ("lost message", "lost messages"),
+        rate_keys: &["publish-loss-fraction"],
+    },
+    FaultKind {
+        fault: Fault::SpuriousRetry,
+        field: "retries",
+        default: 1,
+        bounds_doc: "spurious re-publishes: a retry while the previous attempt or its confirm \
+                     is still on its way; a retry after a real loss is paid for by `losses`",
+        budget: |b| b.retries,
+        set_budget: |b, n| b.retries = n,
+        possible: |c| c.pipeline.may_republish(),
+        spent: |_, t| spurious_retries(t),
+        is_action: confirm_late,
+        witnesses: witnesses::of_spurious_retry,
+        name: "retry after a merely slow confirm",
+        unit: ("spurious retry", "spurious retries"),
+        rate_keys: &["publish-retry-fraction", "retry-stored-fraction"],
+    },
+    FaultKind {
+        fault: Fault::LeaseExpiry,
+        field: "lease-expiries",
+        default: 1,
+        bounds_doc: "lease expiries (visibility timeout, consumer timeout) while the holder may still work",
+        budget: |b| b.lease_expiries,
+        set_budget: |b, n| b.lease_expiries = n,
+        possible: |_| true,
+        // The broker counts its own expiries down and stops arming lease
+        // timers when none are left.
+        spent: |c, t| c.bounds.lease_expiries - super::broker(t.state).expiries_left,
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Lease(_))),
+        witnesses: witnesses::of_lease_expiry,
+        name: "lease expiry",
+        unit: ("lease expiry", "lease expiries"),
+        rate_keys: &["lease-overrun-fraction"],
+    },
+];
 
 impl Fault {
+    pub fn kind(self) -> &'static FaultKind {
+        &REGISTRY[self as usize]
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            Fault::Crash => "consumer crash",
-            Fault::Loss => "lost message",
-            Fault::LeaseExpiry => "lease expiry",
-            Fault::SpuriousRetry => "retry after a merely slow confirm",
+        self.kind().name
+    }
+}
+
+/// What a state has lost, counted once and shared by the budgets that read
+/// it.
+pub struct Tally<'a> {
+    pub state: &'a State,
+    /// Leg 1 messages lost so far, per operation: sent, minus received,
+    /// minus still in flight.
+    pub leg1_lost: [u8; MAX_OPERATIONS],
+    /// Every other message lost so far.
+    pub other_lost: u8,
+}
+
+impl<'a> Tally<'a> {
+    pub fn of(s: &'a State) -> Tally<'a> {
+        let mut leg1_lost = s.history.leg1_outstanding;
+        let mut other_lost = s.history.other_outstanding;
+        for msg in in_flight(s) {
+            match msg.leg1_op() {
+                Some(op) => leg1_lost[op as usize] -= 1,
+                None => other_lost -= 1,
+            }
+        }
+        Tally {
+            state: s,
+            leg1_lost,
+            other_lost,
         }
     }
 }
 
-/// The kind of fault an action is, judged without its state: the faults
-/// that never have to happen, which the resting-state test must not count as
-/// progress. A spurious retry is not among them: it needs a message in
-/// flight, so a state where it is enabled is never at rest anyway.
-pub fn optional_fault(a: &Action) -> Option<Fault> {
+/// Spurious re-publishes so far: per operation, the retries not paid for by
+/// a loss of one of its Leg 1 messages. When every attempt of an operation
+/// has been lost (nothing of it is in flight and it is unconfirmed), it has
+/// lost one message per attempt, so the retry that follows is free: the
+/// budget can never strand an operation whose publish was lost.
+fn spurious_retries(t: &Tally) -> u8 {
+    super::producer(t.state)
+        .retried
+        .iter()
+        .zip(t.leg1_lost)
+        .map(|(&r, l)| r.saturating_sub(l))
+        .sum()
+}
+
+/// The producer's timer fires while an attempt of the operation or its
+/// confirm is still on its way: the confirm is merely slow. The producer
+/// re-publishes (a spurious retry) or, its policy spent, gives up on an
+/// operation that may yet be confirmed; the latter spends no unit, as it
+/// happens at most once per operation. A timer firing after every attempt
+/// was lost is the producer's policy at work, not a fault.
+fn confirm_late(s: &State, a: &Action) -> bool {
     match a {
-        ActorModelAction::Crash(_) => Some(Fault::Crash),
-        ActorModelAction::Drop(_) => Some(Fault::Loss),
-        // Only the broker sets lease timers, only the producer retry timers.
-        ActorModelAction::Timeout(_, Timer::Lease(_)) => Some(Fault::LeaseExpiry),
-        _ => None,
+        ActorModelAction::Timeout(_, Timer::Retry(op)) => in_flight_from(s, Id::from(PRODUCER))
+            .chain(in_flight_from(s, Id::from(BROKER)))
+            .any(|m| m.leg1_op() == Some(*op)),
+        _ => false,
     }
 }
 
-/// The kind of fault action `a` is when taken from state `s`, if any.
+/// The fault action `a` is when taken from state `s`, if any.
 pub fn fault(s: &State, a: &Action) -> Option<Fault> {
-    if let Some(f) = optional_fault(a) {
-        return Some(f);
-    }
-    match a {
-        ActorModelAction::Timeout(_, Timer::Retry(op)) => {
-            // The timer is set only while the operation is unconfirmed.
-            let pending = in_flight_from(s, Id::from(PRODUCER))
-                .chain(in_flight_from(s, Id::from(BROKER)))
-                .any(|m| m.leg1_op() == Some(*op));
-            pending.then_some(Fault::SpuriousRetry)
-        }
-        _ => None,
-    }
+    REGISTRY
+        .iter()
+        .find(|k| (k.is_action)(s, a))
+        .map(|k| k.fault)
+}
+
+/// Total fault budgets, which stateright itself does not bound: it limits
+/// concurrent crashes only, lets any actor crash, and loses any message.
+/// Only consumers crash and only Leg 1 messages are lost here.
+pub fn within_budgets(cfg: &Config, s: &State) -> bool {
+    let only_consumers_crash = s.crashed[..super::FIRST_CONSUMER].iter().all(|c| !c);
+    let tally = Tally::of(s);
+    only_consumers_crash
+        && tally.other_lost == 0
+        && REGISTRY
+            .iter()
+            .all(|k| (k.spent)(cfg, &tally) <= (k.budget)(&cfg.bounds))
+}
+
+/// Each fault's budget under `cfg`, 0 where the pipeline rules it out.
+pub fn effective_budgets(cfg: &Config) -> impl Iterator<Item = (&'static FaultKind, u8)> + '_ {
+    REGISTRY.iter().map(move |k| {
+        let n = if (k.possible)(cfg) {
+            (k.budget)(&cfg.bounds)
+        } else {
+            0
+        };
+        (k, n)
+    })
 }

@@ -66,6 +66,7 @@ pub mod producer;
 pub mod properties;
 pub mod store;
 pub mod symmetry;
+pub mod witnesses;
 
 use crate::pipeline::Config;
 use msg::{Dispatch, Msg, Timer};
@@ -262,41 +263,6 @@ pub fn in_flight_from(s: &State, src: Id) -> impl Iterator<Item = &Msg> {
     }
 }
 
-/// Leg 1 messages lost so far, per operation.
-pub fn leg1_losses(s: &State) -> [u8; MAX_OPERATIONS] {
-    let mut lost = s.history.leg1_outstanding;
-    for msg in in_flight(s) {
-        if let Some(op) = msg.leg1_op() {
-            lost[op as usize] -= 1;
-        }
-    }
-    lost
-}
-
-/// Messages lost so far: (Leg 1, other).
-pub fn losses(s: &State) -> (u8, u8) {
-    let other = in_flight(s).filter(|m| m.leg1_op().is_none()).count() as u8;
-    (
-        leg1_losses(s).iter().sum(),
-        s.history.other_outstanding - other,
-    )
-}
-
-/// Spurious re-publishes so far: per operation, the retries not paid for by
-/// a loss of one of its Leg 1 messages. When every attempt of an operation
-/// has been lost (nothing of it is in flight and it is unconfirmed), it has
-/// lost one message per attempt, so the retry that follows is free: the
-/// budget can never strand an operation whose publish was lost.
-pub fn spurious_retries(s: &State) -> u8 {
-    let lost = leg1_losses(s);
-    producer(s)
-        .retried
-        .iter()
-        .zip(lost)
-        .map(|(&r, l)| r.saturating_sub(l))
-        .sum()
-}
-
 /// Consumer crashes so far, counting a current one.
 pub fn crashes(s: &State) -> u8 {
     (FIRST_CONSUMER..s.actor_states.len())
@@ -307,25 +273,13 @@ pub fn crashes(s: &State) -> u8 {
         .sum()
 }
 
-/// Total fault budgets, which stateright itself does not bound: it limits
-/// concurrent crashes only, lets any actor crash, and loses any message.
-fn within_budgets(cfg: &Config, s: &State) -> bool {
-    let only_consumers_crash = s.crashed[..FIRST_CONSUMER].iter().all(|c| !c);
-    let (leg1_lost, other_lost) = losses(s);
-    only_consumers_crash
-        && crashes(s) <= cfg.bounds.crashes
-        && leg1_lost <= cfg.bounds.losses
-        && other_lost == 0
-        && spurious_retries(s) <= cfg.bounds.retries
-}
-
 pub fn build(cfg: Config) -> Model {
-    build_demanding(cfg, properties::witnesses(&cfg))
+    build_demanding(cfg, witnesses::applying(&cfg))
 }
 
 /// The model with the two properties and the given witnesses (tests demand
 /// witnesses a configuration would not, to see them come out unreached).
-pub fn build_demanding(cfg: Config, witnesses: Vec<properties::Check>) -> Model {
+pub fn build_demanding(cfg: Config, demanded: Vec<properties::Check>) -> Model {
     let b = cfg.bounds;
     let mut m = ActorModel::new(cfg, History::default())
         .actor(Node::Producer(cfg))
@@ -341,14 +295,14 @@ pub fn build_demanding(cfg: Config, witnesses: Vec<properties::Check>) -> Model 
         .max_crashes(b.crashes.min(b.consumers) as usize)
         .record_msg_out(record_out)
         .record_msg_in(record_in)
-        .within_boundary(within_budgets);
+        .within_boundary(faults::within_budgets);
     for p in properties::all(&cfg)
         .into_iter()
         .take(properties::PROPERTIES.len())
     {
         m = m.property(p.expectation, p.name, p.condition);
     }
-    for w in witnesses {
+    for w in demanded {
         m = m.property(w.expectation, w.name, w.condition);
     }
     m

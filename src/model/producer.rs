@@ -8,7 +8,7 @@
 //! The producer cannot tell a lost publish from a slow confirm, so its timer
 //! fires in both cases. The checker bounds the second kind (a *spurious*
 //! retry, `bounds.retries`); a retry after a real loss is paid for by
-//! `bounds.losses` (see [`super::spurious_retries`]).
+//! `bounds.losses` (see [`super::faults`]).
 
 use super::msg::{Msg, Timer};
 use super::{BROKER, Out};

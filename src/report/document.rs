@@ -27,6 +27,13 @@ pub struct Document {
     pub bounds: serde_json::Value,
     /// The bounds in words: every verdict holds under these only.
     pub bounds_summary: String,
+    /// `quick` (`[bounds]`, what results/ holds) or `deep` (`[bounds.deep]`).
+    pub profile: String,
+    /// Faults the pipeline allows that this run leaves out (budget 0): a
+    /// proof here does not cover them.
+    pub not_covered: Vec<String>,
+    /// The file has `[bounds.deep]`.
+    pub has_deep_profile: bool,
     pub properties: Vec<PropertyResult>,
     pub witnesses: Vec<Witness>,
     pub states: States,
@@ -147,6 +154,13 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         pipeline: serde_json::to_value(scenario.config.pipeline).expect("plain data"),
         bounds: serde_json::to_value(scenario.config.bounds).expect("plain data"),
         bounds_summary: scenario.config.describe_bounds(),
+        profile: scenario.profile.name().to_string(),
+        not_covered: scenario
+            .not_covered()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        has_deep_profile: scenario.deep.is_some(),
         properties,
         witnesses: outcome
             .witnesses

@@ -263,6 +263,6 @@ fn state(model: &Model, index: usize, action: String, s: &State) -> Value {
             .filter(|&o| crate::model::properties::owed(model, s, o as usize))
             .map(nth)
             .collect()),
-        "lost": int(model::losses(s).0),
+        "lost": int(model::faults::Tally::of(s).leg1_lost.iter().sum::<u8>()),
     })
 }

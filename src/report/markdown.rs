@@ -30,6 +30,11 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         );
     }
     let _ = writeln!(o, "\nBounds: {}.", d.bounds_summary);
+    if let Some(line) = crate::report::text::not_covered_line(d) {
+        let mut line = line;
+        line[..1].make_ascii_uppercase();
+        let _ = writeln!(o, "\n{line}.");
+    }
     let _ = writeln!(
         o,
         "\n## Pipeline\n\nMode `{}`.\n\n```json\n{}\n```\n",

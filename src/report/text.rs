@@ -1,5 +1,6 @@
 //! The terminal report `onceproof check` prints for one scenario.
 
+use crate::check::Verdict;
 use crate::report::document::Document;
 use std::fmt::Write;
 
@@ -13,6 +14,24 @@ fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// For a run that proves something with faults left out: which, at which
+/// profile, so a proof is never cited as covering them.
+pub fn not_covered_line(d: &Document) -> Option<String> {
+    let proves = d.properties.iter().any(|p| p.verdict == Verdict::Proved);
+    (proves && !d.not_covered.is_empty()).then(|| {
+        format!(
+            "not covered at {} bounds: {}{}",
+            d.profile,
+            d.not_covered.join(", "),
+            if d.profile == "quick" && d.has_deep_profile {
+                " (`--profile deep` turns them on)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 /// "1 fault: lease expiry", "no fault", "2 faults: lost message, consumer crash".
@@ -47,6 +66,9 @@ pub fn render(d: &Document, explore: &str) -> String {
         );
     }
     let _ = writeln!(o, "  bounds: {}", d.bounds_summary);
+    if let Some(line) = not_covered_line(d) {
+        let _ = writeln!(o, "  {line}");
+    }
     let reached = d.witnesses.iter().filter(|w| w.reached).count();
     let _ = writeln!(
         o,

@@ -1,0 +1,224 @@
+//! Reachability witnesses: states that show a proof exercised what it
+//! claims to survive. A proof whose witnesses are not all reached is
+//! `vacuous`, never `proved`.
+//!
+//! Each fault's witnesses are named by its entry in the fault registry
+//! ([`super::faults::REGISTRY`]); the witnesses of outcomes that need no
+//! particular fault (the producer's policy gave up, every operation applied
+//! at rest) are listed here in [`OUTCOMES`]. [`catalogue`] joins the two.
+
+use super::broker::Status;
+use super::consumer::Stage;
+use super::faults::REGISTRY;
+use super::msg::Msg;
+use super::properties::{Check, at_rest};
+use super::{Model, State, broker, consumer_id, consumers, in_flight_from, producer, store};
+use crate::pipeline::{CompletionOrder, Config, GiveUp, LedgerKey, StaleCompletion};
+use stateright::Expectation;
+
+fn witness(name: &'static str, condition: fn(&Model, &State) -> bool) -> Check {
+    Check {
+        name,
+        expectation: Expectation::Sometimes,
+        condition,
+    }
+}
+
+/// A consumer went down inside its mode's gap: after the first of its two
+/// boundaries took effect *for its own job* and before the second.
+fn crash_in_gap(m: &Model, s: &State) -> bool {
+    let (b, st) = (broker(s), store(s));
+    consumers(s).any(|(i, down, c)| {
+        down && c.jobs.iter().any(|j| {
+            let done = b.messages[j.job.msg as usize].status == Status::Done;
+            match m.cfg.pipeline.order {
+                // The store has taken this job's request (it is no longer in
+                // flight), so the effect is committed, or was found committed
+                // by the ledger: either way the operation is applied.
+                CompletionOrder::EffectThenCompletion => {
+                    let requested = in_flight_from(s, consumer_id(i))
+                        .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
+                    !done && !requested
+                }
+                CompletionOrder::CompletionThenEffect => {
+                    j.stage == Stage::Completing && done && st.applied[j.op as usize] == 0
+                }
+            }
+        })
+    })
+}
+
+fn redelivery_of_applied(_: &Model, s: &State) -> bool {
+    let st = store(s);
+    consumers(s).any(|(_, down, c)| {
+        !down
+            && c.jobs
+                .iter()
+                .any(|j| j.job.delivery >= 2 && st.applied[j.op as usize] >= 1)
+    })
+}
+
+/// The lease moved to another consumer while its first holder, alive,
+/// still works on the message: two holders at once.
+fn lease_overlap(_: &Model, s: &State) -> bool {
+    let b = broker(s);
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && c.jobs.iter().any(|j| {
+                matches!(b.messages[j.job.msg as usize].status,
+                    Status::Leased { consumer, .. } if consumer != i)
+            })
+    })
+}
+
+fn leg1_lost(_: &Model, s: &State) -> bool {
+    super::faults::Tally::of(s)
+        .leg1_lost
+        .iter()
+        .any(|&n| n >= 1)
+}
+
+fn retry_received(_: &Model, s: &State) -> bool {
+    s.history.retry_received
+}
+
+/// An operation whose publish or confirm was lost was nevertheless
+/// confirmed to the producer: only a retry can do that.
+fn loss_recovered_by_retry(_: &Model, s: &State) -> bool {
+    let (lost, p) = (super::faults::Tally::of(s).leg1_lost, producer(s));
+    (0..p.acked.len()).any(|op| lost[op] >= 1 && p.acked[op] && p.retried[op] >= 1)
+}
+
+fn stale_completion_honoured(_: &Model, s: &State) -> bool {
+    broker(s).stale_honoured
+}
+
+fn gave_up(_: &Model, s: &State) -> bool {
+    producer(s).gave_up.iter().any(|&g| g)
+}
+
+fn all_applied_at_rest(m: &Model, s: &State) -> bool {
+    store(s).applied.iter().all(|&n| n >= 1) && at_rest(m, s)
+}
+
+/// A crash matters where it splits the consumer's two boundaries, and
+/// replays what it interrupted when the effect came first.
+pub fn of_crash(cfg: &Config) -> Vec<Listed> {
+    let p = &cfg.pipeline;
+    let name = match (p.order, p.ledger_key) {
+        (CompletionOrder::CompletionThenEffect, _) => "crash between completion and effect",
+        (_, LedgerKey::None) => "crash between effect and completion",
+        (_, LedgerKey::BrokerOffset) => "crash between atomic commit and broker ack",
+        _ => "crash between ledger transaction and broker ack",
+    };
+    let on = cfg.bounds.crashes > 0;
+    vec![
+        (on, witness(name, crash_in_gap)),
+        (on && effect_first(cfg), redelivery()),
+    ]
+}
+
+fn effect_first(cfg: &Config) -> bool {
+    cfg.pipeline.order == CompletionOrder::EffectThenCompletion
+}
+
+fn redelivery() -> Check {
+    witness(
+        "redelivery of an already-applied operation",
+        redelivery_of_applied,
+    )
+}
+
+/// A lost message is recovered by a retry when the producer may
+/// re-publish; otherwise the loss itself is the witness.
+pub fn of_loss(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.bounds.losses > 0;
+    let retries = cfg.retries_possible();
+    vec![
+        (
+            on && retries,
+            witness(
+                "lost publish or ack recovered by a retry",
+                loss_recovered_by_retry,
+            ),
+        ),
+        (on && !retries, witness("lost publish or ack", leg1_lost)),
+    ]
+}
+
+/// With losses on, a retry is already shown by the recovered loss; without
+/// them, every retry that reaches the broker was spurious.
+pub fn of_spurious_retry(cfg: &Config) -> Vec<Listed> {
+    vec![(
+        cfg.bounds.losses == 0 && cfg.retries_possible(),
+        witness("retried publish reached the broker", retry_received),
+    )]
+}
+
+pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.bounds.lease_expiries > 0;
+    let honoured = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
+    vec![
+        (on && effect_first(cfg), redelivery()),
+        (
+            on,
+            witness(
+                "lease expired: two consumers hold one message",
+                lease_overlap,
+            ),
+        ),
+        (
+            on && honoured,
+            witness("stale completion honoured", stale_completion_honoured),
+        ),
+    ]
+}
+
+/// A witness with whether it applies to a configuration.
+pub type Listed = (bool, Check);
+
+/// Outcomes no single fault stands for.
+pub const OUTCOMES: [fn(&Config) -> Listed; 2] = [
+    |cfg| {
+        let p = &cfg.pipeline;
+        let name = match p.give_up {
+            GiveUp::Report => "producer gave up on an operation and reported it",
+            GiveUp::Silent => "producer gave up on an operation silently",
+        };
+        (
+            p.producer_retries && p.max_attempts.is_some(),
+            witness(name, gave_up),
+        )
+    },
+    |_| {
+        (
+            true,
+            witness("at rest with every operation applied", all_applied_at_rest),
+        )
+    },
+];
+
+/// Every witness this pipeline's vocabulary has, each with whether it
+/// applies under these budgets (its fault can happen): the registry's, in
+/// its order, then the outcomes. A witness two faults share appears once
+/// and applies if either says so. Tests demand the ones that do not apply
+/// to see them come out unreached.
+pub fn catalogue(cfg: &Config) -> Vec<Listed> {
+    let mut all: Vec<Listed> = Vec::new();
+    let listed = REGISTRY.iter().flat_map(|k| (k.witnesses)(cfg));
+    for (applies, check) in listed.chain(OUTCOMES.iter().map(|o| o(cfg))) {
+        match all.iter_mut().find(|(_, c)| c.name == check.name) {
+            Some((a, _)) => *a |= applies,
+            None => all.push((applies, check)),
+        }
+    }
+    all
+}
+
+/// The witnesses that apply to this pipeline under these budgets.
+pub fn applying(cfg: &Config) -> Vec<Check> {
+    catalogue(cfg)
+        .into_iter()
+        .filter_map(|(applies, w)| applies.then_some(w))
+        .collect()
+}

@@ -1,0 +1,186 @@
+//! The fault registry is the one place a fault exists. These tests fail when
+//! a `[bounds]` budget, a fault action or a fault witness lives outside it:
+//! a budget the registry does not declare, a step that spends a budget but
+//! is not recognised as that fault (so "at rest" would count it as
+//! progress), a witness whose relevance hangs on a budget without the
+//! registry saying so, or a docs table that forgot one.
+
+mod common;
+use common::reachable;
+use onceproof::model::faults::{self, REGISTRY, Tally};
+use onceproof::model::{self, witnesses};
+use onceproof::pipeline::{Bounds, Config, Mode, Pipeline, StaleCompletion};
+use onceproof::scenario;
+use stateright::Model as _;
+use stateright::actor::ActorModelAction;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn config(mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
+    let mut bounds = Bounds {
+        operations,
+        consumers,
+        ..Bounds::default()
+    };
+    for k in &REGISTRY {
+        (k.set_budget)(&mut bounds, budget);
+    }
+    Config {
+        pipeline: Pipeline::of(mode),
+        bounds,
+    }
+}
+
+#[test]
+fn every_budget_in_bounds_is_a_registry_entry() {
+    let json = serde_json::to_value(Bounds::default()).unwrap();
+    let fields: BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["operations", "consumers"].contains(k))
+        .collect();
+    let registered: BTreeSet<&str> = REGISTRY.iter().map(|k| k.field).collect();
+    assert_eq!(fields, registered, "Bounds has budgets the registry lacks");
+    for (i, k) in REGISTRY.iter().enumerate() {
+        assert_eq!(k.fault as usize, i, "{}: out of place", k.field);
+        assert_eq!(json[k.field], k.default, "{}: default", k.field);
+        // Its setter and getter touch its own field and nothing else.
+        let mut b = Bounds::default();
+        (k.set_budget)(&mut b, 3);
+        assert_eq!((k.budget)(&b), 3);
+        let changed = serde_json::to_value(b).unwrap();
+        for (field, v) in changed.as_object().unwrap() {
+            let want = if field == k.field {
+                &3.into()
+            } else {
+                &json[field]
+            };
+            assert_eq!(v, want, "setting {} changed {field}", k.field);
+        }
+    }
+}
+
+#[test]
+fn the_scenario_parser_reads_every_registry_budget() {
+    for k in &REGISTRY {
+        let src = format!(
+            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n\
+             [bounds]\n{} = 3\n[expect]\napplied-once = \"proved\"\nno-loss = \"proved\"\n",
+            k.field
+        );
+        let s = scenario::parse(Path::new("x.toml"), &src).expect("a registry field parses");
+        assert_eq!((k.budget)(&s.config.bounds), 3, "{}", k.field);
+    }
+}
+
+/// Over every reachable step of small configurations with every budget at
+/// 1: a step that spends a unit of a budget is recognised as that fault,
+/// and the actions stateright itself injects are always faults.
+#[test]
+fn every_step_that_spends_a_budget_is_its_fault() {
+    let mut accepting = config(Mode::AtLeastOnce, 1, 1, 1);
+    accepting.pipeline.stale_completion = StaleCompletion::Accepted;
+    let mut spent_somewhere = BTreeSet::new();
+    for cfg in Mode::ALL
+        .map(|m| config(m, 1, 1, 1))
+        .into_iter()
+        .chain([accepting])
+    {
+        let m = model::build(cfg);
+        for s in reachable(&m) {
+            let before = Tally::of(&s);
+            let mut actions = Vec::new();
+            m.actions(&s, &mut actions);
+            for a in actions {
+                let kind = faults::fault(&s, &a);
+                if matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)) {
+                    assert!(kind.is_some(), "{a:?} is not a fault");
+                }
+                let Some(next) = m.next_state(&s, a.clone()) else {
+                    continue;
+                };
+                if !stateright::Model::within_boundary(&m, &next) {
+                    continue;
+                }
+                let after = Tally::of(&next);
+                for k in &REGISTRY {
+                    if (k.spent)(&cfg, &after) > (k.spent)(&cfg, &before) {
+                        assert_eq!(kind, Some(k.fault), "{a:?} spends {}", k.field);
+                        spent_somewhere.insert(k.field);
+                    }
+                }
+            }
+        }
+    }
+    let all: BTreeSet<&str> = REGISTRY.iter().map(|k| k.field).collect();
+    assert_eq!(spent_somewhere, all, "a budget no step ever spends");
+}
+
+/// A fault's witnesses apply only while its budget is on; the outcome
+/// witnesses, which no fault stands for, never depend on a budget.
+#[test]
+fn witnesses_hang_on_their_own_budget() {
+    for mode in Mode::ALL {
+        let on = config(mode, 1, 2, 1);
+        for k in &REGISTRY {
+            let mut off = on;
+            (k.set_budget)(&mut off.bounds, 0);
+            for (applies, w) in (k.witnesses)(&off) {
+                assert!(
+                    !applies,
+                    "{}: {} applies with the budget 0",
+                    k.field, w.name
+                );
+            }
+        }
+        let fault_witnesses: BTreeSet<&str> = REGISTRY
+            .iter()
+            .flat_map(|k| (k.witnesses)(&on))
+            .map(|(_, w)| w.name)
+            .collect();
+        for (_, w) in witnesses::catalogue(&on) {
+            if fault_witnesses.contains(w.name) {
+                continue;
+            }
+            for budget in [0, 1, 2] {
+                let other = config(mode, 1, 2, budget);
+                let applies = witnesses::catalogue(&other)
+                    .into_iter()
+                    .find(|(_, c)| c.name == w.name)
+                    .map(|(a, _)| a);
+                let here = witnesses::catalogue(&on)
+                    .into_iter()
+                    .find(|(_, c)| c.name == w.name)
+                    .map(|(a, _)| a);
+                assert_eq!(
+                    applies, here,
+                    "{mode:?}: outcome {} hangs on a budget",
+                    w.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_bounds_table_in_the_docs_lists_every_budget() {
+    let doc = std::fs::read_to_string("docs/SCENARIOS.md").unwrap();
+    for k in &REGISTRY {
+        let row = format!("| `{}` | {} |", k.field, k.default);
+        assert!(doc.contains(&row), "docs/SCENARIOS.md lacks the row {row}");
+    }
+}
+
+#[test]
+fn the_bounds_line_names_every_budget() {
+    let line = config(Mode::AtLeastOnce, 1, 1, 1).describe_bounds();
+    for k in &REGISTRY {
+        assert!(line.contains(k.unit.0), "{line} lacks {}", k.unit.0);
+    }
+    let off = config(Mode::AtLeastOnce, 1, 1, 0).describe_bounds();
+    for k in &REGISTRY {
+        assert!(off.contains(k.unit.1), "{off} lacks {}", k.unit.1);
+    }
+}
