@@ -117,6 +117,57 @@ pub enum GiveUp {
     Silent,
 }
 
+/// Which broker's vocabulary a scenario speaks. A kind is a preset of broker
+/// mechanisms (the `Pipeline` fields the broker actor reads) plus the
+/// validation of its own sub-table, like [`Mode`]; the actor never reads
+/// the kind. Kinds the next issues add (Kafka, SQS, RabbitMQ) are rows of
+/// [`BROKER_KINDS`] and [`SUB_TABLES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerKind {
+    /// Today's broker: per-message leases, redelivery on expiry or session
+    /// end, the mechanisms set by the mode and `[broker]` fields.
+    Generic,
+}
+
+pub struct BrokerKindSpec {
+    pub kind: BrokerKind,
+    pub name: &'static str,
+    /// The broker mechanisms this kind implies, over the mode's preset;
+    /// the scenario's own `[broker]` fields apply after it.
+    pub preset: fn(Pipeline) -> Pipeline,
+}
+
+/// Every broker kind this onceproof models.
+pub const BROKER_KINDS: [BrokerKindSpec; 1] = [BrokerKindSpec {
+    kind: BrokerKind::Generic,
+    name: "generic",
+    preset: |p| p,
+}];
+
+/// The per-kind sub-tables of `[broker]` and the kind names each belongs
+/// to: a sub-table is allowed only with one of its kinds. The kinds named
+/// here but absent from [`BROKER_KINDS`] are planned, not modelled yet.
+pub const SUB_TABLES: [(&str, &[&str]); 3] = [
+    ("kafka", &["kafka"]),
+    ("sqs", &["sqs-standard", "sqs-fifo"]),
+    ("rabbitmq", &["rabbitmq"]),
+];
+
+impl BrokerKind {
+    pub fn spec(self) -> &'static BrokerKindSpec {
+        &BROKER_KINDS[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn by_name(name: &str) -> Option<BrokerKind> {
+        BROKER_KINDS.iter().find(|k| k.name == name).map(|k| k.kind)
+    }
+}
+
 /// The parts a delivery mode is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -9,8 +9,8 @@
 use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
-    AttemptIds, Bounds, CompletionOrder, Config, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline,
-    StaleCompletion,
+    AttemptIds, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config, GiveUp, LedgerKey,
+    LedgerWrite, Mode, Pipeline, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -60,8 +60,23 @@ struct ProducerPart {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct BrokerPart {
+    kind: Option<String>,
     publish_dedup: Option<bool>,
     stale_completion: Option<StaleCompletion>,
+    kafka: Option<toml::Table>,
+    sqs: Option<toml::Table>,
+    rabbitmq: Option<toml::Table>,
+}
+
+impl BrokerPart {
+    fn sub_table(&self, name: &str) -> Option<&toml::Table> {
+        match name {
+            "kafka" => self.kafka.as_ref(),
+            "sqs" => self.sqs.as_ref(),
+            "rabbitmq" => self.rabbitmq.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +109,8 @@ pub struct Scenario {
     pub name: String,
     pub summary: String,
     pub mode: Mode,
+    /// The broker's vocabulary; its mechanisms are already in `config`.
+    pub broker_kind: BrokerKind,
     pub assumptions: Vec<String>,
     /// What a run of this scenario explores: `[bounds]` under the quick
     /// profile (CI and results/), see [`Scenario::at`].
@@ -251,8 +268,9 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             ),
         ));
     }
-    let base = Pipeline::of(parsed.mode);
     let p = &parsed;
+    let kind = broker_kind(&p.broker).map_err(|(key, why)| fail("broker", &key, why))?;
+    let base = (kind.spec().preset)(Pipeline::of(parsed.mode));
     let pipeline = Pipeline {
         producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
         max_attempts: p.producer.max_attempts.or(base.max_attempts),
@@ -311,6 +329,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         name: parsed.name.clone(),
         summary: parsed.summary.clone(),
         mode: parsed.mode,
+        broker_kind: kind,
         assumptions: parsed.assumptions.clone(),
         config,
         profile: Profile::Quick,
@@ -320,6 +339,43 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             (NO_LOSS, parsed.expect.no_loss),
         ],
     })
+}
+
+/// The broker kind, and a sub-table only with its own kind.
+fn broker_kind(b: &BrokerPart) -> Result<BrokerKind, (String, String)> {
+    let name = b.kind.as_deref().unwrap_or("generic");
+    let planned = SUB_TABLES.iter().any(|(_, kinds)| kinds.contains(&name));
+    let Some(kind) = BrokerKind::by_name(name) else {
+        let known: Vec<String> = BROKER_KINDS
+            .iter()
+            .map(|k| format!("\"{}\"", k.name))
+            .collect();
+        let why = if planned {
+            format!(
+                "broker kind \"{name}\" is not modelled yet; this onceproof knows {}",
+                known.join(", ")
+            )
+        } else {
+            format!(
+                "unknown broker kind \"{name}\", expected {}",
+                known.join(", ")
+            )
+        };
+        return Err(("kind".into(), why));
+    };
+    for (table, kinds) in SUB_TABLES {
+        if b.sub_table(table).is_some() && !kinds.contains(&name) {
+            let owners: Vec<String> = kinds.iter().map(|k| format!("\"{k}\"")).collect();
+            return Err((
+                table.to_string(),
+                format!(
+                    "`[broker.{table}]` belongs to broker kind {}; this file's kind is \"{name}\"",
+                    owners.join(" or ")
+                ),
+            ));
+        }
+    }
+    Ok(kind)
 }
 
 /// Sizes and fault budgets from a `[bounds]` table, over `base`: the sizes
@@ -519,6 +575,10 @@ fn locate(source: &str, section: &str, key: &str) -> Option<usize> {
         let t = l.trim();
         if t.starts_with('[') && t.ends_with(']') {
             current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            // A sub-table is named by its header.
+            if current == format!("{section}.{key}") {
+                return Some(i + 1);
+            }
         } else if current == section
             && t.split('=').next().map(|k| k.trim().trim_matches('"')) == Some(key)
         {

@@ -570,3 +570,39 @@ fn a_proof_with_faults_off_says_what_it_does_not_cover() {
         "{stdout}"
     );
 }
+
+#[test]
+fn broker_kinds_and_their_sub_tables() {
+    let with_broker =
+        |body: &str| VALID.replace("[bounds]", &format!("[broker]\n{body}\n\n[bounds]"));
+    let (code, stderr, _) = check_file(&with_broker("kind = \"generic\""));
+    assert_eq!(code, 0, "{stderr}");
+    assert_bad(
+        &with_broker("kind = \"kafka\""),
+        7,
+        "broker.kind",
+        "broker kind \"kafka\" is not modelled yet; this onceproof knows \"generic\"",
+    );
+    assert_bad(
+        &with_broker("kind = \"zeromq\""),
+        7,
+        "broker.kind",
+        "unknown broker kind \"zeromq\"",
+    );
+    for (table, owner) in [
+        ("kafka", "\"kafka\""),
+        ("sqs", "\"sqs-standard\" or \"sqs-fifo\""),
+        ("rabbitmq", "\"rabbitmq\""),
+    ] {
+        assert_bad(
+            &with_broker(&format!(
+                "stale-completion = \"rejected\"\n[broker.{table}]\nknob = 1"
+            )),
+            8,
+            &format!("broker.{table}"),
+            &format!(
+                "`[broker.{table}]` belongs to broker kind {owner}; this file's kind is \"generic\""
+            ),
+        );
+    }
+}

@@ -19,6 +19,8 @@ pub struct Document {
     pub summary: String,
     pub file: String,
     pub mode: String,
+    /// The broker's vocabulary (`[broker] kind`).
+    pub broker_kind: String,
     pub proof_id: String,
     pub onceproof_version: String,
     pub stateright_version: String,
@@ -147,6 +149,7 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         summary: scenario.summary.clone(),
         file: scenario.path.display().to_string(),
         mode: scenario.mode.name().to_string(),
+        broker_kind: scenario.broker_kind.name().to_string(),
         proof_id: proof_id(&scenario.source),
         onceproof_version: ONCEPROOF_VERSION.to_string(),
         stateright_version: STATERIGHT_VERSION.to_string(),
