@@ -3,6 +3,7 @@
 //! request and a reply, so a crash can fall between any two of them. Only
 //! its incarnation number is durable; the work it holds is volatile.
 
+use super::durable::Durable;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
 use crate::pipeline::{CompletionOrder, Config, LedgerKey, LedgerWrite};
@@ -36,9 +37,10 @@ pub struct ConsumerState {
 
 /// Starts or restarts. A restart opens a new session, which tells the
 /// broker that the old one's leases are free (BROKER-FACTS R2).
-pub fn start(storage: &Option<u8>, o: &mut Out) -> ConsumerState {
-    let incarnation = storage.map_or(1, |n| n + 1);
-    o.save(incarnation);
+pub fn start(storage: &Option<Durable>, o: &mut Out) -> ConsumerState {
+    let durable = Durable::on_start(storage);
+    let incarnation = durable.incarnation;
+    o.save(durable);
     if incarnation > 1 {
         o.send(Id::from(BROKER), Msg::Join { incarnation });
     }

@@ -60,10 +60,12 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod durable;
 pub mod faults;
 pub mod msg;
 pub mod producer;
 pub mod properties;
+pub mod sinks;
 pub mod store;
 pub mod symmetry;
 pub mod witnesses;
@@ -127,8 +129,8 @@ impl Actor for Node {
     type Msg = Msg;
     type Timer = Timer;
     type State = NodeState;
-    /// A consumer's incarnation number: the only thing that survives its crash.
-    type Storage = u8;
+    /// What survives a crash: today a consumer's incarnation number.
+    type Storage = durable::Durable;
     type Random = Dispatch;
 
     fn name(&self) -> String {
@@ -141,7 +143,7 @@ impl Actor for Node {
         .to_string()
     }
 
-    fn on_start(&self, _id: Id, storage: &Option<u8>, o: &mut Out) -> NodeState {
+    fn on_start(&self, _id: Id, storage: &Option<durable::Durable>, o: &mut Out) -> NodeState {
         match self {
             Node::Producer(cfg) => NodeState::Producer(producer::start(cfg, o)),
             Node::Broker(cfg) => NodeState::Broker(broker::start(cfg)),
@@ -266,10 +268,7 @@ pub fn in_flight_from(s: &State, src: Id) -> impl Iterator<Item = &Msg> {
 /// Consumer crashes so far, counting a current one.
 pub fn crashes(s: &State) -> u8 {
     (FIRST_CONSUMER..s.actor_states.len())
-        .map(|i| {
-            let inc = s.actor_storages[i].unwrap_or(1);
-            inc - 1 + s.crashed[i] as u8
-        })
+        .map(|i| durable::Durable::restarts(&s.actor_storages[i]) + s.crashed[i] as u8)
         .sum()
 }
 

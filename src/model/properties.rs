@@ -6,7 +6,7 @@
 //! every state where nothing but a further fault can happen, every
 //! confirmed operation has been applied. Budgets keep the graph finite.
 
-use super::{Action, Model, State, producer, store};
+use super::{Action, Model, State, producer};
 use crate::pipeline::Config;
 use stateright::{Expectation, Model as _};
 
@@ -23,8 +23,8 @@ pub struct Check {
     pub condition: fn(&Model, &State) -> bool,
 }
 
-fn applied_once(_: &Model, s: &State) -> bool {
-    store(s).applied.iter().all(|&n| n <= 1)
+fn applied_once(m: &Model, s: &State) -> bool {
+    super::sinks::at_most_once_everywhere(&m.cfg, s)
 }
 
 /// Where the no-loss obligation starts and what ends it, in words: every
@@ -46,11 +46,10 @@ pub fn owed(m: &Model, s: &State, op: usize) -> bool {
     handed && !reported
 }
 
-/// Operations owed and never applied.
+/// Operations owed and never applied in the primary sink.
 pub fn unapplied_owed(m: &Model, s: &State) -> Vec<u8> {
-    let applied = &store(s).applied;
-    (0..applied.len())
-        .filter(|&op| owed(m, s, op) && applied[op] == 0)
+    (0..m.cfg.bounds.operations as usize)
+        .filter(|&op| owed(m, s, op) && super::sinks::applied_in_primary(&m.cfg, s, op) == 0)
         .map(|op| op as u8)
         .collect()
 }

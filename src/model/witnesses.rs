@@ -98,7 +98,8 @@ fn gave_up(_: &Model, s: &State) -> bool {
 }
 
 fn all_applied_at_rest(m: &Model, s: &State) -> bool {
-    store(s).applied.iter().all(|&n| n >= 1) && at_rest(m, s)
+    let ops = m.cfg.bounds.operations as usize;
+    (0..ops).all(|op| super::sinks::applied_in_primary(&m.cfg, s, op) >= 1) && at_rest(m, s)
 }
 
 /// A crash matters where it splits the consumer's two boundaries, and
