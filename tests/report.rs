@@ -5,6 +5,7 @@
 //! exports that other tools can read. Bounds are cut to the one fault each
 //! story needs, which keeps every search to a fraction of a second.
 
+mod common;
 use onceproof::check::{self, Limits, Trace, Verdict};
 use onceproof::model::msg::{Msg, Timer};
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
@@ -653,4 +654,34 @@ fn lost_publish_is_drawn_as_a_crossed_arrow() {
     assert_eq!(states[0]["in_flight"].as_array().unwrap().len(), 1);
     assert_eq!(states[1]["lost"], bigint(1));
     assert_eq!(states[1]["in_flight"], json!([]));
+}
+
+/// The reports read the history's confirm mask ("was confirmed to the
+/// producer"): each confirm lands under its own operation, whatever its
+/// index, and only once the broker has stored that operation.
+#[test]
+fn each_confirm_is_recorded_under_its_own_operation() {
+    let cfg = Config {
+        pipeline: Pipeline::of(Mode::AtLeastOnce),
+        bounds: Bounds {
+            operations: 3,
+            consumers: 1,
+            ..quiet()
+        },
+    };
+    let m = model::build(cfg);
+    let mut all_confirmed = false;
+    for s in common::reachable(&m) {
+        let (p, b) = (model::producer(&s), model::broker(&s));
+        for op in 0..3u8 {
+            let bit = s.history.confirmed & (1 << op) != 0;
+            assert!(!p.acked[op as usize] || bit, "op {op} acked, not recorded");
+            assert!(
+                !bit || b.messages.iter().any(|e| e.op == op),
+                "op {op} recorded unstored"
+            );
+        }
+        all_confirmed |= s.history.confirmed == 0b111;
+    }
+    assert!(all_confirmed);
 }
