@@ -161,9 +161,7 @@ impl Scenario {
     /// The faults this run leaves out: the pipeline allows them but their
     /// budget is 0. A proof is cited with them.
     pub fn not_covered(&self) -> Vec<&'static str> {
-        crate::model::faults::REGISTRY
-            .iter()
-            .filter(|k| (k.possible)(&self.config) && (k.budget)(&self.config.bounds) == 0)
+        crate::model::faults::left_out(&self.config)
             .map(|k| k.unit.1)
             .collect()
     }

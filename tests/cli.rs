@@ -7,19 +7,32 @@ fn onceproof() -> Command {
     Command::cargo_bin("onceproof").unwrap()
 }
 
-/// Writes a scenario file and runs `check` on it; returns (status, stderr).
-fn check_file(text: &str) -> (i32, String, String) {
+/// A scenario file in a fresh directory (kept while the guard lives).
+fn scenario_file(text: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("case.toml");
     std::fs::write(&path, text).unwrap();
-    let out = onceproof()
-        .args(["check", path.to_str().unwrap()])
+    (dir, path.display().to_string())
+}
+
+/// Runs `check` with `args` before the file.
+fn check_path(path: &str, args: &[&str]) -> std::process::Output {
+    onceproof()
+        .arg("check")
+        .args(args)
+        .arg(path)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Writes a scenario file and runs `check` on it; returns (status, stderr).
+fn check_file(text: &str) -> (i32, String, String) {
+    let (_dir, path) = scenario_file(text);
+    let out = check_path(&path, &[]);
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stderr).unwrap(),
-        path.display().to_string(),
+        path,
     )
 }
 
@@ -511,21 +524,10 @@ fn bad_deep_profiles_name_their_field() {
 
 #[test]
 fn the_deep_profile_runs_deep_bounds_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.toml");
     let text = VALID.replace("[expect]", "[bounds.deep]\noperations = 2\n\n[expect]");
-    std::fs::write(&path, text).unwrap();
+    let (_dir, path) = scenario_file(&text);
     let run = |profile: &str| {
-        let out = onceproof()
-            .args([
-                "check",
-                "--json",
-                "--profile",
-                profile,
-                path.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let out = check_path(&path, &["--json", "--profile", profile]);
         assert_eq!(out.status.code(), Some(0));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         doc
@@ -542,10 +544,7 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
         quick["not_covered"],
         serde_json::json!(["crashes", "lost messages", "spurious retries"])
     );
-    let out = onceproof()
-        .args(["check", "--profile", "fast", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check_path(&path, &["--profile", "fast"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
@@ -557,13 +556,8 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
 
 #[test]
 fn a_proof_with_faults_off_says_what_it_does_not_cover() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.toml");
-    std::fs::write(&path, VALID).unwrap();
-    let out = onceproof()
-        .args(["check", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let (_dir, path) = scenario_file(VALID);
+    let out = check_path(&path, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         stdout.contains("not covered at quick bounds: crashes, lost messages, spurious retries\n"),

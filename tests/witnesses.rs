@@ -110,50 +110,131 @@ fn assert_vacuous(cfg: Config, name: &str, property: &str) {
     assert_eq!(o.verdict(property), Some(Verdict::Vacuous), "{name}");
 }
 
-#[test]
-fn crash_in_gap_needs_a_crash() {
-    // Effect first: the crash falls after the ledger transaction.
-    let cfg = config(Mode::Idempotency, bounds(1, 1, 0, 0, 0));
-    assert_reached_through(cfg, "crash between", Fault::Crash, 5);
-    assert_vacuous(
-        config(Mode::Idempotency, bounds(1, 0, 0, 0, 1)),
-        "crash between",
-        APPLIED_ONCE,
-    );
-    // Completion first: the crash falls after completion, before the effect.
-    let cfg = config(Mode::AtMostOnce, bounds(1, 1, 0, 0, 0));
-    assert_reached_through(cfg, "crash between completion and effect", Fault::Crash, 5);
-    assert_vacuous(
-        config(Mode::AtMostOnce, bounds(1, 0, 0, 0, 1)),
-        "crash between completion and effect",
-        NO_LOSS,
-    );
+fn accepting(p: &mut Pipeline) {
+    p.stale_completion = StaleCompletion::Accepted;
 }
 
+fn as_is(_: &mut Pipeline) {}
+
+/// (mode, pipeline tweak, witness, reached under, through, at depth,
+/// vacuous under, for property).
+type Case = (
+    Mode,
+    fn(&mut Pipeline),
+    &'static str,
+    Bounds,
+    Fault,
+    usize,
+    Bounds,
+    &'static str,
+);
+
+/// Each witness, where it must be reached (through which fault, at which
+/// depth) and where its fault cannot happen (the verdict must be vacuous).
 #[test]
-fn redelivery_of_applied_needs_a_crash_or_an_expiry() {
-    let by_expiry = config(Mode::Idempotency, bounds(2, 0, 0, 0, 1));
-    assert_reached_through(by_expiry, "redelivery", Fault::LeaseExpiry, 6);
+fn each_witness_is_reached_through_its_fault_and_vacuous_without_it() {
+    let table: [Case; 8] = [
+        // Effect first: the crash falls after the ledger transaction.
+        (
+            Mode::Idempotency,
+            as_is,
+            "crash between",
+            bounds(1, 1, 0, 0, 0),
+            Fault::Crash,
+            5,
+            bounds(1, 0, 0, 0, 1),
+            APPLIED_ONCE,
+        ),
+        // Completion first: after completion, before the effect.
+        (
+            Mode::AtMostOnce,
+            as_is,
+            "crash between completion and effect",
+            bounds(1, 1, 0, 0, 0),
+            Fault::Crash,
+            5,
+            bounds(1, 0, 0, 0, 1),
+            NO_LOSS,
+        ),
+        (
+            Mode::Idempotency,
+            as_is,
+            "redelivery",
+            bounds(2, 0, 0, 0, 1),
+            Fault::LeaseExpiry,
+            6,
+            bounds(2, 0, 1, 1, 0),
+            APPLIED_ONCE,
+        ),
+        (
+            Mode::Idempotency,
+            as_is,
+            "lease expired",
+            bounds(2, 0, 0, 0, 1),
+            Fault::LeaseExpiry,
+            5,
+            bounds(2, 1, 0, 0, 0),
+            APPLIED_ONCE,
+        ),
+        (
+            Mode::AtLeastOnce,
+            accepting,
+            "stale completion",
+            bounds(2, 0, 0, 0, 1),
+            Fault::LeaseExpiry,
+            7,
+            bounds(2, 0, 0, 0, 0),
+            APPLIED_ONCE,
+        ),
+        (
+            Mode::AtMostOnce,
+            as_is,
+            "lost publish or ack",
+            bounds(1, 0, 1, 0, 0),
+            Fault::Loss,
+            1,
+            bounds(1, 1, 0, 0, 0),
+            APPLIED_ONCE,
+        ),
+        // A retry after a real loss needs no retry budget.
+        (
+            Mode::Idempotency,
+            as_is,
+            "lost publish or ack recovered",
+            bounds(1, 0, 1, 0, 0),
+            Fault::Loss,
+            4,
+            bounds(1, 0, 0, 1, 0),
+            APPLIED_ONCE,
+        ),
+        // Losses 0, retries 1: only a spurious retry repeats a publish.
+        (
+            Mode::Idempotency,
+            as_is,
+            "retried publish",
+            bounds(1, 0, 0, 1, 0),
+            Fault::SpuriousRetry,
+            3,
+            bounds(1, 1, 0, 0, 0),
+            APPLIED_ONCE,
+        ),
+    ];
+    for (mode, tweak, name, on, fault, depth, off, property) in table {
+        let (mut reached, mut vacuous) = (config(mode, on), config(mode, off));
+        tweak(&mut reached.pipeline);
+        tweak(&mut vacuous.pipeline);
+        assert_reached_through(reached, name, fault, depth);
+        assert_vacuous(vacuous, name, property);
+    }
+    // A redelivery is also reached through a crash, later.
     let by_crash = config(Mode::Idempotency, bounds(1, 1, 0, 0, 0));
     assert_reached_through(by_crash, "redelivery", Fault::Crash, 9);
-    assert_vacuous(
-        config(Mode::Idempotency, bounds(2, 0, 1, 1, 0)),
-        "redelivery",
-        APPLIED_ONCE,
-    );
 }
 
 #[test]
-fn lease_overlap_needs_an_expiry_and_two_consumers() {
-    let cfg = config(Mode::Idempotency, bounds(2, 0, 0, 0, 1));
-    assert_reached_through(cfg, "lease expired", Fault::LeaseExpiry, 5);
-    assert_vacuous(
-        config(Mode::Idempotency, bounds(2, 1, 0, 0, 0)),
-        "lease expired",
-        APPLIED_ONCE,
-    );
-    // One consumer cannot hold a message twice: the real run says vacuous
-    // (a witness that always holds would say proved).
+fn one_consumer_cannot_hold_a_message_twice() {
+    // The real run says vacuous (a witness that always holds would say
+    // proved).
     let one = check::check(
         config(Mode::Idempotency, bounds(1, 0, 0, 0, 1)),
         Limits::default(),
@@ -169,48 +250,11 @@ fn lease_overlap_needs_an_expiry_and_two_consumers() {
 }
 
 #[test]
-fn stale_completion_honoured_needs_an_expiry() {
-    let mut cfg = config(Mode::AtLeastOnce, bounds(2, 0, 0, 0, 1));
-    cfg.pipeline.stale_completion = StaleCompletion::Accepted;
-    assert_reached_through(cfg, "stale completion", Fault::LeaseExpiry, 7);
-    let mut off = config(Mode::AtLeastOnce, bounds(2, 0, 0, 0, 0));
-    off.pipeline.stale_completion = StaleCompletion::Accepted;
-    assert_vacuous(off, "stale completion", APPLIED_ONCE);
-}
-
-#[test]
-fn a_lost_message_witness_needs_a_loss() {
-    let fire_and_forget = config(Mode::AtMostOnce, bounds(1, 0, 1, 0, 0));
-    assert_reached_through(fire_and_forget, "lost publish or ack", Fault::Loss, 1);
-    assert_vacuous(
-        config(Mode::AtMostOnce, bounds(1, 1, 0, 0, 0)),
-        "lost publish or ack",
-        APPLIED_ONCE,
-    );
-    // A retry after a real loss needs no retry budget.
-    let recovered = config(Mode::Idempotency, bounds(1, 0, 1, 0, 0));
-    assert_reached_through(recovered, "lost publish or ack recovered", Fault::Loss, 4);
-    assert_vacuous(
-        config(Mode::Idempotency, bounds(1, 0, 0, 1, 0)),
-        "lost publish or ack recovered",
-        APPLIED_ONCE,
-    );
-}
-
-#[test]
-fn a_retry_that_reaches_the_broker_needs_a_retry_budget() {
-    // Losses 0, retries 1: only a spurious retry (a slow confirm) repeats a
-    // publish, and the ledger absorbs it.
+fn a_spurious_retry_alone_is_absorbed_by_the_ledger() {
     let cfg = config(Mode::Idempotency, bounds(1, 0, 0, 1, 0));
-    assert_reached_through(cfg, "retried publish", Fault::SpuriousRetry, 3);
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
-    assert_vacuous(
-        config(Mode::Idempotency, bounds(1, 1, 0, 0, 0)),
-        "retried publish",
-        APPLIED_ONCE,
-    );
 }
 
 #[test]

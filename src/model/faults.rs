@@ -236,3 +236,11 @@ pub fn effective_budgets(cfg: &Config) -> impl Iterator<Item = (&'static FaultKi
         (k, n)
     })
 }
+
+/// The faults the pipeline allows but `cfg` leaves at 0: what a proof
+/// under it does not cover.
+pub fn left_out(cfg: &Config) -> impl Iterator<Item = &'static FaultKind> + '_ {
+    REGISTRY
+        .iter()
+        .filter(move |k| (k.possible)(cfg) && (k.budget)(&cfg.bounds) == 0)
+}

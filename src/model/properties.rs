@@ -23,8 +23,8 @@ pub struct Check {
     pub condition: fn(&Model, &State) -> bool,
 }
 
-fn applied_once(m: &Model, s: &State) -> bool {
-    super::sinks::at_most_once_everywhere(&m.cfg, s)
+fn applied_once(_: &Model, s: &State) -> bool {
+    super::sinks::at_most_once_everywhere(s)
 }
 
 /// Where the no-loss obligation starts and what ends it, in words: every
