@@ -83,7 +83,8 @@ pub struct Trace {
 
 impl Trace {
     fn from_path(model: &Model, path: Path<State, Action>) -> Trace {
-        let encoded = path.encode(model);
+        // Deep links count the steps the Explorer lists.
+        let encoded = path.encode(&crate::explorable::Explorable::new(model.clone()));
         let steps = path.into_vec();
         let epilogue = to_rest(model, &steps[steps.len() - 1].0);
         let faults = crate::search::faults_on(&steps);
@@ -362,8 +363,10 @@ pub fn shortest_length_by_deepening(
     })
 }
 
-/// Replays an Explorer path (`0/3/1/...`) against the model.
+/// Replays an Explorer path (`0/3/1/...`) against the model, counting the
+/// steps the Explorer lists.
 pub fn replay(model: &Model, encoded: &str) -> Option<Trace> {
+    let explorable = crate::explorable::Explorable::new(model.clone());
     let mut parts = encoded.split('/');
     let init: usize = parts.next()?.parse().ok()?;
     let mut state = model.init_states().into_iter().nth(init)?;
@@ -371,7 +374,7 @@ pub fn replay(model: &Model, encoded: &str) -> Option<Trace> {
     for part in parts {
         let index: usize = part.parse().ok()?;
         let mut enabled = Vec::new();
-        model.actions(&state, &mut enabled);
+        explorable.actions(&state, &mut enabled);
         let action = enabled.into_iter().nth(index)?;
         state = model.next_state(&state, action.clone())?;
         actions.push(action);

@@ -159,8 +159,9 @@ pub fn serve(
 
 fn serve_here(model: Model, addr: SocketAddr) -> Result<std::convert::Infallible, ExploreError> {
     let addr = check_bindable(addr)?;
+    let explorable = crate::explorable::Explorable::new(model);
     guarded(addr, move || {
-        model.checker().serve(addr);
+        explorable.checker().serve(addr);
     })
 }
 

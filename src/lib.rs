@@ -2,6 +2,7 @@
 
 pub mod assumptions;
 pub mod check;
+pub mod explorable;
 pub mod explore;
 pub mod model;
 pub mod pipeline;

@@ -159,6 +159,12 @@ fn deep_link_opens_at_a_state_that_applies_the_effect_twice() {
         .as_str()
         .expect("the final step is not ignored");
     assert_eq!(applied_counts(state), vec![2], "{state}");
+    // Its label says what the step meant, in the narrative's words.
+    let outcome = step["outcome"].as_str().expect("a labelled step");
+    assert!(
+        outcome.starts_with("effect store applies op#1") && outcome.contains("applied 2×"),
+        "{outcome}"
+    );
 
     // Cross-check against the model: replaying the link's path ends in a
     // state that violates the property, and it is the state served.

@@ -184,3 +184,34 @@ fn the_bounds_line_names_every_budget() {
         assert!(off.contains(k.unit.1), "{off} lacks {}", k.unit.1);
     }
 }
+
+/// The Explorer lists exactly the steps the checker can take: a fault whose
+/// budget is spent, a crash of an actor that never crashes, or the loss of
+/// a message that is never lost is hidden; every step within the budgets
+/// is listed, labelled with what it meant.
+#[test]
+fn the_explorer_hides_steps_beyond_the_budgets() {
+    use onceproof::explorable::Explorable;
+    let cfg = config(Mode::AtLeastOnce, 1, 1, 1);
+    let m = model::build(cfg);
+    let e = Explorable::new(m.clone());
+    let mut hidden = 0;
+    for s in reachable(&m) {
+        let (mut all, mut listed) = (Vec::new(), Vec::new());
+        m.actions(&s, &mut all);
+        e.actions(&s, &mut listed);
+        for a in all {
+            let within = m
+                .next_state(&s, a.clone())
+                .is_none_or(|n| stateright::Model::within_boundary(&m, &n));
+            assert_eq!(listed.contains(&a), within, "{a:?}");
+            hidden += usize::from(!within);
+        }
+        for a in listed.into_iter().take(1) {
+            if let Some(label) = e.format_step(&s, a) {
+                assert!(!label.starts_with("OUT"), "unlabelled step: {label}");
+            }
+        }
+    }
+    assert!(hidden > 0, "nothing was ever hidden");
+}

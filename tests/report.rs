@@ -685,3 +685,40 @@ fn each_confirm_is_recorded_under_its_own_operation() {
     }
     assert!(all_confirmed);
 }
+
+/// The step meanings every renderer reads, on the SQS double charge: a
+/// lease expires under a working holder, the effect commits twice, and the
+/// stale delete is honoured (in the aftermath's words, checked above).
+#[test]
+fn step_events_name_what_each_step_meant() {
+    use onceproof::report::events::{self, Event};
+    let s =
+        onceproof::scenario::load(std::path::Path::new("models/sqs-double-charge.toml")).unwrap();
+    let m = model::build(s.config);
+    let t = check::shortest_counterexample(&m, APPLIED_ONCE).unwrap();
+    let evs: Vec<Event> = events::of_trace(&m, &t).map(|(_, _, e)| e).collect();
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        Event::LeaseTimer {
+            expired: Some((_, _, true)),
+            ..
+        }
+    )));
+    let applied: Vec<u8> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Effect {
+                op: 0,
+                skipped: false,
+                times,
+                ..
+            } => Some(*times),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, vec![1, 2]);
+    // The narrative is the events in words, one line each.
+    let n = narrative(&m, &t, APPLIED_ONCE);
+    assert_eq!(n.steps.len(), evs.len());
+    assert!(n.steps[0].starts_with(&onceproof::report::narrative::words(&m, &evs[0])));
+}

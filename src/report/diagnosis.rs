@@ -4,15 +4,15 @@
 //! from the trace itself (where the applications came from and what lay
 //! between them) and from the pipeline's parts.
 
-use super::narrative::{actions, consumer_state, lost_ops, message, op};
+use super::events::{Event, of_trace};
+use super::words::{message, op};
 use crate::check::Trace;
 use crate::model::broker::Status;
-use crate::model::msg::{JobRef, Msg, Timer};
+use crate::model::msg::JobRef;
 use crate::model::properties::NO_LOSS;
 use crate::model::{self, Model};
 use crate::pipeline::{AttemptIds, CompletionOrder, LedgerKey, LedgerWrite};
 use serde::{Deserialize, Serialize};
-use stateright::actor::ActorModelAction;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
@@ -38,19 +38,16 @@ struct Application {
     job: JobRef,
 }
 
-fn applications(trace: &Trace, o: u8) -> Vec<Application> {
-    actions(trace)
+fn applications(model: &Model, trace: &Trace, o: u8) -> Vec<Application> {
+    of_trace(model, trace)
         .enumerate()
-        .filter_map(|(step, (before, action, after))| match action {
-            ActorModelAction::Deliver {
-                msg: Msg::Apply { job, op, .. },
+        .filter_map(|(step, (_, _, e))| match e {
+            Event::Effect {
+                op,
+                job,
+                skipped: false,
                 ..
-            } if *op == o
-                && model::store(after).applied[o as usize]
-                    > model::store(before).applied[o as usize] =>
-            {
-                Some(Application { step, job: *job })
-            }
+            } if op == o => Some(Application { step, job }),
             _ => None,
         })
         .collect()
@@ -64,24 +61,18 @@ enum Redelivery {
     Unknown,
 }
 
-fn redelivery_cause(trace: &Trace, msg: u8, from: usize, to: usize) -> Redelivery {
+fn redelivery_cause(model: &Model, trace: &Trace, msg: u8, from: usize, to: usize) -> Redelivery {
     let mut crash = false;
-    for (step, (before, action, after)) in actions(trace).enumerate() {
+    for (step, (_, _, e)) in of_trace(model, trace).enumerate() {
         if step < from || step > to {
             continue;
         }
-        match action {
-            ActorModelAction::Timeout(_, Timer::Lease(m))
-                if *m == msg
-                    && model::broker(before).messages[msg as usize].status
-                        != model::broker(after).messages[msg as usize].status =>
-            {
-                return Redelivery::LeaseExpiry;
-            }
-            ActorModelAction::Crash(id) => {
-                let (_, c) = consumer_state(before, model::consumer_index(*id));
-                crash |= c.jobs.iter().any(|j| j.job.msg == msg);
-            }
+        match e {
+            Event::LeaseTimer {
+                msg: m,
+                expired: Some(_),
+            } if m == msg => return Redelivery::LeaseExpiry,
+            Event::Crashed { holding, .. } => crash |= holding.iter().any(|h| h.job.msg == msg),
             _ => {}
         }
     }
@@ -125,7 +116,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             "The trace shows no operation applied twice.".to_string(),
         );
     };
-    let apps = applications(trace, dup);
+    let apps = applications(model, trace, dup);
     let (first, second) = match apps.as_slice() {
         [a, b, ..] => (a, b),
         _ => {
@@ -178,7 +169,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     }
 
     // One broker message handed out twice.
-    let cause = redelivery_cause(trace, first.job.msg, first.step, second.step);
+    let cause = redelivery_cause(model, trace, first.job.msg, first.step, second.step);
     let gap = "effect committed → completion recorded";
     let m = message(first.job.msg);
     let (why, remedy_tail) = match cause {
@@ -227,7 +218,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
 
 fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let last = trace.last_state();
-    let Some(&lost) = lost_ops(model, last).first() else {
+    let Some(&lost) = crate::model::properties::unapplied_owed(model, last).first() else {
         return diagnosis(
             "unknown",
             "unknown",
@@ -259,7 +250,7 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     }
     let done = stored.iter().any(|&m| b.messages[m].status == Status::Done);
     if done && model.cfg.pipeline.order == CompletionOrder::CompletionThenEffect {
-        let crashed = actions(trace).any(|(_, a, _)| matches!(a, ActorModelAction::Crash(_)));
+        let crashed = of_trace(model, trace).any(|(_, _, e)| matches!(e, Event::Crashed { .. }));
         let why = if crashed {
             format!(
                 "the consumer recorded completion of {o}, then crashed before the effect committed, and the broker, told it was done, never handed it out again"

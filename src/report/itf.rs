@@ -14,7 +14,9 @@
 //! action that led to each state. Numbering follows the narrative: ops,
 //! messages and consumers count from 1; message ids are raw.
 
-use super::narrative::{actions, actor, describe};
+use super::events::actions;
+use super::narrative::describe;
+use super::words::actor;
 use crate::check::Trace;
 use crate::model::broker::Status;
 use crate::model::consumer::Stage;

@@ -12,13 +12,13 @@
 //! were checked with Mermaid 11's own parser (`mermaid.parse` under Node
 //! with jsdom); the tests keep a line-level check of the same rules.
 
-use super::narrative::{self, actions, consumer_state, violating_step};
+use super::events::violating_step;
+use super::events::{self, CompletionOutcome, Event, ReplyOutcome, RetryOutcome, actions};
+use super::words;
 use crate::check::Trace;
-use crate::model::broker::Status;
-use crate::model::msg::{JobRef, Key, Msg, Timer};
+use crate::model::msg::{JobRef, Key, Msg};
 use crate::model::properties::NO_LOSS;
 use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State};
-use crate::pipeline::StaleCompletion;
 use stateright::actor::{ActorModelAction, Id};
 
 const ALL: &str = "P,S";
@@ -90,7 +90,7 @@ fn op(o: u8) -> String {
 }
 
 fn message(m: u8) -> String {
-    narrative::message(m)
+    words::message(m)
 }
 
 fn job(j: JobRef) -> String {
@@ -98,7 +98,7 @@ fn job(j: JobRef) -> String {
 }
 
 fn key(k: Key) -> String {
-    narrative::key(k)
+    words::key(k)
 }
 
 fn overcount(s: &State) -> String {
@@ -128,79 +128,56 @@ fn undone(model: &Model, s: &State) -> String {
 }
 
 fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<String> {
-    match action {
-        ActorModelAction::Deliver { src, dst, msg } => {
-            deliver(model, before, after, *src, *dst, msg)
-        }
-        ActorModelAction::Drop(env) => vec![arrow(
+    let e = events::event(model, before, action, after);
+    match (action, e) {
+        (ActorModelAction::Deliver { src, dst, msg }, e) => deliver(*src, *dst, msg, e),
+        (ActorModelAction::Drop(env), _) => vec![arrow(
             env.src,
             env.dst,
             "-x",
             &format!("{} (lost)", label(&env.msg)),
         )],
-        ActorModelAction::Timeout(_, Timer::Retry(o)) => {
-            let (p0, p1) = (model::producer(before), model::producer(after));
-            if p0 == p1 {
-                vec![note(
-                    "P",
-                    &format!("retry timer for {} fires, nothing to do", op(*o)),
-                )]
-            } else if p1.gave_up[*o as usize] && !p0.gave_up[*o as usize] {
-                vec![note(
-                    "P",
-                    &format!("⏰ no confirm for {}, gives up", op(*o)),
-                )]
-            } else {
-                vec![note(
-                    "P",
-                    &format!(
-                        "⏰ no confirm for {}, retry (attempt {})",
-                        op(*o),
-                        p1.retried[*o as usize] + 1
-                    ),
-                )]
-            }
-        }
-        ActorModelAction::Timeout(_, Timer::Lease(m)) => {
-            let status = model::broker(before).messages[*m as usize].status;
-            let released = model::broker(after).messages[*m as usize].status == Status::Ready;
-            match status {
-                Status::Leased { consumer, delivery } if released => {
-                    let j = JobRef { msg: *m, delivery };
-                    let (down, c) = consumer_state(before, consumer);
-                    let works = !down && c.jobs.iter().any(|x| x.job == j);
+        (_, Event::RetryTimer { op: o, outcome }) => vec![note(
+            "P",
+            &match outcome {
+                RetryOutcome::Idle => format!("retry timer for {} fires, nothing to do", op(o)),
+                RetryOutcome::GaveUp { .. } => format!("⏰ no confirm for {}, gives up", op(o)),
+                RetryOutcome::Republished { attempt, .. } => format!(
+                    "⏰ no confirm for {}, retry (attempt {})",
+                    op(o),
+                    attempt + 1
+                ),
+            },
+        )],
+        (_, Event::LeaseTimer { msg: m, expired }) => vec![note(
+            "B",
+            &match expired {
+                Some((c, _, works)) => {
                     let tail = if works {
-                        format!(" while Consumer {} still works", consumer + 1)
+                        format!(" while Consumer {} still works", c + 1)
                     } else {
                         String::new()
                     };
-                    vec![note(
-                        "B",
-                        &format!("⏰ lease on {} expires{tail}", message(*m)),
-                    )]
+                    format!("⏰ lease on {} expires{tail}", message(m))
                 }
-                _ => vec![note(
-                    "B",
-                    &format!("lease timer for {} fires, nothing to do", message(*m)),
-                )],
-            }
-        }
-        ActorModelAction::Crash(id) => vec![note(&alias(*id), "💥 crash")],
-        ActorModelAction::Recover(id) => {
-            let (_, c) = consumer_state(after, model::consumer_index(*id));
-            vec![note(
-                &alias(*id),
-                &format!("restart, incarnation {}, work forgotten", c.incarnation),
-            )]
-        }
-        ActorModelAction::SelectRandom { random, .. } => vec![note(
-            "B",
-            &format!(
-                "lease {} to Consumer {}",
-                message(random.msg),
-                random.consumer + 1
-            ),
+                None => format!("lease timer for {} fires, nothing to do", message(m)),
+            },
         )],
+        (ActorModelAction::Crash(id), _) => vec![note(&alias(*id), "💥 crash")],
+        (ActorModelAction::Recover(id), Event::Restarted { incarnation, .. }) => vec![note(
+            &alias(*id),
+            &format!("restart, incarnation {incarnation}, work forgotten"),
+        )],
+        (
+            _,
+            Event::Leased {
+                msg: m, consumer, ..
+            },
+        ) => vec![note(
+            "B",
+            &format!("lease {} to Consumer {}", message(m), consumer + 1),
+        )],
+        (_, e) => unreachable!("a timer, crash, restart or dispatch step: {e:?}"),
     }
 }
 
@@ -237,92 +214,68 @@ fn label(msg: &Msg) -> String {
     }
 }
 
-fn deliver(
-    model: &Model,
-    before: &State,
-    after: &State,
-    src: Id,
-    dst: Id,
-    msg: &Msg,
-) -> Vec<String> {
+fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
     let text = label(msg);
-    let changed = before.actor_states[usize::from(dst)] != after.actor_states[usize::from(dst)];
-    let mut out = Vec::new();
-    match *msg {
-        Msg::Publish { id, .. } => {
-            let (b0, b1) = (model::broker(before), model::broker(after));
-            if b1.messages.len() > b0.messages.len() {
-                let at = (b1.messages.len() - 1) as u8;
-                out.push(arrow(
-                    src,
-                    dst,
-                    "->>",
-                    &format!("{text}, stored as {}", message(at)),
-                ));
-            } else {
-                out.push(arrow(
-                    src,
-                    dst,
-                    "->>",
-                    &format!("{text}, duplicate id {id} dropped"),
-                ));
-            }
+    match e {
+        Event::Stored { msg: m, .. } => {
+            vec![arrow(
+                src,
+                dst,
+                "->>",
+                &format!("{text}, stored as {}", message(m)),
+            )]
         }
-        Msg::Apply { op: o, key: k, .. } => {
-            out.push(arrow(src, dst, "->>", &text));
-            let n = model::store(after).applied[o as usize];
-            let skipped = k.is_some_and(|k| {
-                model.cfg.pipeline.ledger_check
-                    && model::store(before).ledger.binary_search(&k).is_ok()
-            });
+        Event::DuplicateDropped { id, .. } => vec![arrow(
+            src,
+            dst,
+            "->>",
+            &format!("{text}, duplicate id {id} dropped"),
+        )],
+        Event::Effect {
+            op: o,
+            skipped,
+            times,
+            ..
+        } => {
             let verdict = if skipped {
                 format!("key found, {} skipped", op(o))
             } else {
-                format!("{} applied {n}×", op(o))
+                format!("{} applied {times}×", op(o))
             };
-            out.push(format!("    Note right of S: {}", clean(&verdict)));
+            vec![
+                arrow(src, dst, "->>", &text),
+                format!("    Note right of S: {}", clean(&verdict)),
+            ]
         }
-        Msg::Complete { job: j, .. } => {
-            let holder = Status::Leased {
-                consumer: model::consumer_index(src),
-                delivery: j.delivery,
+        Event::Completion { outcome, .. } => {
+            let verdict = match outcome {
+                CompletionOutcome::Accepted => "accepted",
+                CompletionOutcome::StaleHonoured => "accepted, stale handle",
+                CompletionOutcome::Refused { answered: true, .. } => "success, but nothing deleted",
+                CompletionOutcome::Refused {
+                    answered: false, ..
+                } => "rejected, stale lease",
             };
-            let was = model::broker(before).messages[j.msg as usize].status;
-            let now = model::broker(after).messages[j.msg as usize].status;
-            let verdict = if was == holder {
-                "accepted"
-            } else if now == Status::Done && was != Status::Done {
-                "accepted, stale handle"
-            } else if model.cfg.pipeline.stale_completion == StaleCompletion::Accepted {
-                "success, but nothing deleted"
-            } else {
-                "rejected, stale lease"
-            };
-            out.push(arrow(src, dst, "->>", &format!("{text}, {verdict}")));
+            vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
         }
-        Msg::Join { .. } => {
-            out.push(arrow(src, dst, "->>", &text));
-            let index = model::consumer_index(src);
-            let (b0, b1) = (model::broker(before), model::broker(after));
-            for m in 0..b0.messages.len() {
-                if matches!(b0.messages[m].status, Status::Leased { consumer: c, .. } if c == index)
-                    && b1.messages[m].status == Status::Ready
-                {
-                    out.push(note(
-                        "B",
-                        &format!("lease on {} released", message(m as u8)),
-                    ));
-                }
+        Event::Rejoined { released, .. } => {
+            let mut out = vec![arrow(src, dst, "->>", &text)];
+            for m in released {
+                out.push(note("B", &format!("lease on {} released", message(m))));
             }
+            out
         }
         // A consumer that holds no such work (a restarted incarnation, an
         // ended session) lets the message pass unread.
-        _ if usize::from(dst) > STORE && !changed => {
-            out.push(arrow(src, dst, "-->>", &format!("{text} (ignored)")));
+        Event::Delivered {
+            dead_session: true, ..
         }
-        _ => out.push(arrow(src, dst, "->>", &text)),
+        | Event::Reply {
+            outcome: ReplyOutcome::Ignored { .. },
+            ..
+        } => vec![arrow(src, dst, "-->>", &format!("{text} (ignored)"))],
+        _ => vec![arrow(src, dst, "->>", &text)],
     }
-    out
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 
 pub mod diagnosis;
 pub mod document;
+pub mod events;
 pub mod itf;
 pub mod markdown;
 pub mod mermaid;
 pub mod narrative;
 pub mod text;
+pub mod words;

@@ -14,15 +14,17 @@
 //! the producer attached, since they are opaque values, not positions.
 
 use super::diagnosis::{Diagnosis, diagnose};
+use super::events::{self, CompletionOutcome, Event, ReplyOutcome, RetryOutcome};
+use super::words::{actor, applied_times, consumer, job, key, message, op};
 use crate::check::Trace;
 use crate::model::broker::Status;
-use crate::model::consumer::{ConsumerState, Stage};
-use crate::model::msg::{Dispatch, JobRef, Key, Msg, Timer};
+use crate::model::consumer::Stage;
+use crate::model::msg::{JobRef, Msg};
 use crate::model::properties::{self, NO_LOSS};
-use crate::model::{self, Action, BROKER, Model, PRODUCER, STORE, State, faults};
-use crate::pipeline::{CompletionOrder, GiveUp, LedgerWrite, StaleCompletion};
+use crate::model::{self, Action, Model, State};
+use crate::pipeline::{CompletionOrder, GiveUp};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{ActorModelAction, Id};
+use stateright::actor::Id;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Narrative {
@@ -36,8 +38,8 @@ pub struct Narrative {
 
 pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
     let mut steps: Vec<String> = Vec::new();
-    let marked = violating_step(model, trace, property);
-    for (i, (before, action, after)) in actions(trace).enumerate() {
+    let marked = events::violating_step(model, trace, property);
+    for (i, (before, action, after)) in events::actions(trace).enumerate() {
         let mut line = describe(model, before, action, after);
         if marked == Some(i) {
             line.push_str(&format!(" ✗ {property}"));
@@ -63,103 +65,258 @@ pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
     }
 }
 
-/// Each action of the counterexample with the states before and after it.
-pub fn actions(trace: &Trace) -> impl Iterator<Item = (&State, &Action, &State)> {
-    trace
-        .steps
-        .windows(2)
-        .filter_map(|w| w[0].1.as_ref().map(|a| (&w[0].0, a, &w[1].0)))
-}
-
-/// The index of the action after which `property` first fails, if it is a
-/// property of the model. "No loss" is judged only at rest, so its
-/// violation belongs to the resting state, not to the action that led
-/// there.
-pub fn violating_step(model: &Model, trace: &Trace, property: &str) -> Option<usize> {
-    if property == NO_LOSS {
-        return None;
-    }
-    let condition = properties::all(&model.cfg)
-        .into_iter()
-        .find(|c| c.name == property)?
-        .condition;
-    actions(trace).position(|(_, _, after)| !condition(model, after))
-}
-
-pub fn op(op: u8) -> String {
-    format!("op#{}", op + 1)
-}
-
-pub fn message(msg: u8) -> String {
-    format!("message {}", msg + 1)
-}
-
-pub fn consumer(index: u8) -> String {
-    format!("consumer {}", index + 1)
-}
-
-pub fn job(j: JobRef) -> String {
-    format!("{}, delivery {}", message(j.msg), j.delivery)
-}
-
-pub fn key(k: Key) -> String {
-    match k {
-        Key::Id(id) => format!("id {id}"),
-        Key::Offset(m) => format!("offset of {}", message(m)),
-        Key::Delivery(j) => format!("delivery {} of {}", j.delivery, message(j.msg)),
-    }
-}
-
-/// The human name of an actor.
-pub fn actor(id: Id) -> String {
-    match usize::from(id) {
-        PRODUCER => "producer".into(),
-        BROKER => "broker".into(),
-        STORE => "effect store".into(),
-        _ => consumer(model::consumer_index(id)),
-    }
-}
-
-/// A consumer's state, stale while it is down.
-pub fn consumer_state(s: &State, index: u8) -> (bool, &ConsumerState) {
-    model::consumers(s)
-        .find(|(i, _, _)| *i == index)
-        .map(|(_, down, c)| (down, c))
-        .expect("consumer index in range")
-}
-
-fn op_of(s: &State, msg: u8) -> u8 {
-    model::broker(s).messages[msg as usize].op
-}
-
-fn applied_times(n: u8) -> String {
-    if n >= crate::model::store::APPLIED_CAP {
-        format!("applied {n}+×")
-    } else {
-        format!("applied {n}×")
-    }
-}
-
 /// One line for one action, in domain words.
 pub fn describe(model: &Model, before: &State, action: &Action, after: &State) -> String {
-    match action {
-        ActorModelAction::Deliver { src, dst, msg } => {
-            deliver(model, before, after, *src, *dst, msg)
+    words(model, &events::event(model, before, action, after))
+}
+
+/// One event in domain words.
+pub fn words(model: &Model, e: &Event) -> String {
+    let p = &model.cfg.pipeline;
+    match e {
+        Event::Lost { src, dst, msg } => lost(*src, *dst, msg),
+        Event::RetryTimer { op: o, outcome } => retry(model, *o, *outcome),
+        Event::LeaseTimer { msg: m, expired } => match *expired {
+            Some((c, delivery, true)) => format!(
+                "broker: lease on {} expires while {} still works on it (delivery {delivery}); it is ready for redelivery",
+                message(*m),
+                consumer(c)
+            ),
+            Some((c, delivery, false)) => format!(
+                "broker: lease on {} ({}, delivery {delivery}) expires; it is ready for redelivery",
+                message(*m),
+                consumer(c)
+            ),
+            None => format!(
+                "broker: a lease timer for {} fires; nothing to do",
+                message(*m)
+            ),
+        },
+        Event::Crashed {
+            consumer: c,
+            holding,
+        } => {
+            let holding: Vec<String> = holding
+                .iter()
+                .map(|j| format!("{} ({}), {}", op(j.op), job(j.job), stage_words(j.stage)))
+                .collect();
+            if holding.is_empty() {
+                format!("{} crashes", consumer(*c))
+            } else {
+                format!(
+                    "{} crashes while holding {}",
+                    consumer(*c),
+                    holding.join(" and ")
+                )
+            }
         }
-        ActorModelAction::Drop(env) => lost(env.src, env.dst, &env.msg),
-        ActorModelAction::Timeout(_, Timer::Retry(o)) => retry(model, before, after, *o),
-        ActorModelAction::Timeout(_, Timer::Lease(m)) => lease_expiry(before, after, *m),
-        ActorModelAction::Crash(id) => crash(before, *id),
-        ActorModelAction::Recover(id) => {
-            let index = model::consumer_index(*id);
-            let (_, c) = consumer_state(after, index);
+        Event::Restarted {
+            consumer: c,
+            incarnation,
+        } => format!(
+            "{} restarts as incarnation {incarnation} with no memory of its work",
+            consumer(*c)
+        ),
+        Event::Leased {
+            msg: m,
+            op: o,
+            consumer: c,
+            delivery,
+        } => format!(
+            "broker leases {} ({}) to {} (delivery {delivery})",
+            message(*m),
+            op(*o),
+            consumer(*c)
+        ),
+        Event::Stored {
+            op: o,
+            msg: m,
+            id,
+            attempt,
+            again,
+        } => {
+            let what = if *attempt == 0 {
+                op(*o)
+            } else {
+                format!(
+                    "the re-published {} (attempt {}, id {id})",
+                    op(*o),
+                    attempt + 1
+                )
+            };
+            let again = if *again {
+                format!(" — published; the broker now holds {} twice", op(*o))
+            } else {
+                " — published".to_string()
+            };
             format!(
-                "{} restarts as incarnation {} with no memory of its work",
-                consumer(index),
-                c.incarnation
+                "broker stores {what} as {} and confirms{again}",
+                message(*m)
             )
         }
-        ActorModelAction::SelectRandom { random, .. } => dispatch(after, *random),
+        Event::DuplicateDropped { op: o, id } => format!(
+            "broker: duplicate publish of {} (id {id}) dropped, confirms again",
+            op(*o)
+        ),
+        Event::Confirmed { op: o, first: true } => {
+            format!("producer receives the confirm for {}", op(*o))
+        }
+        Event::Confirmed {
+            op: o,
+            first: false,
+        } => format!(
+            "producer receives another confirm for {} and ignores it",
+            op(*o)
+        ),
+        Event::Delivered {
+            consumer: c,
+            op: o,
+            job: j,
+            dead_session: true,
+        } => format!(
+            "{} drops {} ({}): it was addressed to a session that ended with a crash",
+            consumer(*c),
+            op(*o),
+            job(*j)
+        ),
+        Event::Delivered {
+            consumer: c,
+            op: o,
+            job: j,
+            dead_session: false,
+        } => {
+            let next = match p.order {
+                CompletionOrder::EffectThenCompletion => "requests the effect",
+                CompletionOrder::CompletionThenEffect => {
+                    "asks the broker to record completion before the effect"
+                }
+            };
+            format!(
+                "{} receives {} ({}) — delivered; {next}",
+                consumer(*c),
+                op(*o),
+                job(*j)
+            )
+        }
+        Event::Effect {
+            op: o,
+            job: j,
+            key: k,
+            skipped,
+            key_written,
+            times,
+        } => {
+            if *skipped {
+                let k = k.expect("skipped only with a key");
+                return format!(
+                    "effect store finds key {} in its ledger and skips {} ({}) — still {}",
+                    key(k),
+                    op(*o),
+                    job(*j),
+                    applied_times(*times)
+                );
+            }
+            let with_key = match k {
+                Some(k) if *key_written => {
+                    format!(" and writes ledger key {} in the same transaction", key(*k))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "effect store applies {} ({}){with_key} — effect committed, {}",
+                op(*o),
+                job(*j),
+                applied_times(*times)
+            )
+        }
+        Event::LedgerRow {
+            op: o,
+            key: k,
+            already: true,
+        } => format!(
+            "effect store already holds ledger key {} for {}; nothing to write",
+            key(*k),
+            op(*o)
+        ),
+        Event::LedgerRow {
+            op: o,
+            key: k,
+            already: false,
+        } => format!(
+            "effect store writes ledger key {} for {} in a separate step after the effect",
+            key(*k),
+            op(*o)
+        ),
+        Event::Completion {
+            consumer: c,
+            op: o,
+            job: j,
+            outcome,
+        } => format!(
+            "{} records completion of {} ({}) — {}",
+            consumer(*c),
+            op(*o),
+            job(*j),
+            completion_words(j.msg, *outcome)
+        ),
+        Event::Reply {
+            consumer: c,
+            op: o,
+            job: j,
+            msg,
+            outcome,
+        } => reply(*c, *o, *j, msg, *outcome),
+        Event::Polled { src } => format!("{} asks the broker for the next message", actor(*src)),
+        Event::Rejoined {
+            consumer: c,
+            incarnation,
+            released,
+        } => {
+            if released.is_empty() {
+                format!(
+                    "{} rejoins the broker (session {incarnation})",
+                    consumer(*c)
+                )
+            } else {
+                let released: Vec<String> = released.iter().map(|&m| message(m)).collect();
+                format!(
+                    "{} rejoins the broker (session {incarnation}); the broker releases its lease on {} for redelivery",
+                    consumer(*c),
+                    released.join(" and ")
+                )
+            }
+        }
+    }
+}
+
+/// The broker's answer to a completion, in its kind's words: the generic
+/// broker's, and SQS standard's for a stale receipt handle (S3).
+fn completion_words(m: u8, outcome: CompletionOutcome) -> String {
+    match outcome {
+        CompletionOutcome::Accepted => "broker accepts: completion recorded".to_string(),
+        CompletionOutcome::StaleHonoured => {
+            "broker accepts the stale receipt handle: completion recorded, the message is gone"
+                .to_string()
+        }
+        CompletionOutcome::Refused { status, answered } => {
+            let why = match status {
+                Status::Leased {
+                    consumer: c,
+                    delivery,
+                } => format!(
+                    "{} is now leased to {}, delivery {delivery}",
+                    message(m),
+                    consumer(c)
+                ),
+                Status::Ready => format!("{} is waiting for redelivery", message(m)),
+                Status::Done => format!("{} is already done", message(m)),
+            };
+            if answered {
+                format!("broker answers success but deletes nothing ({why})")
+            } else {
+                format!("broker rejects it (stale lease: {why})")
+            }
+        }
     }
 }
 
@@ -184,14 +341,10 @@ fn lost(src: Id, dst: Id, msg: &Msg) -> String {
     }
 }
 
-fn retry(model: &Model, before: &State, after: &State, o: u8) -> String {
-    let (p0, p1) = (model::producer(before), model::producer(after));
-    if p0 == p1 {
-        return format!("producer's retry timer for {} fires; nothing to do", op(o));
-    }
-    if p1.gave_up[o as usize] && !p0.gave_up[o as usize] {
-        let attempts = p1.retried[o as usize] + 1;
-        return match model.cfg.pipeline.give_up {
+fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
+    match outcome {
+        RetryOutcome::Idle => format!("producer's retry timer for {} fires; nothing to do", op(o)),
+        RetryOutcome::GaveUp { attempts } => match model.cfg.pipeline.give_up {
             GiveUp::Report => format!(
                 "producer: no confirm for {} after {attempts} attempt(s); gives up and reports the failure to its caller",
                 op(o)
@@ -200,56 +353,23 @@ fn retry(model: &Model, before: &State, after: &State, o: u8) -> String {
                 "producer: no confirm for {} after {attempts} attempt(s); gives up without telling anyone",
                 op(o)
             ),
-        };
-    }
-    let attempt = p1.retried[o as usize];
-    let id = model::producer::attempt_id(&model.cfg, o, attempt);
-    let action = ActorModelAction::Timeout(Id::from(PRODUCER), Timer::Retry(o));
-    let why = if faults::fault(before, &action) == Some(faults::Fault::SpuriousRetry) {
-        "the confirm is late but still on its way"
-    } else {
-        "every earlier attempt or its confirm was lost"
-    };
-    format!(
-        "producer: no confirm for {} ({why}), re-publishes it (attempt {}, id {id})",
-        op(o),
-        attempt + 1
-    )
-}
-
-/// Whether consumer `c` still holds delivery `d` of message `m` and is up.
-fn still_works(s: &State, c: u8, j: JobRef) -> bool {
-    let (down, cs) = consumer_state(s, c);
-    !down && cs.jobs.iter().any(|x| x.job == j)
-}
-
-fn lease_expiry(before: &State, after: &State, m: u8) -> String {
-    let status = model::broker(before).messages[m as usize].status;
-    let released = model::broker(after).messages[m as usize].status == Status::Ready;
-    match status {
-        Status::Leased {
-            consumer: c,
-            delivery,
-        } if released => {
-            let j = JobRef { msg: m, delivery };
-            if still_works(before, c, j) {
-                format!(
-                    "broker: lease on {} expires while {} still works on it (delivery {delivery}); it is ready for redelivery",
-                    message(m),
-                    consumer(c)
-                )
+        },
+        RetryOutcome::Republished {
+            attempt,
+            id,
+            spurious,
+        } => {
+            let why = if spurious {
+                "the confirm is late but still on its way"
             } else {
-                format!(
-                    "broker: lease on {} ({}, delivery {delivery}) expires; it is ready for redelivery",
-                    message(m),
-                    consumer(c)
-                )
-            }
+                "every earlier attempt or its confirm was lost"
+            };
+            format!(
+                "producer: no confirm for {} ({why}), re-publishes it (attempt {}, id {id})",
+                op(o),
+                attempt + 1
+            )
         }
-        _ => format!(
-            "broker: a lease timer for {} fires; nothing to do",
-            message(m)
-        ),
     }
 }
 
@@ -261,291 +381,45 @@ fn stage_words(stage: Stage) -> &'static str {
     }
 }
 
-fn crash(before: &State, id: Id) -> String {
-    let index = model::consumer_index(id);
-    let (_, c) = consumer_state(before, index);
-    let holding: Vec<String> = c
-        .jobs
-        .iter()
-        .map(|j| format!("{} ({}), {}", op(j.op), job(j.job), stage_words(j.stage)))
-        .collect();
-    if holding.is_empty() {
-        format!("{} crashes", consumer(index))
-    } else {
-        format!(
-            "{} crashes while holding {}",
-            consumer(index),
-            holding.join(" and ")
-        )
-    }
-}
-
-fn dispatch(after: &State, d: Dispatch) -> String {
-    let entry = &model::broker(after).messages[d.msg as usize];
-    let delivery = match entry.status {
-        Status::Leased { delivery, .. } => delivery,
-        _ => entry.deliveries,
-    };
-    format!(
-        "broker leases {} ({}) to {} (delivery {delivery})",
-        message(d.msg),
-        op(entry.op),
-        consumer(d.consumer)
-    )
-}
-
-fn deliver(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> String {
-    let p = &model.cfg.pipeline;
-    match *msg {
-        Msg::Publish { op: o, id, attempt } => {
-            let (b0, b1) = (model::broker(before), model::broker(after));
-            if b1.messages.len() > b0.messages.len() {
-                let at = (b1.messages.len() - 1) as u8;
-                let what = if attempt == 0 {
-                    op(o)
-                } else {
-                    format!(
-                        "the re-published {} (attempt {}, id {id})",
-                        op(o),
-                        attempt + 1
-                    )
-                };
-                let again = if b0.messages.iter().any(|e| e.op == o) {
-                    format!(" — published; the broker now holds {} twice", op(o))
-                } else {
-                    " — published".to_string()
-                };
-                format!(
-                    "broker stores {what} as {} and confirms{again}",
-                    message(at)
-                )
-            } else {
-                format!(
-                    "broker: duplicate publish of {} (id {id}) dropped, confirms again",
-                    op(o)
-                )
-            }
-        }
-        Msg::PublishAck { op: o, .. } => {
-            let (p0, p1) = (model::producer(before), model::producer(after));
-            if !p0.acked[o as usize] && p1.acked[o as usize] {
-                format!("producer receives the confirm for {}", op(o))
-            } else {
-                format!(
-                    "producer receives another confirm for {} and ignores it",
-                    op(o)
-                )
-            }
-        }
-        Msg::Deliver { job: j, op: o, .. } => {
-            let index = model::consumer_index(dst);
-            let (_, c0) = consumer_state(before, index);
-            let (_, c1) = consumer_state(after, index);
-            if c0 == c1 {
-                return format!(
-                    "{} drops {} ({}): it was addressed to a session that ended with a crash",
-                    consumer(index),
-                    op(o),
-                    job(j)
-                );
-            }
-            let next = match p.order {
-                CompletionOrder::EffectThenCompletion => "requests the effect",
-                CompletionOrder::CompletionThenEffect => {
-                    "asks the broker to record completion before the effect"
-                }
-            };
-            format!(
-                "{} receives {} ({}) — delivered; {next}",
-                consumer(index),
-                op(o),
-                job(j)
-            )
-        }
-        Msg::Apply {
-            job: j,
-            op: o,
-            key: k,
-            ..
-        } => {
-            let (s0, s1) = (model::store(before), model::store(after));
-            let n = s1.applied[o as usize];
-            let skipped = match k {
-                Some(k) => p.ledger_check && s0.ledger.binary_search(&k).is_ok(),
-                None => false,
-            };
-            if skipped {
-                let k = k.expect("skipped only with a key");
-                return format!(
-                    "effect store finds key {} in its ledger and skips {} ({}) — still {}",
-                    key(k),
-                    op(o),
-                    job(j),
-                    applied_times(n)
-                );
-            }
-            let with_key = match (k, p.ledger_write) {
-                (Some(k), LedgerWrite::WithEffect) => {
-                    format!(" and writes ledger key {} in the same transaction", key(k))
-                }
-                _ => String::new(),
-            };
-            format!(
-                "effect store applies {} ({}){with_key} — effect committed, {}",
-                op(o),
-                job(j),
-                applied_times(n)
-            )
-        }
-        Msg::Record { job: j, key: k } => {
-            let already = model::store(before).ledger.binary_search(&k).is_ok();
-            let o = op(op_of(before, j.msg));
-            if already {
-                format!(
-                    "effect store already holds ledger key {} for {o}; nothing to write",
-                    key(k)
-                )
-            } else {
-                format!(
-                    "effect store writes ledger key {} for {o} in a separate step after the effect",
-                    key(k)
-                )
-            }
-        }
-        Msg::Complete { job: j, .. } => {
-            let index = model::consumer_index(src);
-            let b0 = model::broker(before);
-            let entry = &b0.messages[j.msg as usize];
-            let holder = Status::Leased {
-                consumer: index,
-                delivery: j.delivery,
-            };
-            let done_now = model::broker(after).messages[j.msg as usize].status == Status::Done;
-            let verdict = if entry.status == holder {
-                "broker accepts: completion recorded".to_string()
-            } else if done_now && entry.status != Status::Done {
-                // A broker that honours stale receipt handles (SQS standard).
-                "broker accepts the stale receipt handle: completion recorded, the message is gone"
-                    .to_string()
-            } else {
-                let why = match entry.status {
-                    Status::Leased {
-                        consumer: c,
-                        delivery,
-                    } => format!(
-                        "{} is now leased to {}, delivery {delivery}",
-                        message(j.msg),
-                        consumer(c)
-                    ),
-                    Status::Ready => format!("{} is waiting for redelivery", message(j.msg)),
-                    Status::Done => format!("{} is already done", message(j.msg)),
-                };
-                if model.cfg.pipeline.stale_completion == StaleCompletion::Accepted {
-                    format!("broker answers success but deletes nothing ({why})")
-                } else {
-                    format!("broker rejects it (stale lease: {why})")
-                }
-            };
-            format!(
-                "{} records completion of {} ({}) — {verdict}",
-                consumer(index),
-                op(entry.op),
-                job(j)
-            )
-        }
-        Msg::Applied { job: j, fresh } => {
-            reply(model, before, after, dst, j, Stage::Applying, |o| {
-                if fresh {
-                    format!("learns {o} is applied")
-                } else {
-                    format!("learns {o} was already applied")
-                }
-            })
-        }
-        Msg::Recorded { job: j } => reply(model, before, after, dst, j, Stage::Recording, |o| {
-            format!("learns the ledger row for {o} is written")
-        }),
-        Msg::Completed { job: j, accepted } => {
-            reply(model, before, after, dst, j, Stage::Completing, |o| {
-                if accepted {
-                    format!(
-                        "learns completion of {} is recorded, then requests the effect of {o}",
-                        message(j.msg)
-                    )
-                } else {
-                    format!(
-                        "learns its lease on {} is gone and drops {o}",
-                        message(j.msg)
-                    )
-                }
-            })
-        }
-        Msg::Poll => format!("{} asks the broker for the next message", actor(src)),
-        Msg::Join { incarnation } => {
-            let index = model::consumer_index(src);
-            let (b0, b1) = (model::broker(before), model::broker(after));
-            let released: Vec<String> = (0..b0.messages.len())
-                .filter(|&m| {
-                    matches!(b0.messages[m].status, Status::Leased { consumer: c, .. } if c == index)
-                        && b1.messages[m].status == Status::Ready
-                })
-                .map(|m| message(m as u8))
-                .collect();
-            if released.is_empty() {
-                format!(
-                    "{} rejoins the broker (session {incarnation})",
-                    consumer(index)
-                )
-            } else {
-                format!(
-                    "{} rejoins the broker (session {incarnation}); the broker releases its lease on {} for redelivery",
-                    consumer(index),
-                    released.join(" and ")
-                )
-            }
-        }
-    }
-}
-
 /// A reply to a consumer: what it learns, and what it does next.
-fn reply(
-    model: &Model,
-    before: &State,
-    after: &State,
-    dst: Id,
-    j: JobRef,
-    stage: Stage,
-    learns: impl Fn(&str) -> String,
-) -> String {
-    let index = model::consumer_index(dst);
-    let (_, c0) = consumer_state(before, index);
-    let (_, c1) = consumer_state(after, index);
-    let held = c0.jobs.iter().find(|x| x.job == j && x.stage == stage);
-    let Some(held) = held else {
-        let o = op(op_of(before, j.msg));
-        return format!(
-            "{} ignores the {}'s reply about {o} ({}): incarnation {} holds no such work",
-            consumer(index),
-            if stage == Stage::Completing {
+fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome) -> String {
+    let o = op(o);
+    let (records_next, completes_next) = match outcome {
+        ReplyOutcome::Ignored { incarnation } => {
+            let from = if matches!(msg, Msg::Completed { .. }) {
                 "broker"
             } else {
                 "effect store"
-            },
-            job(j),
-            c0.incarnation
-        );
-    };
-    let o = op(held.op);
-    let mut line = format!("{} {}", consumer(index), learns(&o));
-    match c1.jobs.iter().find(|x| x.job == j) {
-        Some(x) if x.stage == Stage::Recording => line.push_str("; writes its ledger row next"),
-        Some(_) => {}
-        None if stage != Stage::Completing
-            && model.cfg.pipeline.order == CompletionOrder::EffectThenCompletion =>
-        {
-            line.push_str(&format!("; sends completion of {}", job(j)));
+            };
+            return format!(
+                "{} ignores the {from}'s reply about {o} ({}): incarnation {incarnation} holds no such work",
+                consumer(c),
+                job(j),
+            );
         }
-        None => {}
+        ReplyOutcome::Taken {
+            records_next,
+            completes_next,
+        } => (records_next, completes_next),
+    };
+    let learns = match *msg {
+        Msg::Applied { fresh: true, .. } => format!("learns {o} is applied"),
+        Msg::Applied { fresh: false, .. } => format!("learns {o} was already applied"),
+        Msg::Recorded { .. } => format!("learns the ledger row for {o} is written"),
+        Msg::Completed { accepted: true, .. } => format!(
+            "learns completion of {} is recorded, then requests the effect of {o}",
+            message(j.msg)
+        ),
+        _ => format!(
+            "learns its lease on {} is gone and drops {o}",
+            message(j.msg)
+        ),
+    };
+    let mut line = format!("{} {learns}", consumer(c));
+    if records_next {
+        line.push_str("; writes its ledger row next");
+    } else if completes_next {
+        line.push_str(&format!("; sends completion of {}", job(j)));
     }
     line
 }
@@ -553,7 +427,7 @@ fn reply(
 /// The closing line of a "no loss" counterexample: the loss shows only
 /// once nothing but a further fault could still deliver the operation.
 fn at_rest_loss(model: &Model, s: &State, property: &str) -> String {
-    let parts: Vec<String> = lost_ops(model, s)
+    let parts: Vec<String> = properties::unapplied_owed(model, s)
         .iter()
         .map(|&o| why_unapplied(s, o))
         .collect();
@@ -618,15 +492,10 @@ fn at_rest_summary(s: &State) -> String {
     format!("system at rest: {}", counts.join(", "))
 }
 
-/// Operations owed to upstream (see [`properties::owed`]) whose effect
-/// never happened.
-pub(super) fn lost_ops(model: &Model, s: &State) -> Vec<u8> {
-    crate::model::properties::unapplied_owed(model, s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::msg::{JobRef, Key};
 
     #[test]
     fn humans_count_from_one() {

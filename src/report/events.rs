@@ -1,0 +1,431 @@
+//! What each step of a trace *meant*, derived once from (before, action,
+//! after) as a typed event. The action alone does not say what happened: a
+//! publish may be stored or dropped as a duplicate, an apply may commit or
+//! be skipped by the ledger, a completion may be accepted, honoured though
+//! stale, or refused, a timer may fire with nothing to do. The narrative,
+//! the diagnosis and the Mermaid diagram render these events; none of them
+//! reads raw actions or state diffs.
+
+use crate::check::Trace;
+use crate::model::broker::Status;
+use crate::model::consumer::Stage;
+use crate::model::msg::{JobRef, Key, Msg, Timer};
+use crate::model::properties::{self, NO_LOSS};
+use crate::model::{self, Action, Model, PRODUCER, State, faults};
+use crate::pipeline::{CompletionOrder, LedgerWrite, StaleCompletion};
+use stateright::actor::{ActorModelAction, Id};
+
+/// A job a consumer held, and where it was in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub op: u8,
+    pub job: JobRef,
+    pub stage: Stage,
+}
+
+/// What the producer's retry timer did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// The operation was confirmed or given up already.
+    Idle,
+    /// The policy's attempts ran out.
+    GaveUp { attempts: u8 },
+    /// It re-published; `spurious` when the previous attempt or its
+    /// confirm was still on its way.
+    Republished { attempt: u8, id: u8, spurious: bool },
+}
+
+/// What the broker did with a completion signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionOutcome {
+    /// From the current lease holder: recorded.
+    Accepted,
+    /// From a delivery that lost its lease, honoured anyway: the message is
+    /// gone (SQS standard's delete with an old receipt handle).
+    StaleHonoured,
+    /// Not recorded; `status` is where the message stands. `answered`:
+    /// the broker still answered success (SQS standard).
+    Refused { status: Status, answered: bool },
+}
+
+/// How a reply to a consumer landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// This incarnation holds no such work: the reply is ignored.
+    Ignored { incarnation: u8 },
+    /// The consumer takes it; `records_next`: it writes its ledger row
+    /// next; `completes_next`: it sends completion next.
+    Taken {
+        records_next: bool,
+        completes_next: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The broker stored a publish; `again` when it already held the op.
+    Stored {
+        op: u8,
+        msg: u8,
+        id: u8,
+        attempt: u8,
+        again: bool,
+    },
+    /// Publish dedup dropped a publish whose id was already stored.
+    DuplicateDropped {
+        op: u8,
+        id: u8,
+    },
+    /// The producer got a confirm; `first` unless it was confirmed before.
+    Confirmed {
+        op: u8,
+        first: bool,
+    },
+    /// A message was lost in the network.
+    Lost {
+        src: Id,
+        dst: Id,
+        msg: Msg,
+    },
+    RetryTimer {
+        op: u8,
+        outcome: RetryOutcome,
+    },
+    /// A lease timer fired: `expired` with (holder, delivery, whether the
+    /// holder, up, still works on it), or nothing to do.
+    LeaseTimer {
+        msg: u8,
+        expired: Option<(u8, u8, bool)>,
+    },
+    Crashed {
+        consumer: u8,
+        holding: Vec<Held>,
+    },
+    Restarted {
+        consumer: u8,
+        incarnation: u8,
+    },
+    Leased {
+        msg: u8,
+        op: u8,
+        consumer: u8,
+        delivery: u8,
+    },
+    /// A delivery reached a consumer; `dead_session` when it was addressed
+    /// to a session that ended with a crash, and is dropped.
+    Delivered {
+        consumer: u8,
+        op: u8,
+        job: JobRef,
+        dead_session: bool,
+    },
+    /// The store took an apply request: skipped by its ledger, or applied
+    /// (`times` afterwards, `key_written` in the same transaction).
+    Effect {
+        op: u8,
+        job: JobRef,
+        key: Option<Key>,
+        skipped: bool,
+        key_written: bool,
+        times: u8,
+    },
+    /// A separate ledger write (`ledger-write = "after-effect"`).
+    LedgerRow {
+        op: u8,
+        key: Key,
+        already: bool,
+    },
+    Completion {
+        consumer: u8,
+        op: u8,
+        job: JobRef,
+        outcome: CompletionOutcome,
+    },
+    Reply {
+        consumer: u8,
+        op: u8,
+        job: JobRef,
+        msg: Msg,
+        outcome: ReplyOutcome,
+    },
+    Polled {
+        src: Id,
+    },
+    /// A restarted consumer rejoined; the broker released these messages.
+    Rejoined {
+        consumer: u8,
+        incarnation: u8,
+        released: Vec<u8>,
+    },
+}
+
+/// The event of one step.
+pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> Event {
+    match action {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            delivery(model, before, after, *src, *dst, msg)
+        }
+        ActorModelAction::Drop(env) => Event::Lost {
+            src: env.src,
+            dst: env.dst,
+            msg: env.msg,
+        },
+        ActorModelAction::Timeout(_, Timer::Retry(op)) => Event::RetryTimer {
+            op: *op,
+            outcome: retry(model, before, after, *op),
+        },
+        ActorModelAction::Timeout(_, Timer::Lease(m)) => Event::LeaseTimer {
+            msg: *m,
+            expired: lease_expiry(before, after, *m),
+        },
+        ActorModelAction::Crash(id) => {
+            let consumer = model::consumer_index(*id);
+            let (_, c) = consumer_state(before, consumer);
+            Event::Crashed {
+                consumer,
+                holding: c
+                    .jobs
+                    .iter()
+                    .map(|j| Held {
+                        op: j.op,
+                        job: j.job,
+                        stage: j.stage,
+                    })
+                    .collect(),
+            }
+        }
+        ActorModelAction::Recover(id) => {
+            let consumer = model::consumer_index(*id);
+            Event::Restarted {
+                consumer,
+                incarnation: consumer_state(after, consumer).1.incarnation,
+            }
+        }
+        ActorModelAction::SelectRandom { random: d, .. } => {
+            let entry = &model::broker(after).messages[d.msg as usize];
+            let delivery = match entry.status {
+                Status::Leased { delivery, .. } => delivery,
+                _ => entry.deliveries,
+            };
+            Event::Leased {
+                msg: d.msg,
+                op: entry.op,
+                consumer: d.consumer,
+                delivery,
+            }
+        }
+    }
+}
+
+/// Each step of a trace with its event.
+pub fn of_trace<'a>(
+    model: &'a Model,
+    trace: &'a Trace,
+) -> impl Iterator<Item = (&'a State, &'a Action, Event)> + 'a {
+    actions(trace)
+        .map(|(before, action, after)| (before, action, event(model, before, action, after)))
+}
+
+/// Each action of the counterexample with the states before and after it.
+pub fn actions(trace: &Trace) -> impl Iterator<Item = (&State, &Action, &State)> {
+    trace
+        .steps
+        .windows(2)
+        .filter_map(|w| w[0].1.as_ref().map(|a| (&w[0].0, a, &w[1].0)))
+}
+
+/// A consumer's state, stale while it is down.
+pub fn consumer_state(s: &State, index: u8) -> (bool, &crate::model::consumer::ConsumerState) {
+    model::consumers(s)
+        .find(|(i, _, _)| *i == index)
+        .map(|(_, down, c)| (down, c))
+        .expect("consumer index in range")
+}
+
+fn retry(model: &Model, before: &State, after: &State, op: u8) -> RetryOutcome {
+    let (p0, p1) = (model::producer(before), model::producer(after));
+    let i = op as usize;
+    if p0 == p1 {
+        RetryOutcome::Idle
+    } else if p1.gave_up[i] && !p0.gave_up[i] {
+        RetryOutcome::GaveUp {
+            attempts: p1.retried[i] + 1,
+        }
+    } else {
+        let attempt = p1.retried[i];
+        let timer = ActorModelAction::Timeout(Id::from(PRODUCER), Timer::Retry(op));
+        RetryOutcome::Republished {
+            attempt,
+            id: model::producer::attempt_id(&model.cfg, op, attempt),
+            spurious: faults::fault(before, &timer) == Some(faults::Fault::SpuriousRetry),
+        }
+    }
+}
+
+fn lease_expiry(before: &State, after: &State, m: u8) -> Option<(u8, u8, bool)> {
+    let status = model::broker(before).messages[m as usize].status;
+    let released = model::broker(after).messages[m as usize].status == Status::Ready;
+    match status {
+        Status::Leased { consumer, delivery } if released => {
+            let j = JobRef { msg: m, delivery };
+            let (down, c) = consumer_state(before, consumer);
+            let works = !down && c.jobs.iter().any(|x| x.job == j);
+            Some((consumer, delivery, works))
+        }
+        _ => None,
+    }
+}
+
+fn op_of(s: &State, msg: u8) -> u8 {
+    model::broker(s).messages[msg as usize].op
+}
+
+fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> Event {
+    let p = &model.cfg.pipeline;
+    match *msg {
+        Msg::Publish { op, id, attempt } => {
+            let (b0, b1) = (model::broker(before), model::broker(after));
+            if b1.messages.len() > b0.messages.len() {
+                Event::Stored {
+                    op,
+                    msg: (b1.messages.len() - 1) as u8,
+                    id,
+                    attempt,
+                    again: b0.messages.iter().any(|e| e.op == op),
+                }
+            } else {
+                Event::DuplicateDropped { op, id }
+            }
+        }
+        Msg::PublishAck { op, .. } => Event::Confirmed {
+            op,
+            first: !model::producer(before).acked[op as usize]
+                && model::producer(after).acked[op as usize],
+        },
+        Msg::Deliver { job, op, .. } => {
+            let consumer = model::consumer_index(dst);
+            Event::Delivered {
+                consumer,
+                op,
+                job,
+                dead_session: consumer_state(before, consumer).1
+                    == consumer_state(after, consumer).1,
+            }
+        }
+        Msg::Apply { job, op, key, .. } => {
+            let skipped = key.is_some_and(|k| {
+                p.ledger_check && model::store(before).ledger.binary_search(&k).is_ok()
+            });
+            Event::Effect {
+                op,
+                job,
+                key,
+                skipped,
+                key_written: !skipped && key.is_some() && p.ledger_write == LedgerWrite::WithEffect,
+                times: model::store(after).applied[op as usize],
+            }
+        }
+        Msg::Record { job, key } => Event::LedgerRow {
+            op: op_of(before, job.msg),
+            key,
+            already: model::store(before).ledger.binary_search(&key).is_ok(),
+        },
+        Msg::Complete { job, .. } => {
+            let consumer = model::consumer_index(src);
+            let entry = &model::broker(before).messages[job.msg as usize];
+            let holder = Status::Leased {
+                consumer,
+                delivery: job.delivery,
+            };
+            let done_now = model::broker(after).messages[job.msg as usize].status == Status::Done;
+            let outcome = if entry.status == holder {
+                CompletionOutcome::Accepted
+            } else if done_now && entry.status != Status::Done {
+                CompletionOutcome::StaleHonoured
+            } else {
+                CompletionOutcome::Refused {
+                    status: entry.status,
+                    answered: p.stale_completion == StaleCompletion::Accepted,
+                }
+            };
+            Event::Completion {
+                consumer,
+                op: entry.op,
+                job,
+                outcome,
+            }
+        }
+        Msg::Applied { job, .. } => reply(model, before, after, dst, job, Stage::Applying, msg),
+        Msg::Recorded { job } => reply(model, before, after, dst, job, Stage::Recording, msg),
+        Msg::Completed { job, .. } => reply(model, before, after, dst, job, Stage::Completing, msg),
+        Msg::Poll => Event::Polled { src },
+        Msg::Join { incarnation } => {
+            let consumer = model::consumer_index(src);
+            let (b0, b1) = (model::broker(before), model::broker(after));
+            let released = (0..b0.messages.len())
+                .filter(|&m| {
+                    matches!(b0.messages[m].status, Status::Leased { consumer: c, .. } if c == consumer)
+                        && b1.messages[m].status == Status::Ready
+                })
+                .map(|m| m as u8)
+                .collect();
+            Event::Rejoined {
+                consumer,
+                incarnation,
+                released,
+            }
+        }
+    }
+}
+
+fn reply(
+    model: &Model,
+    before: &State,
+    after: &State,
+    dst: Id,
+    job: JobRef,
+    stage: Stage,
+    msg: &Msg,
+) -> Event {
+    let consumer = model::consumer_index(dst);
+    let (_, c0) = consumer_state(before, consumer);
+    let (_, c1) = consumer_state(after, consumer);
+    let held = c0.jobs.iter().find(|x| x.job == job && x.stage == stage);
+    let op = held.map_or_else(|| op_of(before, job.msg), |h| h.op);
+    let outcome = match held {
+        None => ReplyOutcome::Ignored {
+            incarnation: c0.incarnation,
+        },
+        Some(_) => {
+            let next = c1.jobs.iter().find(|x| x.job == job);
+            ReplyOutcome::Taken {
+                records_next: next.is_some_and(|x| x.stage == Stage::Recording),
+                completes_next: next.is_none()
+                    && stage != Stage::Completing
+                    && model.cfg.pipeline.order == CompletionOrder::EffectThenCompletion,
+            }
+        }
+    };
+    Event::Reply {
+        consumer,
+        op,
+        job,
+        msg: *msg,
+        outcome,
+    }
+}
+
+/// The index of the action after which `property` first fails, if it is a
+/// property of the model. "No loss" is judged only at rest, so its
+/// violation belongs to the resting state, not to the action that led
+/// there.
+pub fn violating_step(model: &Model, trace: &Trace, property: &str) -> Option<usize> {
+    if property == NO_LOSS {
+        return None;
+    }
+    let condition = properties::all(&model.cfg)
+        .into_iter()
+        .find(|c| c.name == property)?
+        .condition;
+    actions(trace).position(|(_, _, after)| !condition(model, after))
+}
