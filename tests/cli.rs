@@ -540,6 +540,7 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
         (Some("quick"), Some("deep"))
     );
     assert!(deep["states"]["unique"].as_u64() > quick["states"]["unique"].as_u64());
+    assert_eq!(quick["broker_kind"], "generic");
     assert_eq!(
         quick["not_covered"],
         serde_json::json!(["crashes", "lost messages", "spurious retries"])
