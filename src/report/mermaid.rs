@@ -13,7 +13,7 @@
 //! with jsdom); the tests keep a line-level check of the same rules.
 
 use super::events::violating_step;
-use super::events::{self, CompletionOutcome, Event, ReplyOutcome, RetryOutcome, actions};
+use super::events::{self, Event, ReplyOutcome, RetryOutcome, actions};
 use super::words;
 use crate::check::Trace;
 use crate::model::msg::{JobRef, Key, Msg};
@@ -247,15 +247,10 @@ fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
                 format!("    Note right of S: {}", clean(&verdict)),
             ]
         }
-        Event::Completion { outcome, .. } => {
-            let verdict = match outcome {
-                CompletionOutcome::Accepted => "accepted",
-                CompletionOutcome::StaleHonoured => "accepted, stale handle",
-                CompletionOutcome::Refused { answered: true, .. } => "success, but nothing deleted",
-                CompletionOutcome::Refused {
-                    answered: false, ..
-                } => "rejected, stale lease",
-            };
+        Event::Completion {
+            job: j, outcome, ..
+        } => {
+            let (_, verdict) = words::completion(j.msg, outcome);
             vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
         }
         Event::Rejoined { released, .. } => {

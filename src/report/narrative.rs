@@ -14,8 +14,8 @@
 //! the producer attached, since they are opaque values, not positions.
 
 use super::diagnosis::{Diagnosis, diagnose};
-use super::events::{self, CompletionOutcome, Event, ReplyOutcome, RetryOutcome};
-use super::words::{actor, applied_times, consumer, job, key, message, op};
+use super::events::{self, Event, ReplyOutcome, RetryOutcome};
+use super::words::{self, actor, applied_times, consumer, job, key, message, op};
 use crate::check::Trace;
 use crate::model::broker::Status;
 use crate::model::consumer::Stage;
@@ -257,7 +257,7 @@ pub fn words(model: &Model, e: &Event) -> String {
             consumer(*c),
             op(*o),
             job(*j),
-            completion_words(j.msg, *outcome)
+            words::completion(j.msg, *outcome).0
         ),
         Event::Reply {
             consumer: c,
@@ -284,37 +284,6 @@ pub fn words(model: &Model, e: &Event) -> String {
                     consumer(*c),
                     released.join(" and ")
                 )
-            }
-        }
-    }
-}
-
-/// The broker's answer to a completion, in its kind's words: the generic
-/// broker's, and SQS standard's for a stale receipt handle (S3).
-fn completion_words(m: u8, outcome: CompletionOutcome) -> String {
-    match outcome {
-        CompletionOutcome::Accepted => "broker accepts: completion recorded".to_string(),
-        CompletionOutcome::StaleHonoured => {
-            "broker accepts the stale receipt handle: completion recorded, the message is gone"
-                .to_string()
-        }
-        CompletionOutcome::Refused { status, answered } => {
-            let why = match status {
-                Status::Leased {
-                    consumer: c,
-                    delivery,
-                } => format!(
-                    "{} is now leased to {}, delivery {delivery}",
-                    message(m),
-                    consumer(c)
-                ),
-                Status::Ready => format!("{} is waiting for redelivery", message(m)),
-                Status::Done => format!("{} is already done", message(m)),
-            };
-            if answered {
-                format!("broker answers success but deletes nothing ({why})")
-            } else {
-                format!("broker rejects it (stale lease: {why})")
             }
         }
     }

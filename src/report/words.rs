@@ -3,6 +3,8 @@
 //! `consumer 1` is consumer index 0. Message ids are the raw ids the
 //! producer attached, since they are opaque values, not positions.
 
+use super::events::CompletionOutcome;
+use crate::model::broker::Status;
 use crate::model::msg::{JobRef, Key};
 use crate::model::{self, BROKER, PRODUCER, STORE};
 use stateright::actor::Id;
@@ -46,5 +48,46 @@ pub fn applied_times(n: u8) -> String {
         format!("applied {n}+×")
     } else {
         format!("applied {n}×")
+    }
+}
+
+/// A completion's outcome in the broker's words, once for every report:
+/// the narrative's sentence and the diagram's label. The generic broker
+/// rejects a stale completion; SQS standard honours a delete with an old
+/// receipt handle, or answers success and deletes nothing (S3). A broker
+/// kind's own words join this table.
+pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
+    match outcome {
+        CompletionOutcome::Accepted => ("broker accepts: completion recorded".into(), "accepted"),
+        CompletionOutcome::StaleHonoured => (
+            "broker accepts the stale receipt handle: completion recorded, the message is gone"
+                .into(),
+            "accepted, stale handle",
+        ),
+        CompletionOutcome::Refused { status, answered } => {
+            let why = match status {
+                Status::Leased {
+                    consumer: c,
+                    delivery,
+                } => format!(
+                    "{} is now leased to {}, delivery {delivery}",
+                    message(m),
+                    consumer(c)
+                ),
+                Status::Ready => format!("{} is waiting for redelivery", message(m)),
+                Status::Done => format!("{} is already done", message(m)),
+            };
+            if answered {
+                (
+                    format!("broker answers success but deletes nothing ({why})"),
+                    "success, but nothing deleted",
+                )
+            } else {
+                (
+                    format!("broker rejects it (stale lease: {why})"),
+                    "rejected, stale lease",
+                )
+            }
+        }
     }
 }
