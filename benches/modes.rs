@@ -5,6 +5,10 @@ use onceproof::check::{self, Limits};
 use onceproof::pipeline::{Config, Mode};
 use std::time::Instant;
 
+/// The allocator the CLI uses (src/main.rs), so the figures match `check`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let threads: usize = std::env::var("ONCEPROOF_THREADS")
         .ok()

@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// About a quarter of the checker's samples were malloc/free (issue 11);
+/// mimalloc makes `check --all` about 10 % faster on 2 cores (measured
+/// alternating: 32.0 s against 35.4–37.3 s; peak RSS 74–94 MB).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "onceproof",
