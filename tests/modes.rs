@@ -288,15 +288,32 @@ fn no_loss_controls_a_fire_and_forget_producer() {
 
 #[test]
 fn zero_budgets_are_valid_and_leave_nothing_to_refute() {
-    let mut cfg = Config::new(Mode::AtLeastOnce);
-    cfg.bounds.retries = 0;
-    cfg.bounds.crashes = 0;
-    cfg.bounds.losses = 0;
-    cfg.bounds.lease_expiries = 0;
-    let o = check::check(cfg, Limits::default(), &mut |_| {});
-    assert_eq!(o.verdict(APPLIED_ONCE), Some(Verdict::Proved));
-    assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Proved));
-    assert_eq!(o.witnesses.len(), 1, "only the at-rest witness applies");
+    // Without faults every mode, and the ledger row written after the
+    // effect, applies every operation exactly once: a consumer that stopped
+    // short of its effect (a dropped reply arm, say) shows up here.
+    let mut after_effect = Config::new(Mode::Idempotency);
+    after_effect.pipeline.ledger_write = onceproof::pipeline::LedgerWrite::AfterEffect;
+    let configs = Mode::ALL.map(Config::new).into_iter().chain([after_effect]);
+    for mut cfg in configs {
+        cfg.bounds.retries = 0;
+        cfg.bounds.crashes = 0;
+        cfg.bounds.losses = 0;
+        cfg.bounds.lease_expiries = 0;
+        let o = check::check(cfg, Limits::default(), &mut |_| {});
+        assert_eq!(
+            o.verdict(APPLIED_ONCE),
+            Some(Verdict::Proved),
+            "{:?}",
+            cfg.pipeline
+        );
+        assert_eq!(
+            o.verdict(NO_LOSS),
+            Some(Verdict::Proved),
+            "{:?}",
+            cfg.pipeline
+        );
+        assert_eq!(o.witnesses.len(), 1, "only the at-rest witness applies");
+    }
 }
 
 /// A broken variant of a mode whose "no loss" is proved: the checker must
