@@ -130,10 +130,9 @@ pub fn to_rest(model: &Model, from: &State) -> Vec<(Action, State)> {
             return steps;
         }
         let mut actions = Vec::new();
-        model.actions(&s, &mut actions);
+        crate::model::faults::within_budget_actions(model, &s, &mut actions);
         for a in actions.into_iter().filter(|a| !properties::is_fault(&s, a)) {
             if let Some(next) = model.next_state(&s, a.clone())
-                && model.within_boundary(&next)
                 && !parent.contains_key(&next)
             {
                 parent.insert(next.clone(), Some((s.clone(), a)));
@@ -225,7 +224,12 @@ pub fn check_demanding(
     let names: Vec<&'static str> = demanded.iter().map(|w| w.name).collect();
     let model = model::build_demanding(cfg, demanded);
     let start = Instant::now();
-    let mut builder = model.clone().checker().finish_when(never_early());
+    // The checker explores the model as the Explorer lists it: actions that
+    // would leave the fault budgets are never taken, so their states are
+    // never built (the boundary still guards every state).
+    let mut builder = crate::explorable::Explorable::new(model.clone())
+        .checker()
+        .finish_when(never_early());
     if limits.symmetry {
         builder = builder.symmetry_fn(model::symmetry::representative);
     }

@@ -74,13 +74,7 @@ impl stateright::Model for Explorable {
 
     /// The enabled actions whose next state stays within the fault budgets.
     fn actions(&self, s: &State, actions: &mut Vec<Action>) {
-        let mut all = Vec::new();
-        self.model.actions(s, &mut all);
-        actions.extend(all.into_iter().filter(|a| {
-            self.model
-                .next_state(s, a.clone())
-                .is_none_or(|next| stateright::Model::within_boundary(&self.model, &next))
-        }));
+        crate::model::faults::within_budget_actions(&self.model, s, actions);
     }
 
     fn next_state(&self, s: &State, a: Action) -> Option<State> {

@@ -115,7 +115,7 @@ pub fn cheapest_violation(
             return Found::Path(path_to(model, &nodes, node), f);
         }
         let mut actions = Vec::new();
-        model.actions(&state, &mut actions);
+        faults::within_budget_actions(model, &state, &mut actions);
         for a in actions {
             let weight = match ranking {
                 Ranking::FewestFaults => faults::fault(&state, &a).is_some() as usize,
@@ -124,9 +124,6 @@ pub fn cheapest_violation(
             let Some(next) = model.next_state(&state, a.clone()) else {
                 continue;
             };
-            if !model.within_boundary(&next) {
-                continue;
-            }
             let c = (f + weight, d + 1);
             let fp = fingerprint(&next);
             let at = match index.get(&fp) {

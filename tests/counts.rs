@@ -36,7 +36,12 @@ fn measured() -> String {
             assert!(o.complete, "{}: a small run is complete", s.name);
             out.push_str(&format!(
                 "{} {} {} {} {} {}\n",
-                s.name, cfg.bounds.operations, consumers, o.unique_states, o.total_states, o.max_depth
+                s.name,
+                cfg.bounds.operations,
+                consumers,
+                o.unique_states,
+                o.total_states,
+                o.max_depth
             ));
         }
     }

@@ -25,10 +25,11 @@
 use super::msg::Timer;
 use super::witnesses::Listed;
 use super::{
-    Action, BROKER, MAX_OPERATIONS, PRODUCER, State, in_flight, in_flight_from, witnesses,
+    Action, BROKER, MAX_OPERATIONS, Model, PRODUCER, State, in_flight, in_flight_from, witnesses,
 };
 use crate::pipeline::{Bounds, Config};
 use serde::Serialize;
+use stateright::Model as _;
 use stateright::actor::{ActorModelAction, Id};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -223,6 +224,40 @@ pub fn within_budgets(cfg: &Config, s: &State) -> bool {
         && REGISTRY
             .iter()
             .all(|k| (k.spent)(cfg, &tally) <= (k.budget)(&cfg.bounds))
+}
+
+/// Whether taking `a` from `s` (a state within the budgets) leaves them:
+/// exactly the actions whose next state fails [`within_budgets`]. Most such
+/// actions are a crash or a lost message beyond its budget, or a fault the
+/// model never allows (a crash of the producer, broker or store, a lost
+/// message off Leg 1); those are decided from `s` alone, so the checker
+/// never builds the states it would throw away. A retry is rare and its
+/// accounting subtle (a retry after a real loss is free), so it is decided
+/// by taking it. `tests/faults.rs` checks the equivalence on every
+/// reachable state of several configurations.
+pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
+    let b = &m.cfg.bounds;
+    match a {
+        ActorModelAction::Crash(id) => {
+            usize::from(*id) < super::FIRST_CONSUMER || super::crashes(s) >= b.crashes
+        }
+        ActorModelAction::Drop(env) => {
+            env.msg.leg1_op().is_none() || t.leg1_lost.iter().sum::<u8>() >= b.losses
+        }
+        ActorModelAction::Timeout(_, Timer::Retry(_)) => m
+            .next_state(s, a.clone())
+            .is_some_and(|next| !within_budgets(&m.cfg, &next)),
+        _ => false,
+    }
+}
+
+/// The actions enabled in `s` that stay within the budgets (no-ops
+/// included): what the checker, the searches and the Explorer take.
+pub fn within_budget_actions(m: &Model, s: &State, out: &mut Vec<Action>) {
+    debug_assert!(out.is_empty(), "callers pass an empty list");
+    m.actions(s, out);
+    let t = Tally::of(s);
+    out.retain(|a| !leaves_budgets(m, s, &t, a));
 }
 
 /// Each fault's budget under `cfg`, 0 where the pipeline rules it out.

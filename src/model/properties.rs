@@ -82,11 +82,11 @@ fn message_deliverable(s: &State) -> bool {
 /// leaves the fault budgets.
 pub fn at_rest_by_successors(m: &Model, s: &State) -> bool {
     let mut actions = Vec::new();
-    m.actions(s, &mut actions);
-    actions.into_iter().filter(|a| !is_fault(s, a)).all(|a| {
-        m.next_state(s, a)
-            .is_none_or(|next| !m.within_boundary(&next))
-    })
+    super::faults::within_budget_actions(m, s, &mut actions);
+    actions
+        .into_iter()
+        .filter(|a| !is_fault(s, a))
+        .all(|a| m.next_state(s, a).is_none())
 }
 
 pub fn all(cfg: &Config) -> Vec<Check> {
