@@ -11,13 +11,14 @@
 
 use super::msg::Dispatch;
 use super::{FIRST_CONSUMER, NodeState, State, broker};
+use rustc_hash::FxHasher;
 use stateright::actor::{Id, Network};
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// The state with consumer `i` renamed `to[i]`. Every consumer-indexed
-/// field must be remapped here (and hashed in `signature`); the differential
+/// field must be remapped here (and hashed in `signatures`); the differential
 /// test in tests/symmetry.rs checks that renamed reachable states are
 /// reachable and that the reduction changes no verdict.
 pub fn rename(s: &State, to: &[usize]) -> State {
@@ -70,38 +71,54 @@ pub fn rename(s: &State, to: &[usize]) -> State {
     next
 }
 
-/// Everything about consumer `i` that a renaming carries along, hashed.
-fn signature(s: &State, i: usize) -> u64 {
-    let mut h = DefaultHasher::new();
-    let id = FIRST_CONSUMER + i;
-    s.actor_states[id].hash(&mut h);
-    s.crashed[id].hash(&mut h);
-    s.actor_storages[id].hash(&mut h);
+/// Everything about each consumer that a renaming carries along, hashed,
+/// in one pass over the state (the broker's messages and the network are
+/// walked once, not once per consumer). FxHash: these hashes only order
+/// consumers, so speed matters and a collision costs reduction, never
+/// soundness.
+fn signatures(s: &State) -> Vec<u64> {
+    let n = s.actor_states.len() - FIRST_CONSUMER;
+    let mut h: Vec<FxHasher> = (0..n)
+        .map(|i| {
+            let id = FIRST_CONSUMER + i;
+            let mut h = FxHasher::default();
+            s.actor_states[id].hash(&mut h);
+            s.crashed[id].hash(&mut h);
+            s.actor_storages[id].hash(&mut h);
+            h
+        })
+        .collect();
     let b = broker(s);
-    b.sessions[i].hash(&mut h);
-    b.polling[i].hash(&mut h);
-    for m in &b.messages {
-        matches!(m.status, broker::Status::Leased { consumer, .. } if consumer as usize == i)
-            .hash(&mut h);
+    for (i, h) in h.iter_mut().enumerate() {
+        b.sessions[i].hash(h);
+        b.polling[i].hash(h);
+    }
+    for (at, m) in b.messages.iter().enumerate() {
+        if let broker::Status::Leased { consumer, .. } = m.status {
+            (0u8, at).hash(&mut h[consumer as usize]);
+        }
     }
     if let Network::Ordered(flows) = &s.network {
         for ((src, dst), q) in flows {
             let (src, dst) = (usize::from(*src), usize::from(*dst));
-            if src == id || dst == id {
-                (src.min(dst), src == id).hash(&mut h);
-                q.hash(&mut h);
+            for (end, outgoing) in [(src, true), (dst, false)] {
+                if end >= FIRST_CONSUMER {
+                    let h = &mut h[end - FIRST_CONSUMER];
+                    (1u8, src.min(dst), outgoing).hash(h);
+                    q.hash(h);
+                }
             }
         }
     }
-    h.finish()
+    h.into_iter().map(|h| h.finish()).collect()
 }
 
 /// A canonical member of the state's orbit: consumers sorted by
 /// signature. Ties keep their order, which costs some reduction but never
 /// soundness: any renaming has the same futures.
 pub fn representative(s: &State) -> State {
-    let n = s.actor_states.len() - FIRST_CONSUMER;
-    let sigs: Vec<u64> = (0..n).map(|i| signature(s, i)).collect();
+    let sigs = signatures(s);
+    let n = sigs.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| sigs[i]);
     if order.iter().enumerate().all(|(rank, &i)| rank == i) {
