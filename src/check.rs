@@ -10,10 +10,11 @@
 use crate::model::properties::{self, Check};
 use crate::model::{self, Action, Model, State};
 use crate::pipeline::Config;
-use crate::search::{Ceilings, Found, Ranking, cheapest_violation};
+use crate::search::{Ceilings, Found, Ranking, cheapest_violation, cheapest_violations};
 use serde::Serialize;
 use stateright::{Checker, HasDiscoveries, Model as _, Path};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What bounds a run beyond the model's own budgets.
@@ -160,6 +161,9 @@ pub struct Outcome {
     pub max_depth: usize,
     pub complete: bool,
     pub elapsed: Duration,
+    /// When the search beside the exploration found the first cheapest
+    /// counterexample (None if it found none before its deadline).
+    pub first_counterexample_at: Option<Duration>,
 }
 
 impl Outcome {
@@ -196,6 +200,10 @@ pub struct Progress {
     pub total_states: usize,
     pub unique_states: usize,
     pub elapsed: Duration,
+    /// Properties the early search has already refuted, with their
+    /// cheapest counterexample, and when the first of them was found.
+    pub refuted: usize,
+    pub first_refuted_at: Option<Duration>,
 }
 
 /// Every state is checked; no discovery ends the run early, so counts are
@@ -224,6 +232,134 @@ pub fn check_demanding(
     let names: Vec<&'static str> = demanded.iter().map(|w| w.name).collect();
     let model = model::build_demanding(cfg, demanded);
     let start = Instant::now();
+    let checks: Vec<Check> = properties::PROPERTIES
+        .iter()
+        .map(|p| named(&model, p))
+        .collect();
+    let early_deadline = start + limits.timeout.map_or(EARLY_SEARCH, |t| t.min(EARLY_SEARCH));
+    let found_at: Vec<AtomicU64> = checks.iter().map(|_| AtomicU64::new(0)).collect();
+    let (checker, early, elapsed) = std::thread::scope(|scope| {
+        // The cheapest counterexamples are searched for beside the main
+        // exploration, so a refuted scenario shows one at once; a search
+        // cut by its short deadline is run again after the exploration.
+        let early = scope.spawn(|| {
+            let conditions: Vec<crate::search::Condition> =
+                checks.iter().map(|c| &c.condition as _).collect();
+            let ceilings = Ceilings {
+                max_states: Some(
+                    limits
+                        .max_states
+                        .map_or(EARLY_SEARCH_STATES, |n| n.min(EARLY_SEARCH_STATES)),
+                ),
+                deadline: Some(early_deadline),
+            };
+            cheapest_violations(
+                &model,
+                &conditions,
+                Ranking::FewestFaults,
+                ceilings,
+                &mut |i| {
+                    found_at[i].store(start.elapsed().as_micros().max(1) as u64, Ordering::Relaxed)
+                },
+            )
+        });
+        let checker = explore(&model, limits, start, &mut |p| {
+            let times: Vec<u64> = found_at
+                .iter()
+                .map(|t| t.load(Ordering::Relaxed))
+                .filter(|&t| t > 0)
+                .collect();
+            progress(Progress {
+                refuted: times.len(),
+                first_refuted_at: times.iter().min().map(|&t| Duration::from_micros(t)),
+                ..p
+            })
+        });
+        let elapsed = start.elapsed();
+        (
+            checker,
+            early.join().expect("the early search does not panic"),
+            elapsed,
+        )
+    });
+    let cut_by_time = limits.timeout.is_some_and(|t| elapsed >= t);
+    let cut_by_count = limits
+        .max_states
+        .is_some_and(|n| checker.state_count() >= n);
+    let complete = !cut_by_time && !cut_by_count;
+
+    let discoveries = checker.discoveries();
+    let witnesses: Vec<(&'static str, bool)> = names
+        .iter()
+        .map(|&w| (w, discoveries.contains_key(w)))
+        .collect();
+    let all_reached = witnesses.iter().all(|(_, r)| *r);
+    let properties = checks
+        .iter()
+        .zip(early)
+        .map(|(check, early)| {
+            let name = check.name;
+            let early = match early {
+                Found::Path(p, _) => Some(Trace::from_path(&model, p)),
+                Found::None | Found::Cut => None,
+            };
+            // A path the search found is a counterexample whatever the
+            // exploration reached; the exploration finds every one within
+            // the budgets, so it has this one too when it is complete.
+            let refuted = discoveries.contains_key(name) || early.is_some();
+            let verdict = judge(refuted, complete, all_reached);
+            let trace = refuted.then(|| {
+                early.unwrap_or_else(|| {
+                    let deadline = limits.timeout.map(|t| start + t);
+                    shortest_within(&model, name, limits.max_states, deadline).unwrap_or_else(
+                        || {
+                            let path = discoveries[name].clone();
+                            Trace {
+                                minimal: false,
+                                ..Trace::from_path(&model, path)
+                            }
+                        },
+                    )
+                })
+            });
+            PropertyOutcome {
+                name,
+                verdict,
+                trace,
+            }
+        })
+        .collect();
+    Outcome {
+        properties,
+        witnesses,
+        unique_states: checker.unique_state_count(),
+        total_states: checker.state_count(),
+        max_depth: checker.max_depth(),
+        complete,
+        elapsed,
+        first_counterexample_at: found_at
+            .iter()
+            .map(|t| t.load(Ordering::Relaxed))
+            .filter(|&t| t > 0)
+            .min()
+            .map(Duration::from_micros),
+    }
+}
+
+/// How long, and over how many states, the counterexample search runs beside
+/// the main exploration. A refuted default scenario's cheapest
+/// counterexample takes at most 15,000 states; a proved property costs at
+/// most this much of one core and this many states of memory.
+const EARLY_SEARCH: Duration = Duration::from_secs(1);
+const EARLY_SEARCH_STATES: usize = 40_000;
+
+/// The main exploration: depth-first over every state within the budgets.
+fn explore(
+    model: &Model,
+    limits: Limits,
+    start: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> impl Checker<crate::explorable::Explorable> + use<> {
     // The checker explores the model as the Explorer lists it: actions that
     // would leave the fault budgets are never taken, so their states are
     // never built (the boundary still guards every state).
@@ -253,53 +389,11 @@ pub fn check_demanding(
             total_states: checker.state_count(),
             unique_states: checker.unique_state_count(),
             elapsed: start.elapsed(),
+            refuted: 0,
+            first_refuted_at: None,
         });
     }
-    let checker = checker.join();
-    let elapsed = start.elapsed();
-    let cut_by_time = limits.timeout.is_some_and(|t| elapsed >= t);
-    let cut_by_count = limits
-        .max_states
-        .is_some_and(|n| checker.state_count() >= n);
-    let complete = !cut_by_time && !cut_by_count;
-
-    let discoveries = checker.discoveries();
-    let witnesses: Vec<(&'static str, bool)> = names
-        .iter()
-        .map(|&w| (w, discoveries.contains_key(w)))
-        .collect();
-    let all_reached = witnesses.iter().all(|(_, r)| *r);
-    let properties = properties::PROPERTIES
-        .iter()
-        .map(|&name| {
-            let refuted = discoveries.contains_key(name);
-            let verdict = judge(refuted, complete, all_reached);
-            let trace = refuted.then(|| {
-                let deadline = limits.timeout.map(|t| start + t);
-                shortest_within(&model, name, limits.max_states, deadline).unwrap_or_else(|| {
-                    let path = discoveries[name].clone();
-                    Trace {
-                        minimal: false,
-                        ..Trace::from_path(&model, path)
-                    }
-                })
-            });
-            PropertyOutcome {
-                name,
-                verdict,
-                trace,
-            }
-        })
-        .collect();
-    Outcome {
-        properties,
-        witnesses,
-        unique_states: checker.unique_state_count(),
-        total_states: checker.state_count(),
-        max_depth: checker.max_depth(),
-        complete,
-        elapsed,
-    }
+    checker.join()
 }
 
 /// The model's property or witness of that name.

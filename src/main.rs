@@ -203,8 +203,17 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let mut itf_docs = Vec::new();
     for s in &scenarios {
         let bar = progress_bar(&s.name);
+        let mut announced = false;
         let outcome = check::check(s.config, limits, &mut |p| {
             if let Some(bar) = &bar {
+                if let (Some(at), false) = (p.first_refuted_at, announced) {
+                    announced = true;
+                    bar.println(format!(
+                        "{}: counterexample found after {:.2} s; exploring the whole space for the verdicts",
+                        s.name,
+                        at.as_secs_f64()
+                    ));
+                }
                 if p.elapsed > Duration::from_secs(1) && bar.is_hidden() {
                     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 }

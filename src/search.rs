@@ -76,6 +76,9 @@ fn fingerprint(s: &State) -> u64 {
     h.finish()
 }
 
+/// A state predicate the search looks for violations of.
+pub type Condition<'a> = &'a dyn Fn(&Model, &State) -> bool;
+
 /// A cheapest path from an initial state to one where `condition` fails.
 pub fn cheapest_violation(
     model: &Model,
@@ -83,10 +86,34 @@ pub fn cheapest_violation(
     ranking: Ranking,
     ceilings: Ceilings,
 ) -> Found {
+    cheapest_violations(model, &[condition], ranking, ceilings, &mut |_| {})
+        .pop()
+        .expect("one condition, one answer")
+}
+
+/// For each condition, a cheapest path to a state where it fails: one
+/// search for all of them (each answer is the first violating state popped,
+/// and pops come in cost order). A ceiling cuts the conditions not yet
+/// answered. `answered(i)` is called as soon as condition `i` has its path.
+pub fn cheapest_violations(
+    model: &Model,
+    conditions: &[Condition],
+    ranking: Ranking,
+    ceilings: Ceilings,
+    answered: &mut dyn FnMut(usize),
+) -> Vec<Found> {
+    let mut answers: Vec<Option<Found>> = conditions.iter().map(|_| None).collect();
+    let mut open = conditions.len();
     let mut nodes: Vec<Node> = Vec::new();
     let mut index: HashMap<u64, usize> = HashMap::new();
     let mut queue = BinaryHeap::new();
     let mut seq = 0usize;
+    let cut = |answers: Vec<Option<Found>>| -> Vec<Found> {
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Found::Cut))
+            .collect()
+    };
     for s in model.init_states() {
         if !model.within_boundary(&s) || index.contains_key(&fingerprint(&s)) {
             continue;
@@ -103,20 +130,27 @@ pub fn cheapest_violation(
         });
         seq += 1;
     }
+    let mut actions = Vec::new();
     while let Some(Queued { cost, node, state }) = queue.pop() {
         let (f, d, _) = cost.0;
         if nodes[node].cost != (f, d) {
             continue; // a cheaper way to this state was found after queueing
         }
         if ceilings.deadline.is_some_and(|t| Instant::now() >= t) {
-            return Found::Cut;
+            return cut(answers);
         }
-        if !condition(model, &state) {
-            return Found::Path(path_to(model, &nodes, node), f);
+        for (i, (answer, condition)) in answers.iter_mut().zip(conditions).enumerate() {
+            if answer.is_none() && !condition(model, &state) {
+                *answer = Some(Found::Path(path_to(model, &nodes, node), f));
+                open -= 1;
+                answered(i);
+            }
         }
-        let mut actions = Vec::new();
+        if open == 0 {
+            return cut(answers);
+        }
         faults::within_budget_actions(model, &state, &mut actions);
-        for a in actions {
+        for a in actions.drain(..) {
             let weight = match ranking {
                 Ranking::FewestFaults => faults::fault(&state, &a).is_some() as usize,
                 Ranking::FewestSteps => 0,
@@ -137,7 +171,7 @@ pub fn cheapest_violation(
                 }
                 None => {
                     if ceilings.max_states.is_some_and(|n| nodes.len() >= n) {
-                        return Found::Cut;
+                        return cut(answers);
                     }
                     index.insert(fp, nodes.len());
                     nodes.push(Node {
@@ -155,7 +189,10 @@ pub fn cheapest_violation(
             });
         }
     }
-    Found::None
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or(Found::None))
+        .collect()
 }
 
 /// Rebuilds the path by replaying its actions, which also validates it.

@@ -432,3 +432,38 @@ fn fresh_attempt_ids_never_collide() {
         }
     }
 }
+
+/// The search beside the exploration finds each refuted property's
+/// cheapest counterexample (the same trace an unlimited search gives), and
+/// claims none for a proved property.
+#[test]
+fn the_early_search_finds_the_cheapest_counterexample() {
+    use onceproof::scenario;
+    for name in [
+        "sqs-double-charge",
+        "at-most-once",
+        "idempotency-insert-after-effect",
+    ] {
+        let s = scenario::load(std::path::Path::new(&format!("models/{name}.toml"))).unwrap();
+        let o = check::check(s.config, Limits::default(), &mut |_| {});
+        let at = o.first_counterexample_at.expect("found early");
+        assert!(at <= o.elapsed, "{name}: found after the run ended");
+        let m = model::build(s.config);
+        for p in &o.properties {
+            let full = check::shortest_counterexample(&m, p.name);
+            assert_eq!(
+                p.trace.as_ref().map(|t| t.encoded.clone()),
+                full.map(|t| t.encoded),
+                "{name}: {}",
+                p.name
+            );
+        }
+    }
+    let o = check::check(
+        Config::new(Mode::AtomicBoundary),
+        Limits::default(),
+        &mut |_| {},
+    );
+    assert!(o.properties.iter().all(|p| p.verdict == Verdict::Proved));
+    assert_eq!(o.first_counterexample_at, None);
+}
