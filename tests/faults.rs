@@ -233,3 +233,37 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
     }
     assert!(hidden > 0, "nothing was ever hidden");
 }
+
+/// The broker arms a lease timer only on a message it has leased, and none
+/// once its expiry budget is spent: so a lease expiry can never fire beyond
+/// `bounds.lease-expiries`, and an armed timer never stands for nothing.
+#[test]
+fn lease_timers_are_armed_only_on_leases_within_the_budget() {
+    use onceproof::model::{BROKER, broker, msg::Timer};
+    let mut armed = 0;
+    // The broker's lease handling is the same in every mode.
+    for mode in [Mode::AtMostOnce, Mode::AtLeastOnce] {
+        for budget in [1, 2] {
+            let mut cfg = config(mode, 2, 1, 1);
+            cfg.bounds.lease_expiries = budget;
+            let m = model::build(cfg);
+            for s in reachable(&m) {
+                let b = model::broker(&s);
+                for t in s.timers_set[BROKER].iter() {
+                    if let Timer::Lease(msg) = t {
+                        armed += 1;
+                        assert!(b.expiries_left > 0, "{t:?} armed with no expiry left");
+                        assert!(
+                            matches!(
+                                b.messages[*msg as usize].status,
+                                broker::Status::Leased { .. }
+                            ),
+                            "{t:?} armed on a message not leased"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(armed > 0, "no lease timer was ever armed");
+}
