@@ -22,34 +22,32 @@ use std::process::Command;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The scratch crate's `main`: the example's model, timed from spawn to
-/// join; prints `unique <n> secs <s>`.
+/// The scratch crate's `main`: prints `unique <n> secs <s>`.
 const MAIN: &str = r#"
 mod paxos;
-use stateright::{Checker, Model};
 fn main() {
     let threads: usize = std::env::args().nth(1).and_then(|t| t.parse().ok()).unwrap_or(2);
     let clients: usize = std::env::args().nth(2).and_then(|t| t.parse().ok()).unwrap_or(3);
-    let model = paxos::model(clients);
-    let start = std::time::Instant::now();
-    let checker = model.checker().threads(threads).spawn_dfs().join();
-    let secs = start.elapsed().as_secs_f64();
-    checker.assert_properties();
-    println!("unique {} secs {secs}", checker.unique_state_count());
+    let (unique, secs) = paxos::timed_dfs(threads, clients);
+    println!("unique {unique} secs {secs}");
 }
 "#;
 
-/// Appended to the example's module: a constructor for its private config.
+/// Appended to the example's module, whose types are private to it: its
+/// model, checked depth-first and timed from spawn to join.
 const MODEL_FN: &str = r#"
-pub fn model(
-    client_count: usize,
-) -> ActorModel<RegisterActor<PaxosActor>, PaxosModelCfg, LinearizabilityTester<Id, Register<Value>>> {
-    PaxosModelCfg {
+pub fn timed_dfs(threads: usize, client_count: usize) -> (usize, f64) {
+    let model = PaxosModelCfg {
         client_count,
         server_count: 3,
         network: Network::new_unordered_nonduplicating([]),
     }
-    .into_model()
+    .into_model();
+    let start = std::time::Instant::now();
+    let checker = model.checker().threads(threads).spawn_dfs().join();
+    let secs = start.elapsed().as_secs_f64();
+    checker.assert_properties();
+    (checker.unique_state_count(), secs)
 }
 "#;
 
@@ -86,7 +84,7 @@ fn build_paxos() -> PathBuf {
         dir.join("Cargo.toml"),
         "[package]\nname = \"paxos-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
          [dependencies]\nstateright = \"=0.31.0\"\nserde = { version = \"1\", features = [\"derive\"] }\n\
-         pico-args = \"0.5\"\nnum_cpus = \"1\"\nenv_logger = \"0.11\"\n\n[workspace]\n",
+         serde_json = \"1\"\npico-args = \"0.5\"\nnum_cpus = \"1\"\nenv_logger = \"0.11\"\n\n[workspace]\n",
     )
     .unwrap();
     std::fs::write(dir.join("src/main.rs"), MAIN).unwrap();
