@@ -237,17 +237,34 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
 /// The broker arms a lease timer only on a message it has leased, and none
 /// once its expiry budget is spent: so a lease expiry can never fire beyond
 /// `bounds.lease-expiries`, and an armed timer never stands for nothing.
+/// Likewise the producer's retry timer is armed only while its operation is
+/// neither confirmed nor given up.
 #[test]
-fn lease_timers_are_armed_only_on_leases_within_the_budget() {
-    use onceproof::model::{BROKER, broker, msg::Timer};
+fn timers_are_armed_only_while_they_stand_for_something() {
+    use onceproof::model::{BROKER, PRODUCER, broker, msg::Timer};
+    let mut retries_armed = 0;
     let mut armed = 0;
     // The broker's lease handling is the same in every mode.
-    for mode in [Mode::AtMostOnce, Mode::AtLeastOnce] {
+    let mut giving_up = config(Mode::AtLeastOnce, 2, 1, 1);
+    giving_up.pipeline.max_attempts = Some(2);
+    for base in [
+        config(Mode::AtMostOnce, 2, 1, 1),
+        config(Mode::AtLeastOnce, 2, 1, 1),
+        giving_up,
+    ] {
         for budget in [1, 2] {
-            let mut cfg = config(mode, 2, 1, 1);
+            let mut cfg = base;
             cfg.bounds.lease_expiries = budget;
             let m = model::build(cfg);
             for s in reachable(&m) {
+                let p = model::producer(&s);
+                for t in s.timers_set[PRODUCER].iter() {
+                    if let Timer::Retry(op) = t {
+                        retries_armed += 1;
+                        let op = *op as usize;
+                        assert!(!p.acked[op] && !p.gave_up[op], "{t:?} armed for {p:?}");
+                    }
+                }
                 let b = model::broker(&s);
                 for t in s.timers_set[BROKER].iter() {
                     if let Timer::Lease(msg) = t {
@@ -266,4 +283,5 @@ fn lease_timers_are_armed_only_on_leases_within_the_budget() {
         }
     }
     assert!(armed > 0, "no lease timer was ever armed");
+    assert!(retries_armed > 0, "no retry timer was ever armed");
 }

@@ -75,10 +75,10 @@ pub fn on_msg(s: &ProducerState, msg: Msg, o: &mut Out) -> Option<ProducerState>
 /// The confirm of `op` is late: re-publish while the policy allows, else
 /// give up. The timer is only set while the operation is unconfirmed.
 pub fn on_timeout(cfg: &Config, s: &ProducerState, op: u8, o: &mut Out) -> Option<ProducerState> {
+    // A retry timer is armed only while its operation is neither confirmed
+    // nor given up: a confirm cancels it and giving up does not re-arm it
+    // (tests/faults.rs checks it on every reachable state).
     let i = op as usize;
-    if s.acked[i] || s.gave_up[i] {
-        return None;
-    }
     let mut next = s.clone();
     let attempts = s.retried[i] + 1;
     if cfg.pipeline.max_attempts.is_some_and(|n| attempts >= n) {
