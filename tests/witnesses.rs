@@ -303,8 +303,16 @@ fn no_witness_holds_in_an_initial_state() {
 
 #[test]
 fn resting_is_never_claimed_while_a_message_is_on_its_way() {
-    for mode in Mode::ALL {
-        let cfg = config(mode, bounds(2, 1, 1, 0, 1));
+    let mut giving_up = config(Mode::AtLeastOnce, bounds(1, 1, 1, 1, 1));
+    giving_up.pipeline.max_attempts = Some(2);
+    let configs = Mode::ALL.into_iter().flat_map(|mode| {
+        [
+            config(mode, bounds(2, 1, 1, 0, 1)),
+            config(mode, bounds(1, 1, 1, 1, 1)),
+        ]
+    });
+    for cfg in configs.chain([giving_up]) {
+        let mode = cfg.pipeline;
         let m = model::build(cfg);
         let all_applied = witness(&cfg, "at rest with every operation applied");
         for s in reachable(&m) {
