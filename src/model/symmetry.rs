@@ -22,37 +22,43 @@ use std::sync::Arc;
 /// test in tests/symmetry.rs checks that renamed reachable states are
 /// reachable and that the reduction changes no verdict.
 pub fn rename(s: &State, to: &[usize]) -> State {
-    let actor = |id: Id| {
-        let i = usize::from(id);
-        if i >= FIRST_CONSUMER {
-            Id::from(FIRST_CONSUMER + to[i - FIRST_CONSUMER])
-        } else {
-            id
-        }
-    };
-    let consumer = |c: u8| to[c as usize] as u8;
-    let mut next = s.clone();
+    let mut from = vec![0; to.len()];
     for (i, &j) in to.iter().enumerate() {
-        let (from, into) = (FIRST_CONSUMER + i, FIRST_CONSUMER + j);
-        next.actor_states[into] = s.actor_states[from].clone();
-        next.crashed[into] = s.crashed[from];
-        next.actor_storages[into] = s.actor_storages[from];
-        next.timers_set[into] = s.timers_set[from].clone();
-        next.random_choices[into] = s.random_choices[from].clone();
+        from[j] = i;
     }
-    let mut b = broker(s).clone();
+    // The slot whose content lands in `slot`, and where an actor goes.
+    let source = |slot: usize| match slot.checked_sub(FIRST_CONSUMER) {
+        Some(j) => FIRST_CONSUMER + from[j],
+        None => slot,
+    };
+    let actor = |id: Id| Id::from(destination(usize::from(id), to));
+    let consumer = |c: u8| to[c as usize] as u8;
+    let slots = 0..s.actor_states.len();
+
+    let old = broker(s);
+    let mut b = old.clone();
     for m in &mut b.messages {
         if let broker::Status::Leased { consumer: c, .. } = &mut m.status {
             *c = consumer(*c);
         }
     }
     for (i, &j) in to.iter().enumerate() {
-        b.sessions[j] = broker(s).sessions[i];
-        b.polling[j] = broker(s).polling[i];
+        b.sessions[j] = old.sessions[i];
+        b.polling[j] = old.polling[i];
     }
-    next.actor_states[super::BROKER] = Arc::new(NodeState::Broker(b));
-    let choices = &mut next.random_choices[super::BROKER].map;
-    for list in choices.values_mut() {
+    let mut broker_state = Some(Arc::new(NodeState::Broker(b)));
+    let actor_states = slots
+        .clone()
+        .map(|k| match k {
+            super::BROKER => broker_state.take().expect("one broker"),
+            _ => s.actor_states[source(k)].clone(),
+        })
+        .collect();
+    let mut random_choices: Vec<_> = slots
+        .clone()
+        .map(|k| s.random_choices[source(k)].clone())
+        .collect();
+    for list in random_choices[super::BROKER].map.values_mut() {
         for d in list.iter_mut() {
             *d = Dispatch {
                 msg: d.msg,
@@ -61,14 +67,35 @@ pub fn rename(s: &State, to: &[usize]) -> State {
         }
         list.sort();
     }
-    if let Network::Ordered(flows) = &s.network {
-        let renamed: BTreeMap<_, _> = flows
-            .iter()
-            .map(|((src, dst), q)| ((actor(*src), actor(*dst)), q.clone()))
-            .collect();
-        next.network = Network::Ordered(renamed);
+    let network = match &s.network {
+        Network::Ordered(flows) => Network::Ordered(
+            flows
+                .iter()
+                .map(|((src, dst), q)| ((actor(*src), actor(*dst)), q.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        other => other.clone(),
+    };
+    State {
+        actor_states,
+        network,
+        timers_set: slots
+            .clone()
+            .map(|k| s.timers_set[source(k)].clone())
+            .collect(),
+        random_choices,
+        crashed: slots.clone().map(|k| s.crashed[source(k)]).collect(),
+        history: s.history,
+        actor_storages: slots.map(|k| s.actor_storages[source(k)]).collect(),
     }
-    next
+}
+
+/// Where the actor in `slot` goes under the renaming `to`.
+fn destination(slot: usize, to: &[usize]) -> usize {
+    match slot.checked_sub(FIRST_CONSUMER) {
+        Some(i) => FIRST_CONSUMER + to[i],
+        None => slot,
+    }
 }
 
 /// Everything about each consumer that a renaming carries along, hashed,
