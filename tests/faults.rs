@@ -198,8 +198,11 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
     use onceproof::explorable::Explorable;
     let mut accepting = config(Mode::AtLeastOnce, 1, 2, 1);
     accepting.pipeline.stale_completion = StaleCompletion::Accepted;
+    let mut giving_up = config(Mode::AtLeastOnce, 2, 1, 1);
+    giving_up.pipeline.max_attempts = Some(3);
     let mut configs = vec![
         accepting,
+        giving_up,
         config(Mode::AtMostOnce, 2, 2, 1),
         config(Mode::Idempotency, 2, 1, 1),
     ];

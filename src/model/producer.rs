@@ -72,6 +72,13 @@ pub fn on_msg(s: &ProducerState, msg: Msg, o: &mut Out) -> Option<ProducerState>
     }
 }
 
+/// Whether the next retry timer of `op` ends in giving up rather than a
+/// re-publish: the policy's attempts are spent.
+pub fn gives_up(cfg: &Config, s: &ProducerState, op: u8) -> bool {
+    let attempts = s.retried[op as usize] + 1;
+    cfg.pipeline.max_attempts.is_some_and(|n| attempts >= n)
+}
+
 /// The confirm of `op` is late: re-publish while the policy allows, else
 /// give up. The timer is only set while the operation is unconfirmed.
 pub fn on_timeout(cfg: &Config, s: &ProducerState, op: u8, o: &mut Out) -> Option<ProducerState> {
@@ -80,11 +87,11 @@ pub fn on_timeout(cfg: &Config, s: &ProducerState, op: u8, o: &mut Out) -> Optio
     // (tests/faults.rs checks it on every reachable state).
     let i = op as usize;
     let mut next = s.clone();
-    let attempts = s.retried[i] + 1;
-    if cfg.pipeline.max_attempts.is_some_and(|n| attempts >= n) {
+    if gives_up(cfg, s, op) {
         next.gave_up[i] = true;
         return Some(next);
     }
+    let attempts = s.retried[i] + 1;
     next.retried[i] = attempts;
     publish(cfg, op, attempts, o);
     o.set_timer(Timer::Retry(op), super::no_delay());
