@@ -351,7 +351,7 @@ pub fn check_demanding(
 /// counterexample takes at most 15,000 states; a proved property costs at
 /// most this much of one core and this many states of memory.
 const EARLY_SEARCH: Duration = Duration::from_secs(1);
-const EARLY_SEARCH_STATES: usize = 40_000;
+const EARLY_SEARCH_STATES: usize = 20_000;
 
 /// The main exploration: depth-first over every state within the budgets.
 fn explore(
