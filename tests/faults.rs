@@ -205,6 +205,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         giving_up,
         config(Mode::AtMostOnce, 2, 2, 1),
         config(Mode::Idempotency, 2, 1, 1),
+        // Two spurious retries: the retry accounting beyond one.
+        config(Mode::AtomicBoundary, 1, 1, 2),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
