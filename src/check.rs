@@ -264,14 +264,12 @@ pub fn check_demanding(
             )
         });
         let checker = explore(&model, limits, start, &mut |p| {
-            let times: Vec<u64> = found_at
-                .iter()
-                .map(|t| t.load(Ordering::Relaxed))
-                .filter(|&t| t > 0)
-                .collect();
             progress(Progress {
-                refuted: times.len(),
-                first_refuted_at: times.iter().min().map(|&t| Duration::from_micros(t)),
+                refuted: found_at
+                    .iter()
+                    .filter(|t| t.load(Ordering::Relaxed) > 0)
+                    .count(),
+                first_refuted_at: first_found(&found_at),
                 ..p
             })
         });
@@ -337,12 +335,7 @@ pub fn check_demanding(
         max_depth: checker.max_depth(),
         complete,
         elapsed,
-        first_counterexample_at: found_at
-            .iter()
-            .map(|t| t.load(Ordering::Relaxed))
-            .filter(|&t| t > 0)
-            .min()
-            .map(Duration::from_micros),
+        first_counterexample_at: first_found(&found_at),
     }
 }
 
@@ -352,6 +345,17 @@ pub fn check_demanding(
 /// most this much of one core and this many states of memory.
 const EARLY_SEARCH: Duration = Duration::from_secs(1);
 const EARLY_SEARCH_STATES: usize = 20_000;
+
+/// When the early search first found a counterexample (microseconds from
+/// the start, 0 for not yet).
+fn first_found(found_at: &[AtomicU64]) -> Option<Duration> {
+    found_at
+        .iter()
+        .map(|t| t.load(Ordering::Relaxed))
+        .filter(|&t| t > 0)
+        .min()
+        .map(Duration::from_micros)
+}
 
 /// The main exploration: depth-first over every state within the budgets.
 fn explore(
