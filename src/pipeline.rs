@@ -117,6 +117,17 @@ pub enum GiveUp {
     Silent,
 }
 
+/// How a Kafka consumer runs its handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Processing {
+    /// In the poll loop: the next record waits for the previous one.
+    Sync,
+    /// Handed to a worker pool: the poll loop goes on at once, so records
+    /// finish out of order and a commit can cover one still running.
+    Async,
+}
+
 /// Which broker's vocabulary a scenario speaks. A kind is a preset of broker
 /// mechanisms (the `Pipeline` fields the broker actor reads) plus the
 /// validation of its own sub-table, like [`Mode`]; the actor never reads
@@ -128,6 +139,10 @@ pub enum BrokerKind {
     /// Today's broker: per-message leases, redelivery on expiry or session
     /// end, the mechanisms set by the mode and `[broker]` fields.
     Generic,
+    /// One partition of an ordered log and one consumer group: a position
+    /// and a committed offset, cumulative commits, rebalances with
+    /// generation fencing (K4, KIP-447).
+    Kafka,
 }
 
 pub struct BrokerKindSpec {
@@ -139,11 +154,18 @@ pub struct BrokerKindSpec {
 }
 
 /// Every broker kind this onceproof models.
-pub const BROKER_KINDS: [BrokerKindSpec; 1] = [BrokerKindSpec {
-    kind: BrokerKind::Generic,
-    name: "generic",
-    preset: |p| p,
-}];
+pub const BROKER_KINDS: [BrokerKindSpec; 2] = [
+    BrokerKindSpec {
+        kind: BrokerKind::Generic,
+        name: "generic",
+        preset: |p| p,
+    },
+    BrokerKindSpec {
+        kind: BrokerKind::Kafka,
+        name: "kafka",
+        preset: |p| Pipeline { log: true, ..p },
+    },
+];
 
 /// The per-kind sub-tables of `[broker]` and the kind names each belongs
 /// to: a sub-table is allowed only with one of its kinds. The kinds named
@@ -190,6 +212,19 @@ pub struct Pipeline {
     /// in the same transaction as the effect (a conditional commit).
     pub ledger_check: bool,
     pub ledger_write: LedgerWrite,
+    /// The broker is one partition of an ordered log with a committed
+    /// offset (Kafka): completion is an offset commit that covers every
+    /// earlier record, a restart or a new owner resumes from the committed
+    /// offset, and there are no per-message leases.
+    pub log: bool,
+    /// Offsets are committed by the next poll, for everything the previous
+    /// poll returned, whether or not it was processed (Java's auto-commit
+    /// in `poll()`). Only with `log`.
+    pub auto_commit: bool,
+    /// Only with `log`.
+    pub processing: Processing,
+    /// Records one poll returns (Kafka `max.poll.records`). Only with `log`.
+    pub max_poll_records: u8,
 }
 
 impl Pipeline {
@@ -205,6 +240,10 @@ impl Pipeline {
             ledger_key: LedgerKey::None,
             ledger_check: true,
             ledger_write: LedgerWrite::WithEffect,
+            log: false,
+            auto_commit: false,
+            processing: Processing::Sync,
+            max_poll_records: 1,
         };
         match mode {
             Mode::AtMostOnce => Pipeline {
@@ -257,6 +296,8 @@ pub struct Bounds {
     pub losses: u8,
     /// Total lease expiries.
     pub lease_expiries: u8,
+    /// Total rebalances that move the partition away from a live owner.
+    pub rebalances: u8,
 }
 
 impl Default for Bounds {
@@ -269,6 +310,7 @@ impl Default for Bounds {
             crashes: 0,
             losses: 0,
             lease_expiries: 0,
+            rebalances: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);
@@ -286,10 +328,20 @@ pub struct Config {
 
 impl Config {
     pub fn new(mode: Mode) -> Config {
-        Config {
-            pipeline: Pipeline::of(mode),
-            bounds: Bounds::default(),
+        Config::on(BrokerKind::Generic, mode)
+    }
+
+    /// A mode on a broker kind, with the default budgets of the faults that
+    /// kind has (the others 0).
+    pub fn on(kind: BrokerKind, mode: Mode) -> Config {
+        let pipeline = (kind.spec().preset)(Pipeline::of(mode));
+        let mut bounds = Bounds::default();
+        for k in &crate::model::faults::REGISTRY {
+            if !(k.vocabulary)(&pipeline) {
+                (k.set_budget)(&mut bounds, 0);
+            }
         }
+        Config { pipeline, bounds }
     }
 
     /// Whether the checker lets the producer re-publish at all: its policy
@@ -310,7 +362,9 @@ impl Config {
             count(b.consumers, "consumer", "consumers"),
         ];
         let mut off = Vec::new();
-        for (k, n) in crate::model::faults::effective_budgets(self) {
+        for (k, n) in crate::model::faults::effective_budgets(self)
+            .filter(|(k, _)| (k.vocabulary)(&self.pipeline))
+        {
             let (one, many) = k.unit;
             if n > 0 {
                 on.push(format!("≤ {}", count(n, one, many)));

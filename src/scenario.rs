@@ -10,7 +10,7 @@ use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     AttemptIds, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config, GiveUp, LedgerKey,
-    LedgerWrite, Mode, Pipeline, SUB_TABLES, StaleCompletion,
+    LedgerWrite, Mode, Pipeline, Processing, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -63,21 +63,74 @@ struct BrokerPart {
     kind: Option<String>,
     publish_dedup: Option<bool>,
     stale_completion: Option<StaleCompletion>,
+    /// Read by [`read_kafka`] once the kind is known to own it.
     kafka: Option<toml::Table>,
     sqs: Option<toml::Table>,
     rabbitmq: Option<toml::Table>,
 }
 
 impl BrokerPart {
-    fn sub_table(&self, name: &str) -> Option<&toml::Table> {
+    fn has_sub_table(&self, name: &str) -> bool {
         match name {
-            "kafka" => self.kafka.as_ref(),
-            "sqs" => self.sqs.as_ref(),
-            "rabbitmq" => self.rabbitmq.as_ref(),
-            _ => None,
+            "kafka" => self.kafka.is_some(),
+            "sqs" => self.sqs.is_some(),
+            "rabbitmq" => self.rabbitmq.is_some(),
+            _ => false,
         }
     }
 }
+
+/// `[broker.kafka]`: the consumer's commit discipline and the group's
+/// fencing (docs/SCENARIOS.md).
+#[derive(Debug, Default)]
+struct KafkaPart {
+    commit: Option<KafkaCommit>,
+    processing: Option<Processing>,
+    max_poll_records: Option<u8>,
+    fencing: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum KafkaCommit {
+    BeforeProcessing,
+    AfterProcessing,
+    Auto,
+}
+
+const KAFKA_FIELDS: [&str; 4] = ["commit", "processing", "max-poll-records", "fencing"];
+
+/// `[broker.kafka]`, field by field, so an error names its field.
+fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
+    let mut k = KafkaPart::default();
+    for (key, v) in t {
+        let bad = |e: toml::de::Error| (key.clone(), first_line(e.message()));
+        match key.as_str() {
+            "commit" => k.commit = Some(v.clone().try_into().map_err(bad)?),
+            "processing" => k.processing = Some(v.clone().try_into().map_err(bad)?),
+            "max-poll-records" => {
+                k.max_poll_records = Some(v.clone().try_into().map_err(|_| {
+                    (
+                        key.clone(),
+                        format!("expected an integer 1..={MAX_POLL_RECORDS}, found {v}"),
+                    )
+                })?)
+            }
+            "fencing" => k.fencing = Some(v.clone().try_into().map_err(bad)?),
+            _ => {
+                let known: Vec<String> = KAFKA_FIELDS.iter().map(|f| format!("`{f}`")).collect();
+                return Err((
+                    key.clone(),
+                    format!("unknown field `{key}`, expected one of {}", known.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(k)
+}
+
+/// The most records one Kafka poll may return here.
+const MAX_POLL_RECORDS: u8 = 3;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -269,24 +322,101 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     let p = &parsed;
     let kind = broker_kind(&p.broker).map_err(|(key, why)| fail("broker", &key, why))?;
     let base = (kind.spec().preset)(Pipeline::of(parsed.mode));
+    let kafka = match &p.broker.kafka {
+        Some(t) => Some(read_kafka(t).map_err(|(key, why)| fail("broker.kafka", &key, why))?),
+        None => None,
+    };
+    let kafka = kafka.as_ref();
+    let kafka_field = |key: &str| fail("broker.kafka", key, String::new());
+    if let (Some(_), Some(_)) = (kafka.and_then(|k| k.commit), p.consumer.order) {
+        return Err(InputError {
+            message: "says what `broker.kafka.commit` already says; on a Kafka broker set \
+                      `broker.kafka.commit` only"
+                .into(),
+            ..fail("consumer", "order", String::new())
+        });
+    }
+    if base.log && p.broker.stale_completion.is_some() {
+        return Err(InputError {
+            message: "on a Kafka broker a stale commit is a zombie's: set \
+                      `broker.kafka.fencing` only"
+                .into(),
+            ..fail("broker", "stale-completion", String::new())
+        });
+    }
+    if let Some(n) = kafka.and_then(|k| k.max_poll_records)
+        && !(1..=MAX_POLL_RECORDS).contains(&n)
+    {
+        return Err(InputError {
+            message: format!("{n} is out of range: allowed 1..={MAX_POLL_RECORDS}"),
+            ..kafka_field("max-poll-records")
+        });
+    }
+    let (order, auto_commit) = match kafka.and_then(|k| k.commit) {
+        Some(KafkaCommit::BeforeProcessing) => (CompletionOrder::CompletionThenEffect, false),
+        Some(KafkaCommit::AfterProcessing) => (CompletionOrder::EffectThenCompletion, false),
+        Some(KafkaCommit::Auto) => (CompletionOrder::EffectThenCompletion, true),
+        None => (p.consumer.order.unwrap_or(base.order), base.auto_commit),
+    };
+    let stale_completion = match kafka.and_then(|k| k.fencing) {
+        Some(true) => StaleCompletion::Rejected,
+        Some(false) => StaleCompletion::Accepted,
+        None => p.broker.stale_completion.unwrap_or(base.stale_completion),
+    };
     let pipeline = Pipeline {
         producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
         max_attempts: p.producer.max_attempts.or(base.max_attempts),
         give_up: p.producer.on_give_up.unwrap_or(base.give_up),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
         publish_dedup: p.broker.publish_dedup.unwrap_or(base.publish_dedup),
-        stale_completion: p.broker.stale_completion.unwrap_or(base.stale_completion),
-        order: p.consumer.order.unwrap_or(base.order),
+        stale_completion,
+        order,
         ledger_key: p.store.ledger_key.unwrap_or(base.ledger_key),
         ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
+        log: base.log,
+        auto_commit,
+        processing: kafka.and_then(|k| k.processing).unwrap_or(base.processing),
+        max_poll_records: kafka
+            .and_then(|k| k.max_poll_records)
+            .unwrap_or(base.max_poll_records),
+    };
+    // A budget outside the kind's vocabulary: an error if the file sets it,
+    // 0 otherwise.
+    for k in &crate::model::faults::REGISTRY {
+        if !(k.vocabulary)(&pipeline) && sets_bound(p, k.field) {
+            let hint = if pipeline.log {
+                "; a member that loses its partition mid-handler is `bounds.rebalances`"
+            } else {
+                "; only a Kafka partition is rebalanced (`broker.kind = \"kafka\"`)"
+            };
+            return Err(fail(
+                "bounds",
+                k.field,
+                format!(
+                    "broker kind \"{}\" has no {}{hint}",
+                    kind.name(),
+                    k.unit.1
+                ),
+            ));
+        }
+    }
+    let out_of_vocabulary = |mut b: Bounds| {
+        for k in &crate::model::faults::REGISTRY {
+            if !(k.vocabulary)(&pipeline) {
+                (k.set_budget)(&mut b, 0);
+            }
+        }
+        b
     };
     let bounds = read_bounds(&p.bounds, "bounds", Bounds::default())
+        .map(out_of_vocabulary)
         .map_err(|(section, key, why)| fail(section, &key, why))?;
     let deep = match p.bounds.get("deep") {
         None => None,
         Some(toml::Value::Table(t)) => Some(
             read_bounds(t, "bounds.deep", bounds)
+                .map(out_of_vocabulary)
                 .map_err(|(section, key, why)| fail(section, &key, why))?,
         ),
         Some(_) => {
@@ -309,9 +439,9 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     let config = Config { pipeline, bounds };
     let deep = deep.map(|bounds| Config { pipeline, bounds });
     // A field is void only if it is void under every profile the file has.
-    let mut void = void_fields(p, &config);
+    let mut void = void_fields(p, kafka, &config);
     if let Some(d) = &deep {
-        let at_deep = void_fields(p, d);
+        let at_deep = void_fields(p, kafka, d);
         void.retain(|v| at_deep.iter().any(|w| (v.0, v.1) == (w.0, w.1)));
     }
     if let Some((section, key, why)) = void.into_iter().next() {
@@ -362,7 +492,7 @@ fn broker_kind(b: &BrokerPart) -> Result<BrokerKind, (String, String)> {
         return Err(("kind".into(), why));
     };
     for (table, kinds) in SUB_TABLES {
-        if b.sub_table(table).is_some() && !kinds.contains(&name) {
+        if b.has_sub_table(table) && !kinds.contains(&name) {
             let owners: Vec<String> = kinds.iter().map(|k| format!("\"{k}\"")).collect();
             return Err((
                 table.to_string(),
@@ -429,7 +559,11 @@ const MAX_ATTEMPTS: u8 = MAX_BOUND + 1;
 /// The fields the file sets that cannot change anything under the rest of
 /// the configuration, each with the setting that makes it void. A budget
 /// set to 0 is never void: it says the fault is off.
-fn void_fields(f: &File, cfg: &Config) -> Vec<(&'static str, &'static str, String)> {
+fn void_fields(
+    f: &File,
+    kafka: Option<&KafkaPart>,
+    cfg: &Config,
+) -> Vec<(&'static str, &'static str, String)> {
     let (p, b) = (&cfg.pipeline, &cfg.bounds);
     let fire_and_forget = "the producer fires and forgets (`producer.retry-on-timeout = false`)";
     let single_attempt = if !p.producer_retries {
@@ -441,7 +575,27 @@ fn void_fields(f: &File, cfg: &Config) -> Vec<(&'static str, &'static str, Strin
             .to_string()
     };
     let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
-    let rules: [(bool, &str, &str, String); 9] = [
+    let async_set = kafka.is_some_and(|k| k.processing.is_some());
+    let rules: [(bool, &str, &str, String); 12] = [
+        (
+            async_set && p.order == CompletionOrder::CompletionThenEffect,
+            "broker.kafka",
+            "processing",
+            "the consumer commits before it processes (`broker.kafka.commit = \"before-processing\"`), so nothing runs behind a commit".to_string(),
+        ),
+        (
+            kafka.is_some_and(|k| k.fencing.is_some())
+                && (b.rebalances == 0 || b.consumers < 2),
+            "broker.kafka",
+            "fencing",
+            "the partition never moves (`bounds.rebalances = 0` or one consumer), so there is no zombie to fence".to_string(),
+        ),
+        (
+            kafka.is_some_and(|k| k.max_poll_records.is_some()) && b.operations < 2,
+            "broker.kafka",
+            "max-poll-records",
+            "there is one operation (`bounds.operations = 1`), so a poll returns one record".to_string(),
+        ),
         (
             f.producer.max_attempts.is_some() && !p.producer_retries,
             "producer",
@@ -489,7 +643,7 @@ fn void_fields(f: &File, cfg: &Config) -> Vec<(&'static str, &'static str, Strin
             "every attempt carries a fresh id (`producer.attempt-ids = \"fresh-per-attempt\"`), so no publish id ever repeats".to_string(),
         ),
         (
-            f.broker.stale_completion.is_some() && b.lease_expiries == 0,
+            f.broker.stale_completion.is_some() && b.lease_expiries == 0 && !p.log,
             "broker",
             "stale-completion",
             "no lease ever expires (`bounds.lease-expiries = 0`), so no completion is ever stale"

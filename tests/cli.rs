@@ -573,10 +573,10 @@ fn broker_kinds_and_their_sub_tables() {
     let (code, stderr, _) = check_file(&with_broker("kind = \"generic\""));
     assert_eq!(code, 0, "{stderr}");
     assert_bad(
-        &with_broker("kind = \"kafka\""),
+        &with_broker("kind = \"sqs-fifo\""),
         7,
         "broker.kind",
-        "broker kind \"kafka\" is not modelled yet; this onceproof knows \"generic\"",
+        "broker kind \"sqs-fifo\" is not modelled yet; this onceproof knows \"generic\", \"kafka\"",
     );
     assert_bad(
         &with_broker("kind = \"zeromq\""),
@@ -600,4 +600,112 @@ fn broker_kinds_and_their_sub_tables() {
             ),
         );
     }
+}
+
+/// A Kafka scenario: one operation, two consumers, one rebalance.
+const KAFKA: &str = r#"schema = 1
+name = "tiny-kafka"
+summary = "One operation, one rebalance."
+mode = "at-least-once"
+
+[broker]
+kind = "kafka"
+
+[broker.kafka]
+commit = "after-processing"
+
+[bounds]
+operations = 1
+consumers = 2
+retries = 0
+crashes = 0
+losses = 0
+rebalances = 1
+
+[expect]
+applied-once = "counterexample"
+no-loss = "proved"
+"#;
+
+#[test]
+fn kafka_fields_and_their_errors() {
+    let (code, stderr, _) = check_file(KAFKA);
+    assert_eq!(code, 0, "{stderr}");
+    let kafka = |line: &str, with: &str| KAFKA.replace(line, with);
+    let commit = "commit = \"after-processing\"";
+    // Each value class, each naming its field and line.
+    assert_bad(
+        &kafka(commit, "commit = \"sometimes\""),
+        10,
+        "broker.kafka.commit",
+        "unknown variant `sometimes`",
+    );
+    assert_bad(
+        &kafka(commit, "processing = 7"),
+        10,
+        "broker.kafka.processing",
+        "invalid type",
+    );
+    assert_bad(
+        &kafka(commit, "max-poll-records = 9"),
+        10,
+        "broker.kafka.max-poll-records",
+        "9 is out of range: allowed 1..=3",
+    );
+    assert_bad(
+        &kafka(commit, "max-poll-records = \"two\""),
+        10,
+        "broker.kafka.max-poll-records",
+        "expected an integer 1..=3",
+    );
+    assert_bad(
+        &kafka(commit, "poll-interval = 3"),
+        10,
+        "broker.kafka.poll-interval",
+        "unknown field `poll-interval`, expected one of `commit`",
+    );
+    // A knob of the generic broker or of another vocabulary.
+    assert_bad(
+        &kafka("kind = \"kafka\"", "kind = \"kafka\"\nstale-completion = \"accepted\""),
+        8,
+        "broker.stale-completion",
+        "set `broker.kafka.fencing` only",
+    );
+    assert_bad(
+        &kafka("rebalances = 1", "lease-expiries = 1"),
+        18,
+        "bounds.lease-expiries",
+        "broker kind \"kafka\" has no lease expiries",
+    );
+    assert_bad(
+        &VALID.replace("lease-expiries = 1", "lease-expiries = 1\nrebalances = 1"),
+        13,
+        "bounds.rebalances",
+        "broker kind \"generic\" has no rebalances",
+    );
+    // Inconsistent or void combinations.
+    assert_bad(
+        &kafka("[expect]", "[consumer]\norder = \"effect-then-completion\"\n\n[expect]"),
+        21,
+        "consumer.order",
+        "set `broker.kafka.commit` only",
+    );
+    assert_bad(
+        &kafka(commit, "commit = \"before-processing\"\nprocessing = \"async\""),
+        11,
+        "broker.kafka.processing",
+        "has no effect here",
+    );
+    assert_bad(
+        &kafka(commit, "fencing = false").replace("rebalances = 1", "rebalances = 0"),
+        10,
+        "broker.kafka.fencing",
+        "there is no zombie to fence",
+    );
+    assert_bad(
+        &kafka(commit, "max-poll-records = 2"),
+        10,
+        "broker.kafka.max-poll-records",
+        "a poll returns one record",
+    );
 }

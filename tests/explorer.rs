@@ -31,6 +31,7 @@ fn small_at_least_once() -> Config {
             crashes: 0,
             losses: 0,
             lease_expiries: 1,
+            rebalances: 0,
         },
     }
 }

@@ -28,6 +28,7 @@ fn quiet() -> Bounds {
         crashes: 0,
         losses: 0,
         lease_expiries: 0,
+        rebalances: 0,
     }
 }
 

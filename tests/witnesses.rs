@@ -34,6 +34,7 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         crashes,
         losses,
         lease_expiries,
+        rebalances: 0,
     }
 }
 

@@ -3,9 +3,18 @@
 //! message only on a completion signal from the current lease holder, and
 //! redelivers when the lease expires or the holder's session ends. It never
 //! crashes here: Leg 2 (durability) faults are a separate scenario family.
+//!
+//! With `log` (Kafka) the same actor keeps one partition instead
+//! ([`LogState`]): the owner's poll returns the records from its position
+//! on, a commit of offset n+1 covers every record before it, and a restart
+//! or a new owner resumes from the committed offset, not from the furthest
+//! record anyone touched. Each message's status is then a view of the log:
+//! committed records are done, fetched ones leased to the owner, the rest
+//! ready.
 
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
+pub use super::log::LogState;
 use crate::pipeline::{Config, StaleCompletion};
 use serde::Serialize;
 use stateright::actor::Id;
@@ -37,20 +46,29 @@ pub struct BrokerState {
     pub polling: Vec<bool>,
     pub expiries_left: u8,
     /// A completion from a delivery that no longer held the lease was
-    /// honoured (only with `stale-completion = "accepted"`).
+    /// honoured (only with `stale-completion = "accepted"`; on a log, a
+    /// zombie's commit without fencing).
     pub stale_honoured: bool,
+    /// The partition, with `log`.
+    pub log: Option<LogState>,
 }
 
 const DISPATCH: &str = "dispatch";
 
-pub fn start(cfg: &Config) -> BrokerState {
+pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
+    let log = cfg.pipeline.log.then(|| super::log::start(cfg, o));
     BrokerState {
         messages: Vec::new(),
         seen: Vec::new(),
         sessions: vec![1; cfg.bounds.consumers as usize],
         polling: vec![true; cfg.bounds.consumers as usize],
-        expiries_left: cfg.bounds.lease_expiries,
+        expiries_left: if log.is_some() {
+            0
+        } else {
+            cfg.bounds.lease_expiries
+        },
         stale_honoured: false,
+        log,
     }
 }
 
@@ -58,7 +76,10 @@ pub fn start(cfg: &Config) -> BrokerState {
 /// Consumers pull one message at a time (SQS ReceiveMessage, a Kafka poll,
 /// `basic.qos(1)` credit), so a consumer still busy with a message whose
 /// lease expired is not offered its redelivery.
-fn offer(s: &BrokerState, o: &mut Out) {
+pub(super) fn offer(s: &BrokerState, o: &mut Out) {
+    if let Some(log) = &s.log {
+        return super::log::offer(s, log, o);
+    }
     let Some(msg) = s.messages.iter().position(|e| e.status == Status::Ready) else {
         // A message can leave Ready without being dispatched (a stale
         // completion honoured after its lease expired): drop the offer.
@@ -111,6 +132,9 @@ pub fn on_msg(
             offer(&next, o);
             Some(next)
         }
+        Msg::Complete { job, reply, poll } if s.log.is_some() => {
+            super::log::on_commit(cfg, s, src, job, reply, poll, o)
+        }
         Msg::Complete { job, reply, poll } => {
             let consumer = consumer_index(src);
             let holder = Status::Leased {
@@ -156,6 +180,11 @@ pub fn on_msg(
             let mut next = s.clone();
             next.sessions[consumer as usize] = incarnation;
             next.polling[consumer as usize] = true;
+            if next.log.is_some() {
+                super::log::on_join(&mut next, consumer);
+                offer(&next, o);
+                return Some(next);
+            }
             for msg in 0..next.messages.len() {
                 if matches!(next.messages[msg].status, Status::Leased { consumer: c, .. } if c == consumer)
                 {
@@ -169,7 +198,10 @@ pub fn on_msg(
     }
 }
 
-pub fn on_dispatch(s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerState> {
+pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerState> {
+    if s.log.is_some() {
+        return super::log::on_poll_answered(cfg, s, d, o);
+    }
     let mut next = s.clone();
     let entry = &mut next.messages[d.msg as usize];
     if entry.status != Status::Ready {
@@ -179,6 +211,7 @@ pub fn on_dispatch(s: &BrokerState, d: Dispatch, o: &mut Out) -> Option<BrokerSt
     let job = JobRef {
         msg: d.msg,
         delivery: entry.deliveries,
+        generation: 0,
     };
     entry.status = Status::Leased {
         consumer: d.consumer,

@@ -6,12 +6,15 @@
 use super::durable::Durable;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
-use crate::pipeline::{CompletionOrder, Config, LedgerKey, LedgerWrite};
+use crate::pipeline::{CompletionOrder, Config, LedgerKey, LedgerWrite, Processing};
 use serde::Serialize;
 use stateright::actor::Id;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Stage {
+    /// Fetched in a batch, waiting for the records before it (a Kafka poll
+    /// with synchronous processing).
+    Queued,
     /// Waiting for the store to apply the effect.
     Applying,
     /// Waiting for the store to write the ledger row (after the effect).
@@ -84,37 +87,119 @@ fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
     wait.then_some(Stage::Applying)
 }
 
-/// Sends completion. Only a consumer that still has the effect to apply
-/// waits for the verdict (a synchronous commit); after the effect it is
-/// fire-and-forget.
-fn complete(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
-    let wait = cfg.pipeline.order == CompletionOrder::CompletionThenEffect;
-    o.send(
-        Id::from(BROKER),
-        Msg::Complete {
-            job: j.job,
-            reply: wait,
-            // The last step of a job asks for the next one in the same
-            // request.
-            poll: !wait,
-        },
-    );
-    wait.then_some(Stage::Completing)
+/// The handler runs on a worker pool: the poll loop goes on as soon as a
+/// record is handed over (a Kafka consumer with asynchronous processing
+/// that processes before it commits).
+fn asynchronous(cfg: &Config) -> bool {
+    let p = &cfg.pipeline;
+    p.log && p.processing == Processing::Async && p.order == CompletionOrder::EffectThenCompletion
+}
+
+/// Sends completion, if this step has one to send. Only a consumer that
+/// still has the effect to apply waits for the verdict (a synchronous
+/// commit); after the effect it is fire-and-forget. `more`: records of the
+/// same poll wait behind this one. Returns the stage to wait in and
+/// whether the loop has already asked for the next poll.
+fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, bool) {
+    let p = &cfg.pipeline;
+    let send = |poll: bool, reply: bool, o: &mut Out| {
+        o.send(
+            Id::from(BROKER),
+            Msg::Complete {
+                job: j.job,
+                reply,
+                poll,
+            },
+        )
+    };
+    if p.order == CompletionOrder::CompletionThenEffect {
+        send(false, true, o);
+        return (Some(Stage::Completing), false);
+    }
+    if asynchronous(cfg) {
+        // The loop polled at hand-off; auto-commit committed then.
+        if !p.auto_commit {
+            send(false, false, o);
+        }
+        return (None, true);
+    }
+    // Auto-commit commits on the next poll, once the batch is through;
+    // otherwise the last step of a job asks for the next one in the same
+    // request.
+    if !(p.auto_commit && more) {
+        send(!more, false, o);
+    }
+    (None, !more)
 }
 
 /// What follows the effect: the separate ledger write if there is one,
 /// then completion if it has not been recorded yet.
-fn after_effect(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+fn after_effect(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, bool) {
     if j.stage == Stage::Applying
         && let Some(key) = records_after_effect(cfg, j)
     {
         o.send(Id::from(STORE), Msg::Record { job: j.job, key });
-        return Some(Stage::Recording);
+        return (Some(Stage::Recording), false);
     }
     match cfg.pipeline.order {
-        CompletionOrder::EffectThenCompletion => complete(cfg, j, o),
-        CompletionOrder::CompletionThenEffect => None,
+        CompletionOrder::EffectThenCompletion => complete(cfg, j, more, o),
+        CompletionOrder::CompletionThenEffect => (None, false),
     }
+}
+
+/// Starts a job: its first boundary, in the pipeline's order.
+fn begin(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    match cfg.pipeline.order {
+        CompletionOrder::EffectThenCompletion => apply(cfg, j, o),
+        CompletionOrder::CompletionThenEffect => complete(cfg, j, false, o).0,
+    }
+}
+
+/// A job left: the next record of a synchronous batch starts, or the loop
+/// polls unless it already has. A pool's records start on their own.
+fn next_record(cfg: &Config, next: &mut ConsumerState, polled: bool, o: &mut Out) {
+    let queued = next.jobs.iter().position(|j| j.stage == Stage::Queued);
+    match queued {
+        Some(q) if !asynchronous(cfg) => match begin(cfg, &next.jobs[q], o) {
+            Some(stage) => next.jobs[q].stage = stage,
+            None => {
+                next.jobs.remove(q);
+                next_record(cfg, next, false, o);
+            }
+        },
+        _ if !polled => o.send(Id::from(BROKER), Msg::Poll),
+        _ => {}
+    }
+}
+
+/// A pool worker starts the record at offset `msg`.
+pub fn on_work(cfg: &Config, s: &ConsumerState, msg: u8, o: &mut Out) -> Option<ConsumerState> {
+    let at = s
+        .jobs
+        .iter()
+        .position(|j| j.job.msg == msg && j.stage == Stage::Queued)?;
+    let mut next = s.clone();
+    next.jobs[at].stage = apply(cfg, &s.jobs[at], o)?;
+    next.jobs.sort();
+    Some(next)
+}
+
+/// Hands a record to the pool; the poll loop goes on at once, and an
+/// auto-commit poll commits what it just handed over.
+fn hand_off(cfg: &Config, j: &Job, o: &mut Out) {
+    o.set_timer(super::msg::Timer::Work(j.job.msg), super::no_delay());
+    o.send(
+        Id::from(BROKER),
+        if cfg.pipeline.auto_commit {
+            Msg::Complete {
+                job: j.job,
+                reply: false,
+                poll: true,
+            }
+        } else {
+            Msg::Poll
+        },
+    );
 }
 
 pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<ConsumerState> {
@@ -134,11 +219,15 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                 job,
                 op,
                 id,
-                stage: Stage::Applying,
+                stage: Stage::Queued,
             };
-            let stage = match cfg.pipeline.order {
-                CompletionOrder::EffectThenCompletion => apply(cfg, &j, o),
-                CompletionOrder::CompletionThenEffect => complete(cfg, &j, o),
+            let stage = if asynchronous(cfg) {
+                hand_off(cfg, &j, o);
+                Some(Stage::Queued)
+            } else if cfg.pipeline.log && !s.jobs.is_empty() {
+                Some(Stage::Queued)
+            } else {
+                begin(cfg, &j, o)
             };
             match stage {
                 Some(stage) => {
@@ -146,7 +235,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                     next.jobs.push(j);
                     next.jobs.sort();
                 }
-                None => o.send(Id::from(BROKER), Msg::Poll),
+                None => next_record(cfg, &mut next, asynchronous(cfg), o),
             }
             return Some(next);
         }
@@ -162,23 +251,19 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
         .iter()
         .position(|j| j.job == job && j.stage == stage)?;
     let j = s.jobs[at];
-    let (then, asked) = match msg {
+    let more = s.jobs.iter().any(|x| x.stage == Stage::Queued);
+    let (then, polled) = match msg {
         Msg::Completed { accepted: true, .. } => (apply(cfg, &j, o), false),
         // A rejected completion means the lease moved on: another delivery
         // owns the work now.
         Msg::Completed { .. } => (None, false),
-        _ => (
-            after_effect(cfg, &j, o),
-            cfg.pipeline.order == CompletionOrder::EffectThenCompletion,
-        ),
+        _ => after_effect(cfg, &j, more, o),
     };
     match then {
         Some(stage) => next.jobs[at].stage = stage,
         None => {
             next.jobs.remove(at);
-            if !asked {
-                o.send(Id::from(BROKER), Msg::Poll);
-            }
+            next_record(cfg, &mut next, polled, o);
         }
     }
     next.jobs.sort();

@@ -39,6 +39,7 @@ pub enum Fault {
     Loss,
     SpuriousRetry,
     LeaseExpiry,
+    Rebalance,
 }
 
 /// One fault, everything about it.
@@ -52,6 +53,10 @@ pub struct FaultKind {
     pub bounds_doc: &'static str,
     pub budget: fn(&Bounds) -> u8,
     pub set_budget: fn(&mut Bounds, u8),
+    /// Whether the broker kind has this fault at all (a Kafka partition has
+    /// no per-message lease, a queue no rebalance): outside its vocabulary
+    /// a fault is neither in the bounds line nor settable in a file.
+    pub vocabulary: fn(&crate::pipeline::Pipeline) -> bool,
     /// Whether the pipeline lets the fault happen at all, whatever its
     /// budget (a producer that never re-publishes has no spurious retry).
     pub possible: fn(&Config) -> bool,
@@ -71,7 +76,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 4] = [
+pub const REGISTRY: [FaultKind; 5] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -79,6 +84,7 @@ pub const REGISTRY: [FaultKind; 4] = [
         bounds_doc: "consumer crashes, in total (a restarted consumer can crash again)",
         budget: |b| b.crashes,
         set_budget: |b, n| b.crashes = n,
+        vocabulary: |_| true,
         possible: |_| true,
         spent: |_, t| super::crashes(t.state),
         is_action: |_, a| matches!(a, ActorModelAction::Crash(_)),
@@ -94,6 +100,7 @@ pub const REGISTRY: [FaultKind; 4] = [
         bounds_doc: "Leg 1 messages lost (a publish or its confirm)",
         budget: |b| b.losses,
         set_budget: |b, n| b.losses = n,
+        vocabulary: |_| true,
         possible: |_| true,
         spent: |_, t| t.leg1_lost.iter().sum(),
         is_action: |_, a| matches!(a, ActorModelAction::Drop(_)),
@@ -110,6 +117,7 @@ pub const REGISTRY: [FaultKind; 4] = [
                      is still on its way; a retry after a real loss is paid for by `losses`",
         budget: |b| b.retries,
         set_budget: |b, n| b.retries = n,
+        vocabulary: |_| true,
         possible: |c| c.pipeline.may_republish(),
         spent: |_, t| spurious_retries(t),
         is_action: confirm_late,
@@ -125,7 +133,8 @@ pub const REGISTRY: [FaultKind; 4] = [
         bounds_doc: "lease expiries (visibility timeout, consumer timeout) while the holder may still work",
         budget: |b| b.lease_expiries,
         set_budget: |b, n| b.lease_expiries = n,
-        possible: |_| true,
+        vocabulary: |p| !p.log,
+        possible: |c| !c.pipeline.log,
         // The broker counts its own expiries down and stops arming lease
         // timers when none are left.
         spent: |c, t| c.bounds.lease_expiries - super::broker(t.state).expiries_left,
@@ -134,6 +143,29 @@ pub const REGISTRY: [FaultKind; 4] = [
         name: "lease expiry",
         unit: ("lease expiry", "lease expiries"),
         rate_keys: &["lease-overrun-fraction"],
+    },
+    FaultKind {
+        fault: Fault::Rebalance,
+        field: "rebalances",
+        default: 1,
+        bounds_doc: "rebalances that move a Kafka partition to another member while its owner \
+                     may still work (a handler outliving `max.poll.interval.ms`)",
+        budget: |b| b.rebalances,
+        set_budget: |b, n| b.rebalances = n,
+        vocabulary: |p| p.log,
+        possible: |c| c.pipeline.log && c.bounds.consumers >= 2,
+        // The coordinator counts its own rebalances down and disarms them
+        // when none are left.
+        spent: |c, t| {
+            super::broker(t.state)
+                .log
+                .map_or(0, |l| c.bounds.rebalances - l.rebalances_left)
+        },
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Rebalance(_))),
+        witnesses: witnesses::of_rebalance,
+        name: "rebalance",
+        unit: ("rebalance", "rebalances"),
+        rate_keys: &["rebalances-per-hour", "handler-overrun-fraction"],
     },
 ];
 

@@ -39,8 +39,10 @@
 //!   leases are freed when it rejoins or by a lease expiry. The broker does
 //!   not requeue on its own when a connection dies; "no loss" therefore
 //!   assumes consumers restart.
-//! - Completion is per message and prefetch is one: Kafka's cumulative
-//!   offset commits past unfinished asynchronous work are not modelled.
+//! - On the generic broker completion is per message and prefetch is one.
+//!   On a Kafka log ([`log`]) a commit is cumulative, a poll returns up to
+//!   `max-poll-records` records and a handler may run asynchronously, so a
+//!   commit can cover a record still being processed.
 //! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
 //!   and the store never crash and the broker never loses an accepted
 //!   message (Leg 2 is out of scope here; K1).
@@ -62,6 +64,7 @@ pub mod broker;
 pub mod consumer;
 pub mod durable;
 pub mod faults;
+pub mod log;
 pub mod msg;
 pub mod producer;
 pub mod properties;
@@ -146,7 +149,7 @@ impl Actor for Node {
     fn on_start(&self, _id: Id, storage: &Option<durable::Durable>, o: &mut Out) -> NodeState {
         match self {
             Node::Producer(cfg) => NodeState::Producer(producer::start(cfg, o)),
-            Node::Broker(cfg) => NodeState::Broker(broker::start(cfg)),
+            Node::Broker(cfg) => NodeState::Broker(broker::start(cfg, o)),
             Node::Store(cfg) => NodeState::Store(store::start(cfg)),
             Node::Consumer(_) => NodeState::Consumer(consumer::start(storage, o)),
         }
@@ -179,6 +182,12 @@ impl Actor for Node {
             (Node::Broker(_), NodeState::Broker(s), Timer::Lease(msg)) => {
                 broker::on_lease_expiry(s, msg, o).map(NodeState::Broker)
             }
+            (Node::Consumer(cfg), NodeState::Consumer(s), Timer::Work(msg)) => {
+                consumer::on_work(cfg, s, msg, o).map(NodeState::Consumer)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Rebalance(to)) => {
+                log::on_rebalance(cfg, s, to, o).map(NodeState::Broker)
+            }
             _ => None,
         };
         replace(state, next);
@@ -186,8 +195,8 @@ impl Actor for Node {
 
     fn on_random(&self, _id: Id, state: &mut Cow<NodeState>, d: &Dispatch, o: &mut Out) {
         let next = match (self, state.as_ref()) {
-            (Node::Broker(_), NodeState::Broker(s)) => {
-                broker::on_dispatch(s, *d, o).map(NodeState::Broker)
+            (Node::Broker(cfg), NodeState::Broker(s)) => {
+                broker::on_dispatch(cfg, s, *d, o).map(NodeState::Broker)
             }
             _ => None,
         };

@@ -10,6 +10,10 @@ pub struct JobRef {
     pub msg: u8,
     /// Which delivery of that message this is, from 1 (the receipt handle).
     pub delivery: u8,
+    /// The consumer-group generation it was fetched under (Kafka, from 1;
+    /// 0 on brokers without a log). A commit carries it, so a fenced
+    /// broker can reject a zombie's (KIP-447).
+    pub generation: u8,
 }
 
 /// A row of the effect store's ledger.
@@ -106,6 +110,13 @@ pub enum Timer {
     Retry(u8),
     /// Broker: the lease on message `msg` expires.
     Lease(u8),
+    /// Broker (Kafka): the group coordinator moves the partition to this
+    /// consumer, while its owner may still work (a fault).
+    Rebalance(u8),
+    /// Consumer (Kafka, asynchronous processing): a pool worker picks up
+    /// the record at this offset. Pool workers run in any order, and a
+    /// crash kills the pool with what it had not started.
+    Work(u8),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

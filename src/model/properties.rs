@@ -6,6 +6,7 @@
 //! every state where nothing but a further fault can happen, every
 //! confirmed operation has been applied. Budgets keep the graph finite.
 
+use super::msg::Timer;
 use super::{Action, Model, State, producer};
 use crate::pipeline::Config;
 use stateright::{Expectation, Model as _};
@@ -76,7 +77,7 @@ fn restart_pending(s: &State) -> bool {
 }
 
 /// With nothing in flight and nobody down, only timers and the broker's
-/// dispatch choices are left. A lease expiry is a fault. A retry timer is
+/// dispatch choices are left. A lease expiry or a rebalance is a fault. A retry timer is
 /// progress: with nothing in flight its operation's publish or confirm was
 /// lost, so the producer re-publishes within the budgets or gives up, and
 /// either changes the state. A dispatch choice always leases a message.
@@ -87,7 +88,7 @@ fn timers_and_choices_idle(s: &State) -> bool {
         .timers_set
         .iter()
         .flat_map(|t| t.iter())
-        .all(|t| matches!(t, super::msg::Timer::Lease(_)));
+        .all(|t| matches!(t, Timer::Lease(_) | Timer::Rebalance(_)));
     timers
         && s.random_choices
             .iter()

@@ -9,7 +9,7 @@
 //! actors by state, which would also permute the producer, broker and store;
 //! this permutes only the consumer block.
 
-use super::msg::Dispatch;
+use super::msg::{Dispatch, Timer};
 use super::{FIRST_CONSUMER, NodeState, State, broker};
 use rustc_hash::FxHasher;
 use stateright::actor::{Id, Network};
@@ -46,6 +46,9 @@ pub fn rename(s: &State, to: &[usize]) -> State {
         b.sessions[j] = old.sessions[i];
         b.polling[j] = old.polling[i];
     }
+    if let Some(log) = &mut b.log {
+        log.owner = consumer(log.owner);
+    }
     let mut broker_state = Some(Arc::new(NodeState::Broker(b)));
     let actor_states = slots
         .clone()
@@ -81,7 +84,20 @@ pub fn rename(s: &State, to: &[usize]) -> State {
         network,
         timers_set: slots
             .clone()
-            .map(|k| s.timers_set[source(k)].clone())
+            .map(|k| match k {
+                // The coordinator's rebalance timers name their target.
+                super::BROKER => {
+                    let mut timers = stateright::actor::Timers::new();
+                    for t in s.timers_set[k].iter() {
+                        timers.set(match *t {
+                            Timer::Rebalance(c) => Timer::Rebalance(consumer(c)),
+                            other => other,
+                        });
+                    }
+                    timers
+                }
+                _ => s.timers_set[source(k)].clone(),
+            })
             .collect(),
         random_choices,
         crashed: slots.clone().map(|k| s.crashed[source(k)]).collect(),
@@ -119,6 +135,9 @@ fn signatures(s: &State) -> Vec<u64> {
     for (i, h) in h.iter_mut().enumerate() {
         b.sessions[i].hash(h);
         b.polling[i].hash(h);
+    }
+    if let Some(log) = &b.log {
+        (2u8, true).hash(&mut h[log.owner as usize]);
     }
     for (at, m) in b.messages.iter().enumerate() {
         if let broker::Status::Leased { consumer, .. } = m.status {

@@ -93,6 +93,41 @@ fn stale_completion_honoured(_: &Model, s: &State) -> bool {
     broker(s).stale_honoured
 }
 
+/// A live member that lost the partition still works on a record it
+/// fetched in an older generation: a zombie.
+fn zombie_at_work(_: &Model, s: &State) -> bool {
+    let Some(log) = broker(s).log else {
+        return false;
+    };
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && i != log.owner
+            && c.jobs.iter().any(|j| j.job.generation != log.generation)
+    })
+}
+
+fn zombie_fenced(_: &Model, s: &State) -> bool {
+    broker(s).log.is_some_and(|l| l.fenced)
+}
+
+/// The committed offset lies past a record a live consumer has not yet
+/// applied: its request is still on its way to the store, or it waits in
+/// its batch.
+fn commit_covers_unfinished(_: &Model, s: &State) -> bool {
+    let Some(log) = broker(s).log else {
+        return false;
+    };
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && c.jobs.iter().any(|j| {
+                let unapplied = j.stage == Stage::Queued
+                    || in_flight_from(s, consumer_id(i))
+                        .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
+                unapplied && j.job.msg < log.committed
+            })
+    })
+}
+
 fn gave_up(_: &Model, s: &State) -> bool {
     producer(s).gave_up.iter().any(|&g| g)
 }
@@ -175,11 +210,41 @@ pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
     ]
 }
 
+/// A rebalance matters when the old owner is still at work; fencing shows
+/// in a rejected commit, its absence in a zombie's commit taken.
+pub fn of_rebalance(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.pipeline.log && cfg.bounds.rebalances > 0 && cfg.bounds.consumers >= 2;
+    let fencing = cfg.pipeline.stale_completion == StaleCompletion::Rejected;
+    vec![
+        (
+            on,
+            witness(
+                "rebalance while the old owner holds an unfinished record",
+                zombie_at_work,
+            ),
+        ),
+        (
+            on && fencing,
+            witness(
+                "zombie commit rejected (ILLEGAL_GENERATION)",
+                zombie_fenced,
+            ),
+        ),
+        (
+            on && !fencing,
+            witness(
+                "zombie commit accepted (no fencing)",
+                stale_completion_honoured,
+            ),
+        ),
+    ]
+}
+
 /// A witness with whether it applies to a configuration.
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 2] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 3] = [
     |cfg| {
         let p = &cfg.pipeline;
         let name = match p.give_up {
@@ -195,6 +260,16 @@ pub const OUTCOMES: [fn(&Config) -> Listed; 2] = [
         (
             true,
             witness("at rest with every operation applied", all_applied_at_rest),
+        )
+    },
+    |cfg| {
+        let p = &cfg.pipeline;
+        (
+            p.log && p.processing == crate::pipeline::Processing::Async && effect_first(cfg),
+            witness(
+                "commit covers an unfinished record",
+                commit_covers_unfinished,
+            ),
         )
     },
 ];

@@ -48,6 +48,17 @@ pub enum CompletionOutcome {
     Refused { status: Status, answered: bool },
 }
 
+/// What a Kafka group coordinator did with an offset commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// From the current generation: the committed offset moves.
+    Accepted,
+    /// From an older generation, taken anyway (no fencing).
+    ZombieTaken,
+    /// From an older generation, rejected (`ILLEGAL_GENERATION`).
+    Fenced { generation: u8 },
+}
+
 /// How a reply to a consumer landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyOutcome {
@@ -97,6 +108,20 @@ pub enum Event {
         msg: u8,
         expired: Option<(u8, u8, bool)>,
     },
+    /// The Kafka coordinator moved the partition; `holding`: the records
+    /// the old owner, alive, still works on (a zombie's).
+    Rebalanced {
+        from: u8,
+        to: u8,
+        generation: u8,
+        resumes_at: u8,
+        holding: Vec<u8>,
+    },
+    /// A pool worker of a consumer started a record's handler.
+    WorkStarted {
+        consumer: u8,
+        msg: u8,
+    },
     Crashed {
         consumer: u8,
         holding: Vec<Held>,
@@ -141,6 +166,23 @@ pub enum Event {
         job: JobRef,
         outcome: CompletionOutcome,
     },
+    /// A Kafka offset commit of `offset` (= the record's offset + 1);
+    /// `covers`: earlier records it covers that a live consumer has not
+    /// finished.
+    Committed {
+        consumer: u8,
+        op: u8,
+        offset: u8,
+        outcome: CommitOutcome,
+        covers: Vec<u8>,
+    },
+    /// A Kafka poll answered: the owner receives offsets `first..=last`.
+    Fetched {
+        consumer: u8,
+        first: u8,
+        last: u8,
+        generation: u8,
+    },
     Reply {
         consumer: u8,
         op: u8,
@@ -178,6 +220,28 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             msg: *m,
             expired: lease_expiry(before, after, *m),
         },
+        ActorModelAction::Timeout(id, Timer::Work(m)) => Event::WorkStarted {
+            consumer: model::consumer_index(*id),
+            msg: *m,
+        },
+        ActorModelAction::Timeout(_, Timer::Rebalance(_)) => {
+            let (l0, l1) = (
+                model::broker(before).log.expect("a log"),
+                model::broker(after).log.expect("a log"),
+            );
+            let (down, c) = consumer_state(before, l0.owner);
+            Event::Rebalanced {
+                from: l0.owner,
+                to: l1.owner,
+                generation: l1.generation,
+                resumes_at: l1.position,
+                holding: if down {
+                    Vec::new()
+                } else {
+                    c.jobs.iter().map(|j| j.job.msg).collect()
+                },
+            }
+        }
         ActorModelAction::Crash(id) => {
             let consumer = model::consumer_index(*id);
             let (_, c) = consumer_state(before, consumer);
@@ -199,6 +263,15 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             Event::Restarted {
                 consumer,
                 incarnation: consumer_state(after, consumer).1.incarnation,
+            }
+        }
+        ActorModelAction::SelectRandom { random: d, .. } if model.cfg.pipeline.log => {
+            let log = model::broker(after).log.expect("a log");
+            Event::Fetched {
+                consumer: d.consumer,
+                first: d.msg,
+                last: log.position - 1,
+                generation: log.generation,
             }
         }
         ActorModelAction::SelectRandom { random: d, .. } => {
@@ -267,7 +340,11 @@ fn lease_expiry(before: &State, after: &State, m: u8) -> Option<(u8, u8, bool)> 
     let released = model::broker(after).messages[m as usize].status == Status::Ready;
     match status {
         Status::Leased { consumer, delivery } if released => {
-            let j = JobRef { msg: m, delivery };
+            let j = JobRef {
+                msg: m,
+                delivery,
+                generation: 0,
+            };
             let (down, c) = consumer_state(before, consumer);
             let works = !down && c.jobs.iter().any(|x| x.job == j);
             Some((consumer, delivery, works))
@@ -330,6 +407,37 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
             key,
             already: model::store(before).ledger.binary_search(&key).is_ok(),
         },
+        Msg::Complete { job, .. } if p.log => {
+            let log = model::broker(before).log.expect("a log");
+            let offset = job.msg + 1;
+            let outcome = if job.generation == log.generation {
+                CommitOutcome::Accepted
+            } else if p.stale_completion == StaleCompletion::Accepted {
+                CommitOutcome::ZombieTaken
+            } else {
+                CommitOutcome::Fenced {
+                    generation: log.generation,
+                }
+            };
+            let mut covers: Vec<u8> = model::consumers(before)
+                .filter(|(_, down, _)| !down)
+                .flat_map(|(_, _, c)| c.jobs.iter())
+                .filter(|j| j.job.msg < job.msg && j.stage != Stage::Completing)
+                .map(|j| j.job.msg)
+                .collect();
+            covers.sort();
+            covers.dedup();
+            if outcome == (CommitOutcome::Fenced { generation: log.generation }) {
+                covers.clear();
+            }
+            Event::Committed {
+                consumer: model::consumer_index(src),
+                op: op_of(before, job.msg),
+                offset,
+                outcome,
+                covers,
+            }
+        }
         Msg::Complete { job, .. } => {
             let consumer = model::consumer_index(src);
             let entry = &model::broker(before).messages[job.msg as usize];

@@ -112,6 +112,7 @@ fn status(s: Status) -> Value {
 
 fn stage(s: Stage) -> Value {
     let tag = match s {
+        Stage::Queued => "Queued",
         Stage::Applying => "Applying",
         Stage::Recording => "Recording",
         Stage::Completing => "Completing",

@@ -177,6 +177,44 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             "B",
             &format!("lease {} to Consumer {}", message(m), consumer + 1),
         )],
+        (
+            _,
+            Event::Fetched {
+                consumer,
+                first,
+                last,
+                ..
+            },
+        ) => vec![note(
+            &format!("C{}", consumer + 1),
+            &if first == last {
+                format!("poll returns {}", words::offset(first))
+            } else {
+                format!("poll returns offsets {first}–{last}")
+            },
+        )],
+        (
+            _,
+            Event::Rebalanced {
+                from, to, holding, ..
+            },
+        ) => vec![note(
+            "B",
+            &format!(
+                "⏰ rebalance: partition 0 moves from Consumer {} to Consumer {}{}",
+                from + 1,
+                to + 1,
+                if holding.is_empty() {
+                    ""
+                } else {
+                    ", the old owner still works (zombie)"
+                }
+            ),
+        )],
+        (_, Event::WorkStarted { consumer, msg }) => vec![note(
+            &format!("C{}", consumer + 1),
+            &format!("pool worker starts {}", words::offset(msg)),
+        )],
         (_, e) => unreachable!("a timer, crash, restart or dispatch step: {e:?}"),
     }
 }
@@ -252,6 +290,12 @@ fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
         } => {
             let (_, verdict) = words::completion(j.msg, outcome);
             vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
+        }
+        Event::Committed {
+            offset, outcome, covers, ..
+        } => {
+            let (_, verdict) = words::commit(offset, outcome, &covers);
+            vec![arrow(src, dst, "->>", &verdict)]
         }
         Event::Rejoined { released, .. } => {
             let mut out = vec![arrow(src, dst, "->>", &text)];

@@ -15,7 +15,7 @@
 
 use super::diagnosis::{Diagnosis, diagnose};
 use super::events::{self, Event, ReplyOutcome, RetryOutcome};
-use super::words::{self, actor, applied_times, consumer, job, key, message, op};
+use super::words::{self, actor, applied_times, consumer, job, key, message, offset, op};
 use crate::check::Trace;
 use crate::model::broker::Status;
 use crate::model::consumer::Stage;
@@ -92,6 +92,35 @@ pub fn words(model: &Model, e: &Event) -> String {
                 message(*m)
             ),
         },
+        Event::WorkStarted { consumer: c, msg } => format!(
+            "{}: a pool worker starts the handler for {}",
+            consumer(*c),
+            offset(*msg)
+        ),
+        Event::Rebalanced {
+            from,
+            to,
+            generation,
+            resumes_at,
+            holding,
+        } => {
+            let zombie = if holding.is_empty() {
+                String::new()
+            } else {
+                let held: Vec<String> = holding.iter().map(|&m| offset(m)).collect();
+                format!(
+                    "; {} is not told and still works on {} (a zombie)",
+                    consumer(*from),
+                    held.join(" and ")
+                )
+            };
+            format!(
+                "rebalance: partition 0 moves from {} to {} (generation {generation}), which resumes at the committed {}{zombie}",
+                consumer(*from),
+                consumer(*to),
+                offset(*resumes_at)
+            )
+        }
         Event::Crashed {
             consumer: c,
             holding,
@@ -259,6 +288,31 @@ pub fn words(model: &Model, e: &Event) -> String {
             job(*j),
             words::completion(j.msg, *outcome).0
         ),
+        Event::Committed {
+            consumer: c,
+            op: o,
+            offset: n,
+            outcome,
+            covers,
+        } => format!(
+            "{} {} for {}",
+            consumer(*c),
+            words::commit(*n, *outcome, covers).0,
+            op(*o)
+        ),
+        Event::Fetched {
+            consumer: c,
+            first,
+            last,
+            generation,
+        } => {
+            let what = if first == last {
+                offset(*first)
+            } else {
+                format!("offsets {first}–{last}")
+            };
+            format!("{} polls {what} (generation {generation})", consumer(*c))
+        }
         Event::Reply {
             consumer: c,
             op: o,
@@ -344,6 +398,7 @@ fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
 
 fn stage_words(stage: Stage) -> &'static str {
     match stage {
+        Stage::Queued => "waiting behind the records before it in its poll",
         Stage::Applying => "waiting for the effect store's reply",
         Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",
@@ -474,7 +529,8 @@ mod tests {
         assert_eq!(
             key(Key::Delivery(JobRef {
                 msg: 0,
-                delivery: 2
+                delivery: 2,
+                generation: 0,
             })),
             "delivery 2 of message 1"
         );

@@ -1,9 +1,10 @@
 //! The names every report gives the model's things. Humans count from 1:
 //! `op#1` is operation 0, `message 1` is the broker's offset 0,
 //! `consumer 1` is consumer index 0. Message ids are the raw ids the
-//! producer attached, since they are opaque values, not positions.
+//! producer attached, since they are opaque values, not positions. Kafka
+//! offsets keep Kafka's own numbering from 0 (`offset 0` is message 1).
 
-use super::events::CompletionOutcome;
+use super::events::{CommitOutcome, CompletionOutcome};
 use crate::model::broker::Status;
 use crate::model::msg::{JobRef, Key};
 use crate::model::{self, BROKER, PRODUCER, STORE};
@@ -15,6 +16,12 @@ pub fn op(op: u8) -> String {
 
 pub fn message(msg: u8) -> String {
     format!("message {}", msg + 1)
+}
+
+/// A Kafka offset, as Kafka numbers them (from 0): "offset 0" is
+/// message 1.
+pub fn offset(msg: u8) -> String {
+    format!("offset {msg}")
 }
 
 pub fn consumer(index: u8) -> String {
@@ -89,5 +96,38 @@ pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
                 )
             }
         }
+    }
+}
+
+/// A Kafka commit's outcome: the narrative's sentence and the diagram's
+/// label. `covers`: earlier records still unfinished that the commit
+/// covers.
+pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, String) {
+    let covered = if covers.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = covers.iter().map(|&m| offset(m)).collect();
+        format!(
+            " (covers {}, not finished: the position advanced past an unfinished record)",
+            list.join(" and ")
+        )
+    };
+    match outcome {
+        CommitOutcome::Accepted => (
+            format!("commits offset {offset_}{covered}"),
+            format!("commit offset {offset_}{}", if covers.is_empty() { "" } else { ", covers an unfinished record" }),
+        ),
+        CommitOutcome::ZombieTaken => (
+            format!(
+                "commits offset {offset_} from an older generation and the coordinator takes it (no fencing){covered}"
+            ),
+            format!("zombie commit offset {offset_} taken"),
+        ),
+        CommitOutcome::Fenced { generation } => (
+            format!(
+                "commits offset {offset_}: commit rejected: ILLEGAL_GENERATION (generation {generation} owns the partition now)"
+            ),
+            "commit rejected: ILLEGAL_GENERATION".to_string(),
+        ),
     }
 }
