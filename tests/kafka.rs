@@ -1,0 +1,153 @@
+//! The Kafka broker kind: the verdict of every shipped Kafka scenario with
+//! its witnesses, a negative control for every proof (one value changed,
+//! the checker must refute), and the traces showing where the effect
+//! escaped.
+
+use onceproof::check::{self, Limits, Outcome, Verdict};
+use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
+use onceproof::pipeline::{CompletionOrder, Config, LedgerKey, Processing, StaleCompletion};
+use onceproof::report::events::{self, CommitOutcome, Event};
+use onceproof::scenario;
+use std::path::Path;
+
+fn shipped(name: &str) -> Config {
+    scenario::load(&Path::new("models").join(format!("{name}.toml")))
+        .expect("a shipped scenario")
+        .config
+}
+
+fn run(cfg: Config) -> Outcome {
+    let o = check::check(cfg, Limits::default(), &mut |_| {});
+    assert!(o.complete, "the exploration completes");
+    o
+}
+
+fn verdicts(o: &Outcome) -> (Verdict, Verdict) {
+    (
+        o.verdict(APPLIED_ONCE).unwrap(),
+        o.verdict(NO_LOSS).unwrap(),
+    )
+}
+
+use Verdict::{Counterexample as Ce, Proved};
+
+#[test]
+fn every_shipped_kafka_scenario_has_its_verdicts_and_reaches_its_witnesses() {
+    let table = [
+        ("kafka-at-least-once", Ce, Proved),
+        ("kafka-idempotency", Proved, Proved),
+        ("kafka-atomic-boundary", Proved, Proved),
+        ("kafka-commit-before", Proved, Ce),
+        ("kafka-auto-commit-async", Ce, Ce),
+        ("kafka-cumulative-commit", Ce, Ce),
+        ("kafka-rebalance-zombie", Ce, Proved),
+        ("kafka-rebalance-zombie-unfenced", Ce, Proved),
+    ];
+    for (name, once, loss) in table {
+        let o = run(shipped(name));
+        assert_eq!(verdicts(&o), (once, loss), "{name}");
+        let unreached: Vec<_> = o.witnesses.iter().filter(|(_, r)| !r).collect();
+        assert!(unreached.is_empty(), "{name}: unreached {unreached:?}");
+    }
+}
+
+/// Each proof, with one value changed, is refuted.
+#[test]
+fn every_kafka_proof_has_a_negative_control() {
+    let mut idem = shipped("kafka-idempotency");
+    idem.pipeline.ledger_check = false;
+    assert_eq!(run(idem).verdict(APPLIED_ONCE), Some(Ce), "no ledger check");
+
+    let mut atomic = shipped("kafka-atomic-boundary");
+    atomic.pipeline.ledger_key = LedgerKey::None;
+    assert_eq!(run(atomic).verdict(APPLIED_ONCE), Some(Ce), "no offset with the effect");
+
+    let mut before = shipped("kafka-commit-before");
+    before.pipeline.producer_retries = true;
+    before.bounds.retries = 1;
+    assert_eq!(run(before).verdict(APPLIED_ONCE), Some(Ce), "a retrying producer");
+
+    for name in ["kafka-at-least-once", "kafka-rebalance-zombie"] {
+        let mut cfg = shipped(name);
+        cfg.pipeline.order = CompletionOrder::CompletionThenEffect;
+        cfg.bounds.crashes = 1;
+        assert_eq!(run(cfg).verdict(NO_LOSS), Some(Ce), "{name}: commit before");
+    }
+    let mut sync = shipped("kafka-cumulative-commit");
+    sync.pipeline.processing = Processing::Sync;
+    assert_eq!(
+        verdicts(&run(sync)),
+        (Ce, Proved),
+        "synchronous processing never commits past an unfinished record"
+    );
+    let mut sync = shipped("kafka-auto-commit-async");
+    sync.pipeline.processing = Processing::Sync;
+    assert_eq!(verdicts(&run(sync)), (Ce, Proved), "auto-commit, sync");
+}
+
+/// Fencing stops the zombie's commit, not its side effect: in the
+/// counterexample the effect lands twice and, with fencing, the zombie's
+/// commit is rejected; without it, taken.
+#[test]
+fn fencing_stops_the_commit_not_the_effect() {
+    for (name, fencing) in [
+        ("kafka-rebalance-zombie", true),
+        ("kafka-rebalance-zombie-unfenced", false),
+    ] {
+        let cfg = shipped(name);
+        assert_eq!(
+            cfg.pipeline.stale_completion == StaleCompletion::Rejected,
+            fencing
+        );
+        let o = run(cfg);
+        let trace = o.trace(APPLIED_ONCE).expect("a counterexample");
+        let model = onceproof::model::build(cfg);
+        let mut steps: Vec<Event> = events::of_trace(&model, trace).map(|(_, _, e)| e).collect();
+        steps.extend(
+            trace
+                .epilogue
+                .iter()
+                .scan(trace.last_state().clone(), |before, (a, after)| {
+                    let e = events::event(&model, before, a, after);
+                    *before = after.clone();
+                    Some(e)
+                }),
+        );
+        let rebalance = steps
+            .iter()
+            .position(|e| matches!(e, Event::Rebalanced { holding, .. } if !holding.is_empty()))
+            .expect("a rebalance under a working owner");
+        let applied_twice = steps
+            .iter()
+            .position(|e| matches!(e, Event::Effect { times: 2, .. }))
+            .expect("the effect applied twice");
+        assert!(rebalance < applied_twice, "{name}");
+        // The whole run to rest shows what became of the zombie's commit.
+        let zombie_commit = steps.iter().find_map(|e| match e {
+            Event::Committed { outcome, .. } if *outcome != CommitOutcome::Accepted => {
+                Some(*outcome)
+            }
+            _ => None,
+        });
+        match zombie_commit {
+            Some(CommitOutcome::Fenced { .. }) => assert!(fencing, "{name}"),
+            Some(CommitOutcome::ZombieTaken) => assert!(!fencing, "{name}"),
+            other => panic!("{name}: the zombie's commit is in the trace, found {other:?}"),
+        }
+    }
+}
+
+/// The rebalance witnesses come out unreached, so a proof would be
+/// `vacuous`, when the partition cannot move.
+#[test]
+fn without_a_second_member_a_rebalance_cannot_happen() {
+    let mut cfg = shipped("kafka-rebalance-zombie");
+    cfg.bounds.consumers = 1;
+    let o = run(cfg);
+    assert!(
+        o.witnesses.iter().all(|(w, _)| !w.contains("rebalance")),
+        "no rebalance witness applies: {:?}",
+        o.witnesses
+    );
+    assert_eq!(verdicts(&o), (Proved, Proved));
+}
