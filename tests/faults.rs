@@ -9,7 +9,9 @@ mod common;
 use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
-use onceproof::pipeline::{Bounds, Config, Mode, Pipeline, StaleCompletion};
+use onceproof::pipeline::{
+    Bounds, BrokerKind, Config, Mode, Pipeline, Processing, StaleCompletion,
+};
 use onceproof::scenario;
 use stateright::Model as _;
 use stateright::actor::ActorModelAction;
@@ -17,18 +19,34 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 fn config(mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
+    on(BrokerKind::Generic, mode, operations, consumers, budget)
+}
+
+/// `budget` for every fault the broker kind has, 0 for the others.
+fn on(kind: BrokerKind, mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
+    let pipeline = (kind.spec().preset)(Pipeline::of(mode));
     let mut bounds = Bounds {
         operations,
         consumers,
         ..Bounds::default()
     };
     for k in &REGISTRY {
-        (k.set_budget)(&mut bounds, budget);
+        let n = if (k.vocabulary)(&pipeline) { budget } else { 0 };
+        (k.set_budget)(&mut bounds, n);
     }
-    Config {
-        pipeline: Pipeline::of(mode),
-        bounds,
-    }
+    Config { pipeline, bounds }
+}
+
+fn kafka(mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
+    on(BrokerKind::Kafka, mode, operations, consumers, budget)
+}
+
+/// Kafka with asynchronous processing and auto-commit: the pool's timers.
+fn kafka_async(operations: u8, budget: u8) -> Config {
+    let mut cfg = kafka(Mode::AtLeastOnce, operations, 2, budget);
+    cfg.pipeline.processing = Processing::Async;
+    cfg.pipeline.auto_commit = true;
+    cfg
 }
 
 #[test]
@@ -65,9 +83,11 @@ fn every_budget_in_bounds_is_a_registry_entry() {
 #[test]
 fn the_scenario_parser_reads_every_registry_budget() {
     for k in &REGISTRY {
+        let generic = (k.vocabulary)(&Pipeline::of(Mode::Idempotency));
         let src = format!(
-            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n\
+            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{}\
              [bounds]\n{} = 3\n[expect]\napplied-once = \"proved\"\nno-loss = \"proved\"\n",
+            if generic { "" } else { "[broker]\nkind = \"kafka\"\n" },
             k.field
         );
         let s = scenario::parse(Path::new("x.toml"), &src).expect("a registry field parses");
@@ -83,10 +103,17 @@ fn every_step_that_spends_a_budget_is_its_fault() {
     let mut accepting = config(Mode::AtLeastOnce, 1, 1, 1);
     accepting.pipeline.stale_completion = StaleCompletion::Accepted;
     let mut spent_somewhere = BTreeSet::new();
+    let mut unfenced = kafka(Mode::AtLeastOnce, 1, 2, 1);
+    unfenced.pipeline.stale_completion = StaleCompletion::Accepted;
     for cfg in Mode::ALL
         .map(|m| config(m, 1, 1, 1))
         .into_iter()
-        .chain([accepting])
+        .chain([
+            accepting,
+            kafka(Mode::Idempotency, 1, 2, 1),
+            unfenced,
+            kafka_async(1, 1),
+        ])
     {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -175,13 +202,15 @@ fn the_bounds_table_in_the_docs_lists_every_budget() {
 
 #[test]
 fn the_bounds_line_names_every_budget() {
-    let line = config(Mode::AtLeastOnce, 1, 1, 1).describe_bounds();
-    for k in &REGISTRY {
-        assert!(line.contains(k.unit.0), "{line} lacks {}", k.unit.0);
-    }
-    let off = config(Mode::AtLeastOnce, 1, 1, 0).describe_bounds();
-    for k in &REGISTRY {
-        assert!(off.contains(k.unit.1), "{off} lacks {}", k.unit.1);
+    for kind in [BrokerKind::Generic, BrokerKind::Kafka] {
+        let line = on(kind, Mode::AtLeastOnce, 1, 2, 1).describe_bounds();
+        let off = on(kind, Mode::AtLeastOnce, 1, 2, 0).describe_bounds();
+        let pipeline = (kind.spec().preset)(Pipeline::of(Mode::AtLeastOnce));
+        for k in &REGISTRY {
+            let ours = (k.vocabulary)(&pipeline);
+            assert_eq!(line.contains(k.unit.0), ours, "{line}: {}", k.unit.0);
+            assert_eq!(off.contains(k.unit.1), ours, "{off}: {}", k.unit.1);
+        }
     }
 }
 
@@ -207,6 +236,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         config(Mode::Idempotency, 2, 1, 1),
         // Two spurious retries: the retry accounting beyond one.
         config(Mode::AtomicBoundary, 1, 1, 2),
+        kafka(Mode::AtLeastOnce, 1, 2, 1),
+        kafka_async(1, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -252,14 +283,21 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     // The broker's lease handling is the same in every mode.
     let mut giving_up = config(Mode::AtLeastOnce, 2, 1, 1);
     giving_up.pipeline.max_attempts = Some(2);
+    let (mut rebalances_armed, mut work_armed) = (0, 0);
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
         giving_up,
+        kafka(Mode::AtLeastOnce, 1, 2, 1),
+        kafka_async(1, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
-            cfg.bounds.lease_expiries = budget;
+            if cfg.pipeline.log {
+                cfg.bounds.rebalances = budget;
+            } else {
+                cfg.bounds.lease_expiries = budget;
+            }
             let m = model::build(cfg);
             for s in reachable(&m) {
                 let p = model::producer(&s);
@@ -271,6 +309,27 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                     }
                 }
                 let b = model::broker(&s);
+                if let Some(log) = b.log {
+                    for t in s.timers_set[BROKER].iter() {
+                        if let Timer::Rebalance(to) = t {
+                            rebalances_armed += 1;
+                            assert!(log.rebalances_left > 0, "{t:?} armed with none left");
+                            assert_ne!(*to, log.owner, "{t:?} armed for the owner");
+                        }
+                    }
+                }
+                for (i, _, c) in model::consumers(&s) {
+                    for t in s.timers_set[usize::from(model::consumer_id(i))].iter() {
+                        if let Timer::Work(msg) = t {
+                            work_armed += 1;
+                            assert!(
+                                c.jobs.iter().any(|j| j.job.msg == *msg
+                                    && j.stage == onceproof::model::consumer::Stage::Queued),
+                                "{t:?} armed with no record waiting for a worker"
+                            );
+                        }
+                    }
+                }
                 for t in s.timers_set[BROKER].iter() {
                     if let Timer::Lease(msg) = t {
                         armed += 1;
@@ -288,5 +347,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         }
     }
     assert!(armed > 0, "no lease timer was ever armed");
+    assert!(rebalances_armed > 0, "no rebalance timer was ever armed");
+    assert!(work_armed > 0, "no pool worker timer was ever armed");
     assert!(retries_armed > 0, "no retry timer was ever armed");
 }

@@ -57,6 +57,7 @@ fn applications(model: &Model, trace: &Trace, o: u8) -> Vec<Application> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Redelivery {
     LeaseExpiry,
+    Rebalance,
     Crash,
     Unknown,
 }
@@ -72,6 +73,9 @@ fn redelivery_cause(model: &Model, trace: &Trace, msg: u8, from: usize, to: usiz
                 msg: m,
                 expired: Some(_),
             } if m == msg => return Redelivery::LeaseExpiry,
+            Event::Rebalanced { holding, .. } if holding.contains(&msg) => {
+                return Redelivery::Rebalance;
+            }
             Event::Crashed { holding, .. } => crash |= holding.iter().any(|h| h.job.msg == msg),
             _ => {}
         }
@@ -179,6 +183,12 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             ),
             " A longer lease only narrows the window; it does not close it.",
         ),
+        Redelivery::Rebalance => (
+            format!(
+                "a rebalance moved the partition while its owner still worked on {m}, and the new owner resumed from the committed offset behind it (the old owner, a zombie, applied the effect anyway)"
+            ),
+            " Fencing stops the zombie's commit, not its side effect.",
+        ),
         Redelivery::Crash => (
             format!(
                 "a consumer crashed after the effect committed and before completion was recorded, so the broker, correctly, redelivered {m}"
@@ -202,7 +212,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         ),
         (_, _, LedgerWrite::AfterEffect) => {
             let race = match cause {
-                Redelivery::LeaseExpiry => {
+                Redelivery::LeaseExpiry | Redelivery::Rebalance => {
                     "two concurrent deliveries both found no row before either wrote one (check-then-act)"
                 }
                 _ => "nothing recorded the application before the redelivery arrived",
@@ -263,6 +273,27 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             "completion recorded → effect committed",
             format!(
                 "The consumer must record completion only after the effect is committed, or commit both in one transaction (the offset stored with the effect): {why}."
+            ),
+        );
+    }
+    let covered = of_trace(model, trace).any(|(_, _, e)| {
+        matches!(e, Event::Committed { covers, .. } if stored.iter().any(|&m| covers.contains(&(m as u8))))
+    });
+    if done && covered {
+        let why = if model.cfg.pipeline.auto_commit {
+            format!(
+                "auto-commit committed the offsets of the previous poll while the worker pool had not yet applied {o}"
+            )
+        } else {
+            format!(
+                "a commit covered {o} while it was still being processed (a Kafka commit is cumulative: offset n+1 covers every record before it)"
+            )
+        };
+        return diagnosis(
+            LEG3,
+            "position advanced past an unfinished record",
+            format!(
+                "An offset may be committed only once every record it covers has its effect committed (track the lowest unfinished offset and commit below it): {why}, and the restart resumed after it."
             ),
         );
     }

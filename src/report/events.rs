@@ -198,6 +198,8 @@ pub enum Event {
         consumer: u8,
         incarnation: u8,
         released: Vec<u8>,
+        /// Kafka: the owner rejoined and resumes at this committed offset.
+        resumes_at: Option<u8>,
     },
 }
 
@@ -419,11 +421,19 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     generation: log.generation,
                 }
             };
+            // Unfinished: waiting to start, or its effect request not yet
+            // taken by the store.
             let mut covers: Vec<u8> = model::consumers(before)
                 .filter(|(_, down, _)| !down)
-                .flat_map(|(_, _, c)| c.jobs.iter())
-                .filter(|j| j.job.msg < job.msg && j.stage != Stage::Completing)
-                .map(|j| j.job.msg)
+                .flat_map(|(i, _, c)| c.jobs.iter().map(move |j| (i, j)))
+                .filter(|(i, j)| {
+                    j.job.msg <= job.msg
+                        && (j.stage == Stage::Queued
+                            || model::in_flight_from(before, model::consumer_id(*i)).any(
+                                |m| matches!(m, Msg::Apply { job: a, .. } if *a == j.job),
+                            ))
+                })
+                .map(|(_, j)| j.job.msg)
                 .collect();
             covers.sort();
             covers.dedup();
@@ -477,10 +487,12 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 })
                 .map(|m| m as u8)
                 .collect();
+            let log = b1.log.filter(|l| l.owner == consumer);
             Event::Rejoined {
                 consumer,
                 incarnation,
-                released,
+                released: if b1.log.is_some() { Vec::new() } else { released },
+                resumes_at: log.map(|l| l.position),
             }
         }
     }

@@ -325,8 +325,15 @@ pub fn words(model: &Model, e: &Event) -> String {
             consumer: c,
             incarnation,
             released,
+            resumes_at,
         } => {
-            if released.is_empty() {
+            if let Some(n) = resumes_at {
+                format!(
+                    "{} rejoins the group (session {incarnation}) and resumes at the committed {}, not at the furthest record it had touched",
+                    consumer(*c),
+                    offset(*n)
+                )
+            } else if released.is_empty() {
                 format!(
                     "{} rejoins the broker (session {incarnation})",
                     consumer(*c)
@@ -398,7 +405,7 @@ fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
 
 fn stage_words(stage: Stage) -> &'static str {
     match stage {
-        Stage::Queued => "waiting behind the records before it in its poll",
+        Stage::Queued => "not started yet (queued in its poll, or for a pool worker)",
         Stage::Applying => "waiting for the effect store's reply",
         Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",

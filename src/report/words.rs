@@ -108,7 +108,7 @@ pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, St
     } else {
         let list: Vec<String> = covers.iter().map(|&m| offset(m)).collect();
         format!(
-            " (covers {}, not finished: the position advanced past an unfinished record)",
+            " (covers {}, not yet applied: the position advanced past an unfinished record)",
             list.join(" and ")
         )
     };

@@ -7,7 +7,12 @@ use std::collections::{HashSet, VecDeque};
 /// Every reachable state within the budgets, without any reduction: the
 /// ground truth small-bound tests compare the checker against.
 pub fn reachable(m: &Model) -> HashSet<State> {
-    let mut seen: HashSet<State> = m.init_states().into_iter().collect();
+    reachable_from(m, m.init_states())
+}
+
+/// Every state reachable within the budgets from `inits`.
+pub fn reachable_from(m: &Model, inits: Vec<State>) -> HashSet<State> {
+    let mut seen: HashSet<State> = inits.into_iter().collect();
     let mut queue: VecDeque<State> = seen.iter().cloned().collect();
     while let Some(s) = queue.pop_front() {
         let mut actions = Vec::new();
