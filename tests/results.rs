@@ -12,8 +12,10 @@ use onceproof::report::{document, markdown};
 use onceproof::scenario;
 use std::path::Path;
 
-/// The most unique states `check --all` may explore, summed over models/.
-const MATRIX_BUDGET: usize = 6_000_000;
+/// The most unique states `check --all` may explore, summed over models/
+/// (6.44 M with the Kafka scenarios: `check --all` about 44 s on 2 cores,
+/// under the 60 s the Kafka issue allows).
+const MATRIX_BUDGET: usize = 7_000_000;
 
 #[test]
 fn committed_results_match_the_models() {
