@@ -121,7 +121,10 @@ fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
                 let known: Vec<String> = KAFKA_FIELDS.iter().map(|f| format!("`{f}`")).collect();
                 return Err((
                     key.clone(),
-                    format!("unknown field `{key}`, expected one of {}", known.join(", ")),
+                    format!(
+                        "unknown field `{key}`, expected one of {}",
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -393,11 +396,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             return Err(fail(
                 "bounds",
                 k.field,
-                format!(
-                    "broker kind \"{}\" has no {}{hint}",
-                    kind.name(),
-                    k.unit.1
-                ),
+                format!("broker kind \"{}\" has no {}{hint}", kind.name(), k.unit.1),
             ));
         }
     }

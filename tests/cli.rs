@@ -666,7 +666,10 @@ fn kafka_fields_and_their_errors() {
     );
     // A knob of the generic broker or of another vocabulary.
     assert_bad(
-        &kafka("kind = \"kafka\"", "kind = \"kafka\"\nstale-completion = \"accepted\""),
+        &kafka(
+            "kind = \"kafka\"",
+            "kind = \"kafka\"\nstale-completion = \"accepted\"",
+        ),
         8,
         "broker.stale-completion",
         "set `broker.kafka.fencing` only",
@@ -685,13 +688,19 @@ fn kafka_fields_and_their_errors() {
     );
     // Inconsistent or void combinations.
     assert_bad(
-        &kafka("[expect]", "[consumer]\norder = \"effect-then-completion\"\n\n[expect]"),
+        &kafka(
+            "[expect]",
+            "[consumer]\norder = \"effect-then-completion\"\n\n[expect]",
+        ),
         21,
         "consumer.order",
         "set `broker.kafka.commit` only",
     );
     assert_bad(
-        &kafka(commit, "commit = \"before-processing\"\nprocessing = \"async\""),
+        &kafka(
+            commit,
+            "commit = \"before-processing\"\nprocessing = \"async\"",
+        ),
         11,
         "broker.kafka.processing",
         "has no effect here",

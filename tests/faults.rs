@@ -87,7 +87,11 @@ fn the_scenario_parser_reads_every_registry_budget() {
         let src = format!(
             "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{}\
              [bounds]\n{} = 3\n[expect]\napplied-once = \"proved\"\nno-loss = \"proved\"\n",
-            if generic { "" } else { "[broker]\nkind = \"kafka\"\n" },
+            if generic {
+                ""
+            } else {
+                "[broker]\nkind = \"kafka\"\n"
+            },
             k.field
         );
         let s = scenario::parse(Path::new("x.toml"), &src).expect("a registry field parses");
@@ -105,16 +109,12 @@ fn every_step_that_spends_a_budget_is_its_fault() {
     let mut spent_somewhere = BTreeSet::new();
     let mut unfenced = kafka(Mode::AtLeastOnce, 1, 2, 1);
     unfenced.pipeline.stale_completion = StaleCompletion::Accepted;
-    for cfg in Mode::ALL
-        .map(|m| config(m, 1, 1, 1))
-        .into_iter()
-        .chain([
-            accepting,
-            kafka(Mode::Idempotency, 1, 2, 1),
-            unfenced,
-            kafka_async(1, 1),
-        ])
-    {
+    for cfg in Mode::ALL.map(|m| config(m, 1, 1, 1)).into_iter().chain([
+        accepting,
+        kafka(Mode::Idempotency, 1, 2, 1),
+        unfenced,
+        kafka_async(1, 1),
+    ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
             let before = Tally::of(&s);

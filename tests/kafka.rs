@@ -60,12 +60,20 @@ fn every_kafka_proof_has_a_negative_control() {
 
     let mut atomic = shipped("kafka-atomic-boundary");
     atomic.pipeline.ledger_key = LedgerKey::None;
-    assert_eq!(run(atomic).verdict(APPLIED_ONCE), Some(Ce), "no offset with the effect");
+    assert_eq!(
+        run(atomic).verdict(APPLIED_ONCE),
+        Some(Ce),
+        "no offset with the effect"
+    );
 
     let mut before = shipped("kafka-commit-before");
     before.pipeline.producer_retries = true;
     before.bounds.retries = 1;
-    assert_eq!(run(before).verdict(APPLIED_ONCE), Some(Ce), "a retrying producer");
+    assert_eq!(
+        run(before).verdict(APPLIED_ONCE),
+        Some(Ce),
+        "a retrying producer"
+    );
 
     for name in ["kafka-at-least-once", "kafka-rebalance-zombie"] {
         let mut cfg = shipped(name);
@@ -103,16 +111,14 @@ fn fencing_stops_the_commit_not_the_effect() {
         let trace = o.trace(APPLIED_ONCE).expect("a counterexample");
         let model = onceproof::model::build(cfg);
         let mut steps: Vec<Event> = events::of_trace(&model, trace).map(|(_, _, e)| e).collect();
-        steps.extend(
-            trace
-                .epilogue
-                .iter()
-                .scan(trace.last_state().clone(), |before, (a, after)| {
-                    let e = events::event(&model, before, a, after);
-                    *before = after.clone();
-                    Some(e)
-                }),
-        );
+        steps.extend(trace.epilogue.iter().scan(
+            trace.last_state().clone(),
+            |before, (a, after)| {
+                let e = events::event(&model, before, a, after);
+                *before = after.clone();
+                Some(e)
+            },
+        ));
         let rebalance = steps
             .iter()
             .position(|e| matches!(e, Event::Rebalanced { holding, .. } if !holding.is_empty()))

@@ -12,9 +12,9 @@
 //! committed records are done, fetched ones leased to the owner, the rest
 //! ready.
 
+pub use super::log::LogState;
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
-pub use super::log::LogState;
 use crate::pipeline::{Config, StaleCompletion};
 use serde::Serialize;
 use stateright::actor::Id;

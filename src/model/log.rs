@@ -120,8 +120,8 @@ pub fn on_poll_answered(
     if d.consumer != log.owner || d.msg != log.position {
         return None;
     }
-    let end = (log.position as usize + cfg.pipeline.max_poll_records as usize)
-        .min(next.messages.len());
+    let end =
+        (log.position as usize + cfg.pipeline.max_poll_records as usize).min(next.messages.len());
     let session = next.sessions[log.owner as usize];
     for at in log.position as usize..end {
         let e = &mut next.messages[at];

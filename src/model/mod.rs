@@ -43,6 +43,10 @@
 //!   On a Kafka log ([`log`]) a commit is cumulative, a poll returns up to
 //!   `max-poll-records` records and a handler may run asynchronously, so a
 //!   commit can cover a record still being processed.
+//! - A Kafka partition ([`log`]) has no per-message lease: its fault is a
+//!   rebalance that moves the partition while the owner still works (K4),
+//!   budgeted like a lease expiry; fencing rejects the zombie's commit,
+//!   never its effect. Committed offsets are durable.
 //! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
 //!   and the store never crash and the broker never loses an accepted
 //!   message (Leg 2 is out of scope here; K1).

@@ -100,9 +100,7 @@ fn zombie_at_work(_: &Model, s: &State) -> bool {
         return false;
     };
     consumers(s).any(|(i, down, c)| {
-        !down
-            && i != log.owner
-            && c.jobs.iter().any(|j| j.job.generation != log.generation)
+        !down && i != log.owner && c.jobs.iter().any(|j| j.job.generation != log.generation)
     })
 }
 
@@ -225,10 +223,7 @@ pub fn of_rebalance(cfg: &Config) -> Vec<Listed> {
         ),
         (
             on && fencing,
-            witness(
-                "zombie commit rejected (ILLEGAL_GENERATION)",
-                zombie_fenced,
-            ),
+            witness("zombie commit rejected (ILLEGAL_GENERATION)", zombie_fenced),
         ),
         (
             on && !fencing,

@@ -429,15 +429,18 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 .filter(|(i, j)| {
                     j.job.msg <= job.msg
                         && (j.stage == Stage::Queued
-                            || model::in_flight_from(before, model::consumer_id(*i)).any(
-                                |m| matches!(m, Msg::Apply { job: a, .. } if *a == j.job),
-                            ))
+                            || model::in_flight_from(before, model::consumer_id(*i))
+                                .any(|m| matches!(m, Msg::Apply { job: a, .. } if *a == j.job)))
                 })
                 .map(|(_, j)| j.job.msg)
                 .collect();
             covers.sort();
             covers.dedup();
-            if outcome == (CommitOutcome::Fenced { generation: log.generation }) {
+            if outcome
+                == (CommitOutcome::Fenced {
+                    generation: log.generation,
+                })
+            {
                 covers.clear();
             }
             Event::Committed {
@@ -491,7 +494,11 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
             Event::Rejoined {
                 consumer,
                 incarnation,
-                released: if b1.log.is_some() { Vec::new() } else { released },
+                released: if b1.log.is_some() {
+                    Vec::new()
+                } else {
+                    released
+                },
                 resumes_at: log.map(|l| l.position),
             }
         }

@@ -292,7 +292,10 @@ fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
             vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
         }
         Event::Committed {
-            offset, outcome, covers, ..
+            offset,
+            outcome,
+            covers,
+            ..
         } => {
             let (_, verdict) = words::commit(offset, outcome, &covers);
             vec![arrow(src, dst, "->>", &verdict)]

@@ -115,7 +115,14 @@ pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, St
     match outcome {
         CommitOutcome::Accepted => (
             format!("commits offset {offset_}{covered}"),
-            format!("commit offset {offset_}{}", if covers.is_empty() { "" } else { ", covers an unfinished record" }),
+            format!(
+                "commit offset {offset_}{}",
+                if covers.is_empty() {
+                    ""
+                } else {
+                    ", covers an unfinished record"
+                }
+            ),
         ),
         CommitOutcome::ZombieTaken => (
             format!(
