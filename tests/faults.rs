@@ -46,6 +46,9 @@ fn kafka_async(operations: u8, budget: u8) -> Config {
     let mut cfg = kafka(Mode::AtLeastOnce, operations, 2, budget);
     cfg.pipeline.processing = Processing::Async;
     cfg.pipeline.auto_commit = true;
+    // The pool's interleavings multiply fast: Leg 1 faults stay off.
+    cfg.bounds.losses = 0;
+    cfg.bounds.retries = 0;
     cfg
 }
 
@@ -294,6 +297,9 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         for budget in [1, 2] {
             let mut cfg = base;
             if cfg.pipeline.log {
+                if budget > 1 && cfg.pipeline.auto_commit {
+                    continue;
+                }
                 cfg.bounds.rebalances = budget;
             } else {
                 cfg.bounds.lease_expiries = budget;
