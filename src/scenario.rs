@@ -88,6 +88,7 @@ struct KafkaPart {
     processing: Option<Processing>,
     max_poll_records: Option<u8>,
     fencing: Option<bool>,
+    enable_idempotence: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -98,7 +99,13 @@ enum KafkaCommit {
     Auto,
 }
 
-const KAFKA_FIELDS: [&str; 4] = ["commit", "processing", "max-poll-records", "fencing"];
+const KAFKA_FIELDS: [&str; 5] = [
+    "commit",
+    "processing",
+    "max-poll-records",
+    "fencing",
+    "enable-idempotence",
+];
 
 /// `[broker.kafka]`, field by field, so an error names its field.
 fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
@@ -117,6 +124,7 @@ fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
                 })?)
             }
             "fencing" => k.fencing = Some(v.clone().try_into().map_err(bad)?),
+            "enable-idempotence" => k.enable_idempotence = Some(v.clone().try_into().map_err(bad)?),
             _ => {
                 let known: Vec<String> = KAFKA_FIELDS.iter().map(|f| format!("`{f}`")).collect();
                 return Err((
@@ -347,6 +355,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             ..fail("broker", "stale-completion", String::new())
         });
     }
+    if kafka.is_some_and(|k| k.enable_idempotence.is_some()) && p.broker.publish_dedup.is_some() {
+        return Err(InputError {
+            message: "on a Kafka broker publish dedup is the idempotent producer: set \
+                      `broker.kafka.enable-idempotence` only"
+                .into(),
+            ..fail("broker", "publish-dedup", String::new())
+        });
+    }
     if let Some(n) = kafka.and_then(|k| k.max_poll_records)
         && !(1..=MAX_POLL_RECORDS).contains(&n)
     {
@@ -371,7 +387,10 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         max_attempts: p.producer.max_attempts.or(base.max_attempts),
         give_up: p.producer.on_give_up.unwrap_or(base.give_up),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
-        publish_dedup: p.broker.publish_dedup.unwrap_or(base.publish_dedup),
+        publish_dedup: kafka
+            .and_then(|k| k.enable_idempotence)
+            .or(p.broker.publish_dedup)
+            .unwrap_or(base.publish_dedup),
         stale_completion,
         order,
         ledger_key: p.store.ledger_key.unwrap_or(base.ledger_key),
@@ -575,7 +594,13 @@ fn void_fields(
     };
     let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
     let async_set = kafka.is_some_and(|k| k.processing.is_some());
-    let rules: [(bool, &str, &str, String); 12] = [
+    let rules: [(bool, &str, &str, String); 13] = [
+        (
+            kafka.is_some_and(|k| k.enable_idempotence.is_some()) && !cfg.retries_possible(),
+            "broker.kafka",
+            "enable-idempotence",
+            single_attempt.clone(),
+        ),
         (
             async_set && p.order == CompletionOrder::CompletionThenEffect,
             "broker.kafka",

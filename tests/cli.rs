@@ -686,6 +686,20 @@ fn kafka_fields_and_their_errors() {
         "bounds.rebalances",
         "broker kind \"generic\" has no rebalances",
     );
+    assert_bad(
+        &kafka("kind = \"kafka\"", "kind = \"kafka\"\npublish-dedup = true")
+            .replace(commit, "enable-idempotence = true")
+            .replace("retries = 0", "retries = 1"),
+        8,
+        "broker.publish-dedup",
+        "set `broker.kafka.enable-idempotence` only",
+    );
+    assert_bad(
+        &kafka(commit, "enable-idempotence = true"),
+        10,
+        "broker.kafka.enable-idempotence",
+        "no operation is ever published twice",
+    );
     // Inconsistent or void combinations.
     assert_bad(
         &kafka(

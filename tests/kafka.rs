@@ -157,3 +157,18 @@ fn without_a_second_member_a_rebalance_cannot_happen() {
     );
     assert_eq!(verdicts(&o), (Proved, Proved));
 }
+
+/// `enable-idempotence` is the idempotent producer (K2): Kafka's name for
+/// publish dedup, within the one producer session the model has.
+#[test]
+fn the_idempotent_producer_is_publish_dedup() {
+    let src = std::fs::read_to_string("models/kafka-at-least-once.toml").unwrap();
+    for (value, dedup) in [("true", true), ("false", false)] {
+        let text = src.replace(
+            "commit = \"after-processing\"",
+            &format!("commit = \"after-processing\"\nenable-idempotence = {value}"),
+        );
+        let s = scenario::parse(Path::new("x.toml"), &text).expect("parses");
+        assert_eq!(s.config.pipeline.publish_dedup, dedup);
+    }
+}
