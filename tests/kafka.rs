@@ -172,3 +172,42 @@ fn the_idempotent_producer_is_publish_dedup() {
         assert_eq!(s.config.pipeline.publish_dedup, dedup);
     }
 }
+
+/// Each new witness, demanded where its fault or outcome cannot happen,
+/// comes out unreached and turns the proof `vacuous`.
+#[test]
+fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
+    use onceproof::model::witnesses;
+    let named = |cfg: &Config, name: &str| {
+        witnesses::catalogue(cfg)
+            .into_iter()
+            .map(|(_, w)| w)
+            .find(|w| w.name == name)
+            .unwrap_or_else(|| panic!("{name} is in the catalogue"))
+    };
+    let mut quiet = shipped("kafka-rebalance-zombie");
+    quiet.bounds.rebalances = 0;
+    let mut unfenced = shipped("kafka-rebalance-zombie-unfenced");
+    unfenced.bounds.rebalances = 0;
+    let mut sync = shipped("kafka-cumulative-commit");
+    sync.pipeline.processing = Processing::Sync;
+    for (cfg, name) in [
+        (
+            quiet,
+            "rebalance while the old owner holds an unfinished record",
+        ),
+        (quiet, "zombie commit rejected (ILLEGAL_GENERATION)"),
+        (unfenced, "zombie commit accepted (no fencing)"),
+        (sync, "commit covers an unfinished record"),
+    ] {
+        let w = named(&cfg, name);
+        let o = check::check_demanding(cfg, vec![w], Limits::default(), &mut |_| {});
+        assert!(o.complete);
+        assert_eq!(
+            o.witnesses.iter().find(|(n, _)| *n == name),
+            Some(&(name, false)),
+            "{name}"
+        );
+        assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Vacuous), "{name}");
+    }
+}

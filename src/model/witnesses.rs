@@ -117,13 +117,18 @@ fn commit_covers_unfinished(_: &Model, s: &State) -> bool {
     };
     consumers(s).any(|(i, down, c)| {
         !down
-            && c.jobs.iter().any(|j| {
-                let unapplied = j.stage == Stage::Queued
-                    || in_flight_from(s, consumer_id(i))
-                        .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
-                unapplied && j.job.msg < log.committed
-            })
+            && c.jobs
+                .iter()
+                .any(|j| unapplied(s, i, j) && j.job.msg < log.committed)
     })
+}
+
+/// A job whose effect has not reached the store: waiting to start, or its
+/// request still on its way. The narrative's "covers" reads it too.
+pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
+    j.stage == Stage::Queued
+        || in_flight_from(s, consumer_id(consumer))
+            .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job))
 }
 
 fn gave_up(_: &Model, s: &State) -> bool {

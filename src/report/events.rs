@@ -421,17 +421,10 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     generation: log.generation,
                 }
             };
-            // Unfinished: waiting to start, or its effect request not yet
-            // taken by the store.
             let mut covers: Vec<u8> = model::consumers(before)
                 .filter(|(_, down, _)| !down)
                 .flat_map(|(i, _, c)| c.jobs.iter().map(move |j| (i, j)))
-                .filter(|(i, j)| {
-                    j.job.msg <= job.msg
-                        && (j.stage == Stage::Queued
-                            || model::in_flight_from(before, model::consumer_id(*i))
-                                .any(|m| matches!(m, Msg::Apply { job: a, .. } if *a == j.job)))
-                })
+                .filter(|(i, j)| j.job.msg <= job.msg && model::witnesses::unapplied(before, *i, j))
                 .map(|(_, j)| j.job.msg)
                 .collect();
             covers.sort();

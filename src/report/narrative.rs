@@ -107,11 +107,10 @@ pub fn words(model: &Model, e: &Event) -> String {
             let zombie = if holding.is_empty() {
                 String::new()
             } else {
-                let held: Vec<String> = holding.iter().map(|&m| offset(m)).collect();
                 format!(
                     "; {} is not told and still works on {} (a zombie)",
                     consumer(*from),
-                    held.join(" and ")
+                    words::offsets(holding)
                 )
             };
             format!(

@@ -24,6 +24,12 @@ pub fn offset(msg: u8) -> String {
     format!("offset {msg}")
 }
 
+/// "offset 0 and offset 2".
+pub fn offsets(msgs: &[u8]) -> String {
+    let list: Vec<String> = msgs.iter().map(|&m| offset(m)).collect();
+    list.join(" and ")
+}
+
 pub fn consumer(index: u8) -> String {
     format!("consumer {}", index + 1)
 }
@@ -106,10 +112,9 @@ pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, St
     let covered = if covers.is_empty() {
         String::new()
     } else {
-        let list: Vec<String> = covers.iter().map(|&m| offset(m)).collect();
         format!(
             " (covers {}, not yet applied: the position advanced past an unfinished record)",
-            list.join(" and ")
+            offsets(covers)
         )
     };
     match outcome {
