@@ -128,6 +128,42 @@ pub enum Processing {
     Async,
 }
 
+/// Where the handler's business effect lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// A database or API outside the broker: the effect store.
+    External,
+    /// Records the handler produces to an output topic, inside the Kafka
+    /// transaction that also commits its offsets (read-process-write, K3).
+    KafkaTopic,
+}
+
+/// What a producer's re-publish is, to the broker's publish dedup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resend {
+    /// The client library re-sends the same record: Kafka's idempotent
+    /// producer recognises its sequence number (K2).
+    ClientInternal,
+    /// The application calls `send` again: a new record with a new
+    /// sequence number, which idempotence "cannot de-duplicate".
+    Application,
+}
+
+/// What a transactional consumer does after its transaction aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AfterAbort {
+    /// Seeks back to the committed offset, so the aborted records are
+    /// fetched again (what Kafka's transactional examples do).
+    SeekToCommitted,
+    /// Polls on from its position: an abort does not rewind the consumer
+    /// by itself (BROKER-FACTS `isolation.level`), so the aborted records
+    /// are skipped.
+    Continue,
+}
+
 /// Which broker's vocabulary a scenario speaks. A kind is a preset of broker
 /// mechanisms (the `Pipeline` fields the broker actor reads) plus the
 /// validation of its own sub-table, like [`Mode`]; the actor never reads
@@ -225,6 +261,16 @@ pub struct Pipeline {
     pub processing: Processing,
     /// Records one poll returns (Kafka `max.poll.records`). Only with `log`.
     pub max_poll_records: u8,
+    /// Completion is a Kafka transaction: the handler's output records and
+    /// the offset commit become visible together or not at all, fenced by
+    /// the group generation (K3, KIP-447). Only with `log`.
+    pub transactions: bool,
+    /// Where the effect that *no loss* demands lands. `KafkaTopic` only
+    /// with `transactions`.
+    pub effect: Effect,
+    pub resend: Resend,
+    /// Only with `transactions`.
+    pub after_abort: AfterAbort,
 }
 
 impl Pipeline {
@@ -244,6 +290,10 @@ impl Pipeline {
             auto_commit: false,
             processing: Processing::Sync,
             max_poll_records: 1,
+            transactions: false,
+            effect: Effect::External,
+            resend: Resend::ClientInternal,
+            after_abort: AfterAbort::SeekToCommitted,
         };
         match mode {
             Mode::AtMostOnce => Pipeline {
@@ -262,6 +312,12 @@ impl Pipeline {
                 ..base
             },
         }
+    }
+
+    /// The handler writes to the store (an effect outside any Kafka
+    /// transaction).
+    pub fn touches_store(&self) -> bool {
+        self.effect == Effect::External
     }
 
     pub fn has_ledger(&self) -> bool {
@@ -298,6 +354,8 @@ pub struct Bounds {
     pub lease_expiries: u8,
     /// Total rebalances that move the partition away from a live owner.
     pub rebalances: u8,
+    /// Total aborts of the owner's open transaction by the coordinator.
+    pub transaction_aborts: u8,
 }
 
 impl Default for Bounds {
@@ -311,6 +369,7 @@ impl Default for Bounds {
             losses: 0,
             lease_expiries: 0,
             rebalances: 0,
+            transaction_aborts: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

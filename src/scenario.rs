@@ -9,8 +9,9 @@
 use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
-    AttemptIds, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config, GiveUp, LedgerKey,
-    LedgerWrite, Mode, Pipeline, Processing, SUB_TABLES, StaleCompletion,
+    AfterAbort, AttemptIds, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config, Effect,
+    GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend, SUB_TABLES,
+    StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -55,6 +56,7 @@ struct ProducerPart {
     max_attempts: Option<u8>,
     on_give_up: Option<GiveUp>,
     attempt_ids: Option<AttemptIds>,
+    retry: Option<Resend>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +91,8 @@ struct KafkaPart {
     max_poll_records: Option<u8>,
     fencing: Option<bool>,
     enable_idempotence: Option<bool>,
+    transactions: Option<bool>,
+    on_abort: Option<AfterAbort>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -99,12 +103,14 @@ enum KafkaCommit {
     Auto,
 }
 
-const KAFKA_FIELDS: [&str; 5] = [
+const KAFKA_FIELDS: [&str; 7] = [
     "commit",
     "processing",
     "max-poll-records",
     "fencing",
     "enable-idempotence",
+    "transactions",
+    "on-abort",
 ];
 
 /// `[broker.kafka]`, field by field, so an error names its field.
@@ -125,6 +131,8 @@ fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
             }
             "fencing" => k.fencing = Some(v.clone().try_into().map_err(bad)?),
             "enable-idempotence" => k.enable_idempotence = Some(v.clone().try_into().map_err(bad)?),
+            "transactions" => k.transactions = Some(v.clone().try_into().map_err(bad)?),
+            "on-abort" => k.on_abort = Some(v.clone().try_into().map_err(bad)?),
             _ => {
                 let known: Vec<String> = KAFKA_FIELDS.iter().map(|f| format!("`{f}`")).collect();
                 return Err((
@@ -155,6 +163,7 @@ struct StorePart {
     ledger_key: Option<LedgerKey>,
     ledger_check: Option<bool>,
     ledger_write: Option<LedgerWrite>,
+    effect: Option<Effect>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,21 +411,38 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         max_poll_records: kafka
             .and_then(|k| k.max_poll_records)
             .unwrap_or(base.max_poll_records),
+        transactions: kafka
+            .and_then(|k| k.transactions)
+            .unwrap_or(base.transactions),
+        effect: p.store.effect.unwrap_or(base.effect),
+        resend: p.producer.retry.unwrap_or(base.resend),
+        after_abort: kafka.and_then(|k| k.on_abort).unwrap_or(base.after_abort),
     };
+    if let Some((section, key, why)) = inconsistent(p, &pipeline, kind) {
+        return Err(fail(section, key, why));
+    }
     // A budget outside the kind's vocabulary: an error if the file sets it,
     // 0 otherwise.
     for k in &crate::model::faults::REGISTRY {
         if !(k.vocabulary)(&pipeline) && sets_bound(p, k.field) {
-            let hint = if pipeline.log {
-                "; a member that loses its partition mid-handler is `bounds.rebalances`"
-            } else {
-                "; only a Kafka partition is rebalanced (`broker.kind = \"kafka\"`)"
+            use crate::model::faults::Fault;
+            let why = match k.fault {
+                Fault::TransactionAbort => format!(
+                    "this consumer runs no transactions, so there are no {}; they come with `broker.kafka.transactions = true`",
+                    k.unit.1
+                ),
+                Fault::LeaseExpiry => format!(
+                    "broker kind \"{}\" has no {}; a member that loses its partition mid-handler is `bounds.rebalances`",
+                    kind.name(),
+                    k.unit.1
+                ),
+                _ => format!(
+                    "broker kind \"{}\" has no {}; only a Kafka partition is rebalanced (`broker.kind = \"kafka\"`)",
+                    kind.name(),
+                    k.unit.1
+                ),
             };
-            return Err(fail(
-                "bounds",
-                k.field,
-                format!("broker kind \"{}\" has no {}{hint}", kind.name(), k.unit.1),
-            ));
+            return Err(fail("bounds", k.field, why));
         }
     }
     let out_of_vocabulary = |mut b: Bounds| {
@@ -485,6 +511,64 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             (NO_LOSS, parsed.expect.no_loss),
         ],
     })
+}
+
+/// Settings that contradict each other, each named by the field that
+/// cannot hold under the rest.
+fn inconsistent(
+    f: &File,
+    p: &Pipeline,
+    kind: BrokerKind,
+) -> Option<(&'static str, &'static str, String)> {
+    if p.transactions {
+        let why = if p.auto_commit {
+            Some("`broker.kafka.commit = \"auto\"` commits outside the transaction")
+        } else if p.order == CompletionOrder::CompletionThenEffect {
+            Some(
+                "the consumer commits before it processes (`broker.kafka.commit = \"before-processing\"` or mode \"at-most-once\")",
+            )
+        } else if p.processing == Processing::Async {
+            Some(
+                "`broker.kafka.processing = \"async\"` hands records to a pool, and one producer's transactions run one at a time",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Some((
+                "broker.kafka",
+                "transactions",
+                format!(
+                    "a transaction commits the offsets with the output, after processing; {why}"
+                ),
+            ));
+        }
+    }
+    if p.effect == Effect::KafkaTopic && !p.transactions {
+        let how = if p.log {
+            "set `broker.kafka.transactions = true`"
+        } else {
+            "that needs `broker.kind = \"kafka\"` and `broker.kafka.transactions = true`"
+        };
+        return Some((
+            "store",
+            "effect",
+            format!(
+                "an output topic is an effect of its own only inside a Kafka transaction: {how}; a plain producer's send is an external effect (`store.effect = \"external\"`)"
+            ),
+        ));
+    }
+    if f.producer.retry.is_some() && !p.log {
+        return Some((
+            "producer",
+            "retry",
+            format!(
+                "broker kind \"{}\" deduplicates by the message id, whoever re-sends it; the client-internal vs application distinction is Kafka's idempotent producer's (sequence numbers; use `producer.attempt-ids` here)",
+                kind.name()
+            ),
+        ));
+    }
+    None
 }
 
 /// The broker kind, and a sub-table only with its own kind.
@@ -594,7 +678,54 @@ fn void_fields(
     };
     let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
     let async_set = kafka.is_some_and(|k| k.processing.is_some());
-    let rules: [(bool, &str, &str, String); 13] = [
+    let outside = "the handler writes nothing to the store (`store.effect = \"kafka-topic\"`)";
+    let rules: [(bool, &str, &str, String); 19] = [
+        (
+            kafka.is_some_and(|k| k.on_abort.is_some()) && !p.transactions,
+            "broker.kafka",
+            "on-abort",
+            "there are no transactions (`broker.kafka.transactions = false`)".to_string(),
+        ),
+        (
+            kafka.is_some_and(|k| k.on_abort.is_some())
+                && p.transactions
+                && b.transaction_aborts == 0,
+            "broker.kafka",
+            "on-abort",
+            "no transaction is ever aborted by the coordinator (`bounds.transaction-aborts = 0`)"
+                .to_string(),
+        ),
+        (
+            b.transaction_aborts > 0
+                && sets_bound(f, "transaction-aborts")
+                && p.stale_completion == StaleCompletion::Accepted,
+            "bounds",
+            "transaction-aborts",
+            "without fencing (`broker.kafka.fencing = false`) the coordinator takes a commit from any epoch, so an aborted transaction would still commit; aborts are modelled with fencing on".to_string(),
+        ),
+        (
+            f.producer.retry.is_some() && !(p.publish_dedup && cfg.retries_possible()),
+            "producer",
+            "retry",
+            if p.publish_dedup {
+                single_attempt.clone()
+            } else {
+                "nothing deduplicates publishes (`broker.kafka.enable-idempotence = false`)"
+                    .to_string()
+            },
+        ),
+        (
+            f.store.ledger_key.is_some() && !p.touches_store(),
+            "store",
+            "ledger-key",
+            outside.to_string(),
+        ),
+        (
+            f.store.ledger_check.is_some() && !p.touches_store(),
+            "store",
+            "ledger-check",
+            outside.to_string(),
+        ),
         (
             kafka.is_some_and(|k| k.enable_idempotence.is_some()) && !cfg.retries_possible(),
             "broker.kafka",
@@ -685,8 +816,10 @@ fn void_fields(
         .filter(|r| r.0)
         .map(|(_, section, key, why)| (section, key, why))
         .collect();
-    if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check) {
-        let why = if p.has_ledger() {
+    if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check && p.touches_store()) {
+        let why = if !p.touches_store() {
+            outside
+        } else if p.has_ledger() {
             "the ledger is never read (`store.ledger-check = false`)"
         } else {
             "there is no ledger (`store.ledger-key = \"none\"`)"

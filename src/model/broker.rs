@@ -15,7 +15,7 @@
 pub use super::log::LogState;
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
-use crate::pipeline::{Config, StaleCompletion};
+use crate::pipeline::{Config, Resend, StaleCompletion};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -51,6 +51,10 @@ pub struct BrokerState {
     pub stale_honoured: bool,
     /// The partition, with `log`.
     pub log: Option<LogState>,
+    /// Records of each operation in the output topic that committed
+    /// transactions wrote (what a `read_committed` reader sees); empty
+    /// without transactions.
+    pub output: Vec<u8>,
 }
 
 const DISPATCH: &str = "dispatch";
@@ -69,6 +73,11 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
         },
         stale_honoured: false,
         log,
+        output: if cfg.pipeline.transactions {
+            vec![0; cfg.bounds.operations as usize]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -100,6 +109,16 @@ pub(super) fn offer(s: &BrokerState, o: &mut Out) {
     }
 }
 
+/// What publish dedup recognises a publish by: its id, or, for an
+/// application-level resend past Kafka's idempotent producer, the new
+/// sequence number every `send` gets (K2).
+fn dedup_key(cfg: &Config, id: u8, attempt: u8) -> u8 {
+    match cfg.pipeline.resend {
+        Resend::ClientInternal => id,
+        Resend::Application => id * cfg.attempts_cap() + attempt,
+    }
+}
+
 fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
     s.messages[msg].status = Status::Ready;
     o.cancel_timer(Timer::Lease(msg as u8));
@@ -113,15 +132,15 @@ pub fn on_msg(
     o: &mut Out,
 ) -> Option<BrokerState> {
     match msg {
-        Msg::Publish { op, id, .. } => {
+        Msg::Publish { op, id, attempt } => {
             o.send(src, Msg::PublishAck { op, id });
-            let known = s.seen.binary_search(&id);
+            let known = s.seen.binary_search(&dedup_key(cfg, id, attempt));
             if cfg.pipeline.publish_dedup && known.is_ok() {
                 return None;
             }
             let mut next = s.clone();
             if let Err(at) = known {
-                next.seen.insert(at, id);
+                next.seen.insert(at, dedup_key(cfg, id, attempt));
             }
             next.messages.push(Entry {
                 op,
@@ -169,6 +188,7 @@ pub fn on_msg(
             offer(&next, o);
             Some(next)
         }
+        Msg::Seek => super::log::on_seek(s, consumer_index(src), o),
         Msg::Poll => {
             let mut next = s.clone();
             next.polling[consumer_index(src) as usize] = true;

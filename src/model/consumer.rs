@@ -6,7 +6,7 @@
 use super::durable::Durable;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
-use crate::pipeline::{CompletionOrder, Config, LedgerKey, LedgerWrite, Processing};
+use crate::pipeline::{AfterAbort, CompletionOrder, Config, LedgerKey, LedgerWrite, Processing};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -112,7 +112,10 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
             },
         )
     };
-    if p.order == CompletionOrder::CompletionThenEffect {
+    // Commit-first waits for the verdict before the effect; a transaction
+    // waits for `commitTransaction` to return, since a fenced one voids
+    // the rest of its batch.
+    if p.order == CompletionOrder::CompletionThenEffect || p.transactions {
         send(false, true, o);
         return (Some(Stage::Completing), false);
     }
@@ -147,9 +150,13 @@ fn after_effect(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage
     }
 }
 
-/// Starts a job: its first boundary, in the pipeline's order.
+/// Starts a job: its first boundary, in the pipeline's order. A handler
+/// whose only effect is its output topic goes straight to the transaction.
 fn begin(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
     match cfg.pipeline.order {
+        CompletionOrder::EffectThenCompletion if !cfg.pipeline.touches_store() => {
+            complete(cfg, j, false, o).0
+        }
         CompletionOrder::EffectThenCompletion => apply(cfg, j, o),
         CompletionOrder::CompletionThenEffect => complete(cfg, j, false, o).0,
     }
@@ -253,6 +260,19 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
     let j = s.jobs[at];
     let more = s.jobs.iter().any(|x| x.stage == Stage::Queued);
     let (then, polled) = match msg {
+        Msg::Completed { accepted, .. } if cfg.pipeline.transactions => {
+            // A fenced or aborted transaction voids what was fetched before
+            // it: the loop drops the batch and, if it seeks, fetches it
+            // again from the committed offset; otherwise it polls on.
+            let seek = !accepted && cfg.pipeline.after_abort == AfterAbort::SeekToCommitted;
+            if !accepted {
+                next.jobs.retain(|x| x.stage != Stage::Queued);
+            }
+            if seek {
+                o.send(Id::from(BROKER), Msg::Seek);
+            }
+            (None, seek)
+        }
         Msg::Completed { accepted: true, .. } => (apply(cfg, &j, o), false),
         // A rejected completion means the lease moved on: another delivery
         // owns the work now.
@@ -262,7 +282,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
     match then {
         Some(stage) => next.jobs[at].stage = stage,
         None => {
-            next.jobs.remove(at);
+            next.jobs.retain(|x| *x != j);
             next_record(cfg, &mut next, polled, o);
         }
     }

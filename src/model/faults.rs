@@ -40,6 +40,7 @@ pub enum Fault {
     SpuriousRetry,
     LeaseExpiry,
     Rebalance,
+    TransactionAbort,
 }
 
 /// One fault, everything about it.
@@ -76,7 +77,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 5] = [
+pub const REGISTRY: [FaultKind; 6] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -166,6 +167,33 @@ pub const REGISTRY: [FaultKind; 5] = [
         name: "rebalance",
         unit: ("rebalance", "rebalances"),
         rate_keys: &["rebalances-per-hour", "handler-overrun-fraction"],
+    },
+    FaultKind {
+        fault: Fault::TransactionAbort,
+        field: "transaction-aborts",
+        default: 1,
+        bounds_doc: "aborts of the owner's open Kafka transaction by the coordinator \
+                     (`transaction.timeout.ms` passed): the producer epoch is bumped and \
+                     the consumer's position stays",
+        budget: |b| b.transaction_aborts,
+        set_budget: |b, n| b.transaction_aborts = n,
+        vocabulary: |p| p.transactions,
+        // The abort is a bump of the fencing token; without fencing
+        // nothing would refuse the aborted transaction's commit.
+        possible: |c| {
+            c.pipeline.transactions
+                && c.pipeline.stale_completion == crate::pipeline::StaleCompletion::Rejected
+        },
+        spent: |c, t| {
+            super::broker(t.state)
+                .log
+                .map_or(0, |l| c.bounds.transaction_aborts - l.aborts_left)
+        },
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::TxnAbort)),
+        witnesses: witnesses::of_transaction_abort,
+        name: "transaction abort",
+        unit: ("transaction abort", "transaction aborts"),
+        rate_keys: &["transaction-timeouts-per-hour"],
     },
 ];
 

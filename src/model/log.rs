@@ -16,6 +16,14 @@
 //! (`ILLEGAL_GENERATION`, KIP-447), without fencing it takes it. Fencing
 //! stops the zombie's commit, never its side effect.
 //!
+//! With transactions (read-process-write, K3) the commit of a record is
+//! the commit of its transaction: the output records the handler produced
+//! and the consumer offset become visible in one step, or, when the
+//! coordinator fences an older generation, are aborted together. The
+//! transaction protocol itself is taken as correct: one atomic step, no
+//! hanging or torn transactions (the Jepsen Bufstream findings, KIP-890,
+//! are out of scope), and an abort never rewinds the consumer.
+//!
 //! Assumptions: committed offsets are durable (`__consumer_offsets` with
 //! `acks=all`); a crashed member keeps its partition and resumes from the
 //! committed offset when it rejoins (a sticky assignment; a member that
@@ -23,6 +31,7 @@
 //! backwards, as Kafka allows.
 
 use super::broker::{BrokerState, Status};
+use super::faults::Fault;
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
 use crate::pipeline::{Config, StaleCompletion};
@@ -42,6 +51,7 @@ pub struct LogState {
     pub rebalances_left: u8,
     /// A zombie's commit was rejected (fencing).
     pub fenced: bool,
+    pub aborts_left: u8,
 }
 
 const DISPATCH: &str = "dispatch";
@@ -56,6 +66,11 @@ pub fn start(cfg: &Config, o: &mut Out) -> LogState {
         generation: 1,
         rebalances_left: cfg.bounds.rebalances,
         fenced: false,
+        aborts_left: if (Fault::TransactionAbort.kind().possible)(cfg) {
+            cfg.bounds.transaction_aborts
+        } else {
+            0
+        },
     };
     arm_rebalances(cfg.bounds.consumers, &log, o);
     log
@@ -94,6 +109,13 @@ fn settle(s: &mut BrokerState) {
 /// position: one choice, so the answer is a step of its own and publishes
 /// can pile up into one batch before it.
 pub fn offer(s: &BrokerState, log: &LogState, o: &mut Out) {
+    // The owner has a transaction open exactly while it holds records
+    // fetched and not committed; only then can the coordinator abort one.
+    if log.aborts_left > 0 && log.position > log.committed {
+        o.set_timer(Timer::TxnAbort, no_delay());
+    } else {
+        o.cancel_timer(Timer::TxnAbort);
+    }
     if s.polling[log.owner as usize] && (log.position as usize) < s.messages.len() {
         o.choose_random(
             DISPATCH,
@@ -150,7 +172,10 @@ pub fn on_poll_answered(
 
 /// A commit of `job.msg + 1`, under the generation the record was fetched
 /// in. Without fencing a zombie's commit is taken too, and may move the
-/// offset backwards or past records the new owner has not finished.
+/// offset backwards or past records the new owner has not finished. With
+/// transactions the commit is the end of the record's transaction: its
+/// output record becomes visible with the offset, and a fenced
+/// transaction is aborted, output and offset both discarded.
 pub fn on_commit(
     cfg: &Config,
     s: &BrokerState,
@@ -171,6 +196,10 @@ pub fn on_commit(
     if accepted {
         l.committed = job.msg + 1;
         next.stale_honoured |= stale;
+        if cfg.pipeline.transactions {
+            let op = s.messages[job.msg as usize].op as usize;
+            next.output[op] = (next.output[op] + 1).min(super::store::APPLIED_CAP);
+        }
     } else {
         l.fenced = true;
     }
@@ -178,6 +207,35 @@ pub fn on_commit(
     next.polling[consumer_index(src) as usize] |= poll;
     settle(&mut next);
     offer(&next, &l, o);
+    (next != *s).then_some(next)
+}
+
+/// The coordinator aborts the owner's open transaction and bumps its
+/// producer epoch, fencing every commit of what it fetched before; the
+/// owner keeps the partition and its position (an abort does not rewind
+/// the consumer).
+pub fn on_abort(s: &BrokerState, o: &mut Out) -> Option<BrokerState> {
+    let mut log = s.log?;
+    let mut next = s.clone();
+    log.generation += 1;
+    log.aborts_left -= 1;
+    next.log = Some(log);
+    offer(&next, &log, o);
+    Some(next)
+}
+
+/// The consumer seeks back to the committed offset (after an abort): the
+/// owner's next poll fetches from there; anyone else only asks for work.
+pub fn on_seek(s: &BrokerState, consumer: u8, o: &mut Out) -> Option<BrokerState> {
+    let mut log = s.log?;
+    let mut next = s.clone();
+    if log.owner == consumer {
+        log.position = log.committed;
+    }
+    next.log = Some(log);
+    next.polling[consumer as usize] = true;
+    settle(&mut next);
+    offer(&next, &log, o);
     (next != *s).then_some(next)
 }
 

@@ -192,6 +192,9 @@ impl Actor for Node {
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Rebalance(to)) => {
                 log::on_rebalance(cfg, s, to, o).map(NodeState::Broker)
             }
+            (Node::Broker(_), NodeState::Broker(s), Timer::TxnAbort) => {
+                log::on_abort(s, o).map(NodeState::Broker)
+            }
             _ => None,
         };
         replace(state, next);

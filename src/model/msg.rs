@@ -91,6 +91,9 @@ pub enum Msg {
     Join {
         incarnation: u8,
     },
+    /// Consumer → broker (Kafka): set the position back to the committed
+    /// offset, and poll from there.
+    Seek,
 }
 
 impl Msg {
@@ -117,6 +120,10 @@ pub enum Timer {
     /// the record at this offset. Pool workers run in any order, and a
     /// crash kills the pool with what it had not started.
     Work(u8),
+    /// Broker (Kafka transactions): the coordinator aborts the owner's open
+    /// transaction (`transaction.timeout.ms`), bumping the producer epoch
+    /// (a fault).
+    TxnAbort,
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

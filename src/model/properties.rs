@@ -77,7 +77,8 @@ fn restart_pending(s: &State) -> bool {
 }
 
 /// With nothing in flight and nobody down, only timers and the broker's
-/// dispatch choices are left. A lease expiry or a rebalance is a fault. A retry timer is
+/// dispatch choices are left. A lease expiry, a rebalance or a transaction
+/// abort is a fault. A retry timer is
 /// progress: with nothing in flight its operation's publish or confirm was
 /// lost, so the producer re-publishes within the budgets or gives up, and
 /// either changes the state. A dispatch choice always leases a message.
@@ -88,7 +89,7 @@ fn timers_and_choices_idle(s: &State) -> bool {
         .timers_set
         .iter()
         .flat_map(|t| t.iter())
-        .all(|t| matches!(t, Timer::Lease(_) | Timer::Rebalance(_)));
+        .all(|t| matches!(t, Timer::Lease(_) | Timer::Rebalance(_) | Timer::TxnAbort));
     timers
         && s.random_choices
             .iter()

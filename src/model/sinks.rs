@@ -2,12 +2,12 @@
 //! hold at most one application of each operation; *no loss* asks the
 //! primary sink, the one the business cares about, to hold one. The
 //! properties read sinks, never a particular actor's counters, so an effect
-//! that lands in an external API or an output topic (the patterns and
-//! Kafka issues) is one more row of [`SINKS`], not a change of the
+//! that lands in an output topic (a Kafka transaction) or an external API
+//! (the patterns issue) is one more row of [`SINKS`], not a change of the
 //! properties.
 
 use super::{State, store};
-use crate::pipeline::Config;
+use crate::pipeline::{Config, Effect};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -15,6 +15,9 @@ use serde::Serialize;
 pub enum Sink {
     /// The effect store: our database, in the effect's transaction.
     Database,
+    /// The output topic of a read-process-write consumer, as a
+    /// `read_committed` reader sees it: only committed transactions' records.
+    OutputTopic,
 }
 
 pub struct SinkSpec {
@@ -29,11 +32,22 @@ fn database(s: &State) -> &[u8] {
     &store(s).applied
 }
 
-pub const SINKS: [SinkSpec; 1] = [SinkSpec {
-    sink: Sink::Database,
-    name: "the effect store",
-    applied: database,
-}];
+fn output_topic(s: &State) -> &[u8] {
+    &super::broker(s).output
+}
+
+pub const SINKS: [SinkSpec; 2] = [
+    SinkSpec {
+        sink: Sink::Database,
+        name: "the effect store",
+        applied: database,
+    },
+    SinkSpec {
+        sink: Sink::OutputTopic,
+        name: "the output topic",
+        applied: output_topic,
+    },
+];
 
 impl Sink {
     pub fn spec(self) -> &'static SinkSpec {
@@ -41,10 +55,13 @@ impl Sink {
     }
 }
 
-/// The sink whose application *no loss* demands. Only the database exists
-/// today; a `[store] effect` field chooses once a second sink lands.
-pub fn primary(_: &Config) -> Sink {
-    Sink::Database
+/// The sink whose application *no loss* demands: the one `[store] effect`
+/// names.
+pub fn primary(cfg: &Config) -> Sink {
+    match cfg.pipeline.effect {
+        Effect::External => Sink::Database,
+        Effect::KafkaTopic => Sink::OutputTopic,
+    }
 }
 
 /// Applications of `op` in the primary sink.
@@ -55,4 +72,23 @@ pub fn applied_in_primary(cfg: &Config, s: &State, op: usize) -> u8 {
 /// Whether no sink holds two applications of any operation.
 pub fn at_most_once_everywhere(s: &State) -> bool {
     SINKS.iter().all(|k| (k.applied)(s).iter().all(|&n| n <= 1))
+}
+
+/// The first operation some sink holds more than once, with that sink.
+pub fn duplicated(s: &State) -> Option<(Sink, u8)> {
+    SINKS.iter().find_map(|k| {
+        (k.applied)(s)
+            .iter()
+            .position(|&n| n >= 2)
+            .map(|op| (k.sink, op as u8))
+    })
+}
+
+/// The sinks this pipeline writes to, primary first.
+pub fn in_use(cfg: &Config) -> Vec<Sink> {
+    let mut all = vec![primary(cfg)];
+    if cfg.pipeline.transactions && !all.contains(&Sink::OutputTopic) {
+        all.push(Sink::OutputTopic);
+    }
+    all
 }

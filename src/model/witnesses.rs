@@ -48,13 +48,13 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
     })
 }
 
-fn redelivery_of_applied(_: &Model, s: &State) -> bool {
-    let st = store(s);
+fn redelivery_of_applied(m: &Model, s: &State) -> bool {
     consumers(s).any(|(_, down, c)| {
         !down
-            && c.jobs
-                .iter()
-                .any(|j| j.job.delivery >= 2 && st.applied[j.op as usize] >= 1)
+            && c.jobs.iter().any(|j| {
+                j.job.delivery >= 2
+                    && super::sinks::applied_in_primary(&m.cfg, s, j.op as usize) >= 1
+            })
     })
 }
 
@@ -108,6 +108,20 @@ fn zombie_fenced(_: &Model, s: &State) -> bool {
     broker(s).log.is_some_and(|l| l.fenced)
 }
 
+/// A fenced transaction was aborted, and a record fetched more than once
+/// has since been committed: the new owner retried what the zombie's
+/// transaction could not commit.
+fn aborted_transaction_retried(_: &Model, s: &State) -> bool {
+    let b = broker(s);
+    b.log.is_some_and(|l| {
+        l.fenced
+            && b.messages
+                .iter()
+                .enumerate()
+                .any(|(at, e)| e.deliveries >= 2 && (at as u8) < l.committed)
+    })
+}
+
 /// The committed offset lies past a record a live consumer has not yet
 /// applied: its request is still on its way to the store, or it waits in
 /// its batch.
@@ -131,6 +145,14 @@ pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
             .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job))
 }
 
+/// The broker holds one operation twice although publish dedup is on.
+fn stored_twice(_: &Model, s: &State) -> bool {
+    let m = &broker(s).messages;
+    m.iter()
+        .enumerate()
+        .any(|(at, e)| m[..at].iter().any(|x| x.op == e.op))
+}
+
 fn gave_up(_: &Model, s: &State) -> bool {
     producer(s).gave_up.iter().any(|&g| g)
 }
@@ -145,6 +167,7 @@ fn all_applied_at_rest(m: &Model, s: &State) -> bool {
 pub fn of_crash(cfg: &Config) -> Vec<Listed> {
     let p = &cfg.pipeline;
     let name = match (p.order, p.ledger_key) {
+        _ if !p.touches_store() => "crash inside an open transaction (the coordinator aborts it)",
         (CompletionOrder::CompletionThenEffect, _) => "crash between completion and effect",
         (_, LedgerKey::None) => "crash between effect and completion",
         (_, LedgerKey::BrokerOffset) => "crash between atomic commit and broker ack",
@@ -153,7 +176,7 @@ pub fn of_crash(cfg: &Config) -> Vec<Listed> {
     let on = cfg.bounds.crashes > 0;
     vec![
         (on, witness(name, crash_in_gap)),
-        (on && effect_first(cfg), redelivery()),
+        (on && effect_first(cfg) && p.touches_store(), redelivery()),
     ]
 }
 
@@ -218,6 +241,7 @@ pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
 pub fn of_rebalance(cfg: &Config) -> Vec<Listed> {
     let on = cfg.pipeline.log && cfg.bounds.rebalances > 0 && cfg.bounds.consumers >= 2;
     let fencing = cfg.pipeline.stale_completion == StaleCompletion::Rejected;
+    let txn = cfg.pipeline.transactions;
     vec![
         (
             on,
@@ -227,24 +251,80 @@ pub fn of_rebalance(cfg: &Config) -> Vec<Listed> {
             ),
         ),
         (
-            on && fencing,
+            on && fencing && !txn,
             witness("zombie commit rejected (ILLEGAL_GENERATION)", zombie_fenced),
         ),
         (
-            on && !fencing,
+            on && fencing && txn,
+            witness("zombie's transaction aborted (fenced)", zombie_fenced),
+        ),
+        (
+            on && fencing && txn,
+            witness(
+                "an aborted transaction retried",
+                aborted_transaction_retried,
+            ),
+        ),
+        (
+            on && !fencing && !txn,
             witness(
                 "zombie commit accepted (no fencing)",
+                stale_completion_honoured,
+            ),
+        ),
+        (
+            on && !fencing && txn,
+            witness(
+                "zombie's transaction committed (no fencing)",
                 stale_completion_honoured,
             ),
         ),
     ]
 }
 
+/// The coordinator aborts the owner's transaction: a consumer that seeks
+/// fetches the aborted records again; one that polls on leaves them
+/// behind its position.
+pub fn of_transaction_abort(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.pipeline.transactions
+        && cfg.bounds.transaction_aborts > 0
+        && cfg.pipeline.stale_completion == StaleCompletion::Rejected;
+    let seeks = cfg.pipeline.after_abort == crate::pipeline::AfterAbort::SeekToCommitted;
+    vec![
+        (
+            on && seeks,
+            witness(
+                "an aborted transaction retried",
+                aborted_transaction_retried,
+            ),
+        ),
+        (
+            on && !seeks,
+            witness(
+                "an aborted transaction's record left behind the position",
+                aborted_record_skipped,
+            ),
+        ),
+    ]
+}
+
+/// A transaction was refused and the position lies past a record that is
+/// neither committed nor held by a live consumer.
+fn aborted_record_skipped(_: &Model, s: &State) -> bool {
+    let Some(log) = broker(s).log else {
+        return false;
+    };
+    log.fenced
+        && (log.committed..log.position).any(|m| {
+            !consumers(s).any(|(_, down, c)| !down && c.jobs.iter().any(|j| j.job.msg == m))
+        })
+}
+
 /// A witness with whether it applies to a configuration.
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 3] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 4] = [
     |cfg| {
         let p = &cfg.pipeline;
         let name = match p.give_up {
@@ -269,6 +349,18 @@ pub const OUTCOMES: [fn(&Config) -> Listed; 3] = [
             witness(
                 "commit covers an unfinished record",
                 commit_covers_unfinished,
+            ),
+        )
+    },
+    |cfg| {
+        let p = &cfg.pipeline;
+        (
+            p.publish_dedup
+                && p.resend == crate::pipeline::Resend::Application
+                && cfg.retries_possible(),
+            witness(
+                "application resend stored twice (a new sequence number)",
+                stored_twice,
             ),
         )
     },

@@ -4,14 +4,14 @@
 //! from the trace itself (where the applications came from and what lay
 //! between them) and from the pipeline's parts.
 
-use super::events::{Event, of_trace};
+use super::events::{CommitOutcome, Event, of_trace};
 use super::words::{message, op};
 use crate::check::Trace;
 use crate::model::broker::Status;
-use crate::model::msg::JobRef;
 use crate::model::properties::NO_LOSS;
+use crate::model::sinks::Sink;
 use crate::model::{self, Model};
-use crate::pipeline::{AttemptIds, CompletionOrder, LedgerKey, LedgerWrite};
+use crate::pipeline::{AfterAbort, AttemptIds, CompletionOrder, LedgerKey, LedgerWrite, Resend};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,19 +35,45 @@ pub const LEG3: &str = "Leg 3, broker → consumer";
 /// An effect application the store committed (not skipped by its ledger).
 struct Application {
     step: usize,
-    job: JobRef,
+    /// The record (message) that was applied.
+    msg: u8,
 }
 
-fn applications(model: &Model, trace: &Trace, o: u8) -> Vec<Application> {
+/// The steps that applied `o` in `sink`: an effect the store committed, or
+/// a transaction that wrote its output record.
+fn applications(model: &Model, trace: &Trace, sink: Sink, o: u8) -> Vec<Application> {
     of_trace(model, trace)
         .enumerate()
-        .filter_map(|(step, (_, _, e))| match e {
-            Event::Effect {
-                op,
-                job,
-                skipped: false,
-                ..
-            } if op == o => Some(Application { step, job }),
+        .filter_map(|(step, (_, _, e))| match (sink, e) {
+            (
+                Sink::Database,
+                Event::Effect {
+                    op,
+                    job,
+                    skipped: false,
+                    ..
+                },
+            ) if op == o => Some(Application { step, msg: job.msg }),
+            (
+                Sink::OutputTopic,
+                Event::Committed {
+                    op,
+                    offset,
+                    outcome,
+                    transaction: Some(_),
+                    ..
+                },
+            ) if op == o
+                && !matches!(
+                    outcome,
+                    CommitOutcome::Fenced { .. } | CommitOutcome::Aborted
+                ) =>
+            {
+                Some(Application {
+                    step,
+                    msg: offset - 1,
+                })
+            }
             _ => None,
         })
         .collect()
@@ -108,19 +134,14 @@ const STORE_REFUSES: &str = "the effect store must refuse an operation id it has
 fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     let p = &model.cfg.pipeline;
     let last = trace.last_state();
-    let Some(dup) = model::store(last)
-        .applied
-        .iter()
-        .position(|&n| n >= 2)
-        .map(|o| o as u8)
-    else {
+    let Some((sink, dup)) = crate::model::sinks::duplicated(last) else {
         return diagnosis(
             "unknown",
             "unknown",
             "The trace shows no operation applied twice.".to_string(),
         );
     };
-    let apps = applications(model, trace, dup);
+    let apps = applications(model, trace, sink, dup);
     let (first, second) = match apps.as_slice() {
         [a, b, ..] => (a, b),
         _ => {
@@ -135,7 +156,7 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         }
     };
 
-    if first.job.msg != second.job.msg {
+    if first.msg != second.msg {
         // Two broker messages of one operation: a retried publish stored twice.
         let gap = "published → published (one operation stored as two messages)";
         let o = op(dup);
@@ -160,6 +181,10 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             format!(
                 "Every publish attempt must carry the operation's stable id: the producer minted a fresh id for its retry of {o}, so {checks} two different operations. The broker must deduplicate a retried publish of the same operation id, or the effect store must refuse an operation id it has already applied."
             )
+        } else if p.publish_dedup && p.resend == Resend::Application {
+            format!(
+                "The idempotent producer deduplicates only the client's own retries (K2: one sequence number per record): the application called send again for {o}, which is a new record with a new sequence number, and the broker stored both. Let the client retry (`retries`, `delivery.timeout.ms`) instead of re-sending, or the effect store must refuse an operation id it has already applied."
+            )
         } else if p.ledger_key == LedgerKey::BrokerOffset {
             format!(
                 "The broker must deduplicate a retried publish of the same operation id (idempotent producer, FIFO deduplication id), or the effect store must refuse an operation id it has already applied: committing the offset with the effect stops the replay of one message, but the producer's retry stored {o} as a second message with its own offset."
@@ -173,9 +198,20 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     }
 
     // One broker message handed out twice.
-    let cause = redelivery_cause(model, trace, first.job.msg, first.step, second.step);
-    let gap = "effect committed → completion recorded";
-    let m = message(first.job.msg);
+    // An output record is written by the commit itself, so what put a
+    // second holder to work can come before the first application.
+    let from = if sink == Sink::OutputTopic {
+        0
+    } else {
+        first.step
+    };
+    let cause = redelivery_cause(model, trace, first.msg, from, second.step);
+    let gap = if sink == Sink::OutputTopic {
+        "partition moved → the older generation's transaction committed"
+    } else {
+        "effect committed → completion recorded"
+    };
+    let m = message(first.msg);
     let (why, remedy_tail) = match cause {
         Redelivery::LeaseExpiry => (
             format!(
@@ -201,6 +237,13 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         ),
     };
     let guarantee = match (p.ledger_key, p.ledger_check, p.ledger_write) {
+        _ if sink == Sink::OutputTopic => format!(
+            "The group coordinator must fence a transaction from an older generation (KIP-447: the generation goes with sendOffsetsToTransaction, and the zombie's transaction aborts): {why}, and its transaction committed a second output record for {}.",
+            op(dup)
+        ),
+        (LedgerKey::None, _, _) if p.transactions => format!(
+            "A Kafka transaction covers Kafka writes and offsets only (K3): an effect outside it, an API call or a database write in the handler, is not undone when the transaction aborts, so {STORE_REFUSES}, keyed by a durable operation identity: {why}.{remedy_tail}"
+        ),
         (LedgerKey::None, _, _) => format!(
             "The broker promises only at-least-once delivery; the consumer must carry a durable operation identity to the side-effect boundary, and {STORE_REFUSES}: {why}.{remedy_tail}"
         ),
@@ -294,6 +337,17 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             "position advanced past an unfinished record",
             format!(
                 "An offset may be committed only once every record it covers has its effect committed (track the lowest unfinished offset and commit below it): {why}, and the restart resumed after it."
+            ),
+        );
+    }
+    let aborted =
+        of_trace(model, trace).any(|(_, _, e)| matches!(e, Event::TransactionAborted { .. }));
+    if aborted && model.cfg.pipeline.after_abort == AfterAbort::Continue {
+        return diagnosis(
+            LEG3,
+            "transaction aborted → position not rewound",
+            format!(
+                "After an aborted transaction the consumer must seek back to the committed offset and process again: an abort discards the output and the offset commit, but it does not rewind the consumer (BROKER-FACTS isolation.level), so the loop polled on past {o}, and nothing will fetch it again."
             ),
         );
     }

@@ -57,6 +57,10 @@ pub enum CommitOutcome {
     ZombieTaken,
     /// From an older generation, rejected (`ILLEGAL_GENERATION`).
     Fenced { generation: u8 },
+    /// The owner's own transaction from before its producer epoch was
+    /// bumped (the coordinator aborted it, or the owner restarted):
+    /// rejected, output and offset discarded.
+    Aborted,
 }
 
 /// How a reply to a consumer landed.
@@ -75,12 +79,15 @@ pub enum ReplyOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The broker stored a publish; `again` when it already held the op.
+    /// `new_sequence`: an application-level resend that the idempotent
+    /// producer's dedup could not recognise (K2).
     Stored {
         op: u8,
         msg: u8,
         id: u8,
         attempt: u8,
         again: bool,
+        new_sequence: bool,
     },
     /// Publish dedup dropped a publish whose id was already stored.
     DuplicateDropped {
@@ -168,13 +175,16 @@ pub enum Event {
     },
     /// A Kafka offset commit of `offset` (= the record's offset + 1);
     /// `covers`: earlier records it covers that a live consumer has not
-    /// finished.
+    /// finished. `transaction`: the commit ends the record's transaction,
+    /// so its output record is written (accepted) or aborted (fenced) with
+    /// the offset; `Some(n)`: the output topic then holds the op n times.
     Committed {
         consumer: u8,
         op: u8,
         offset: u8,
         outcome: CommitOutcome,
         covers: Vec<u8>,
+        transaction: Option<u8>,
     },
     /// A Kafka poll answered: the owner receives offsets `first..=last`.
     Fetched {
@@ -192,6 +202,20 @@ pub enum Event {
     },
     Polled {
         src: Id,
+    },
+    /// A consumer seeks back; `to`: the owner's new position (the committed
+    /// offset), `None` for a member that no longer owns the partition.
+    Seeked {
+        consumer: u8,
+        to: Option<u8>,
+    },
+    /// The coordinator aborted the owner's open transaction; its position
+    /// stays at `position`.
+    TransactionAborted {
+        owner: u8,
+        generation: u8,
+        position: u8,
+        committed: u8,
     },
     /// A restarted consumer rejoined; the broker released these messages.
     Rejoined {
@@ -226,6 +250,15 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             consumer: model::consumer_index(*id),
             msg: *m,
         },
+        ActorModelAction::Timeout(_, Timer::TxnAbort) => {
+            let log = model::broker(after).log.expect("a log");
+            Event::TransactionAborted {
+                owner: log.owner,
+                generation: log.generation,
+                position: log.position,
+                committed: log.committed,
+            }
+        }
         ActorModelAction::Timeout(_, Timer::Rebalance(_)) => {
             let (l0, l1) = (
                 model::broker(before).log.expect("a log"),
@@ -371,6 +404,9 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     id,
                     attempt,
                     again: b0.messages.iter().any(|e| e.op == op),
+                    new_sequence: attempt > 0
+                        && p.publish_dedup
+                        && p.resend == crate::pipeline::Resend::Application,
                 }
             } else {
                 Event::DuplicateDropped { op, id }
@@ -416,6 +452,8 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 CommitOutcome::Accepted
             } else if p.stale_completion == StaleCompletion::Accepted {
                 CommitOutcome::ZombieTaken
+            } else if p.transactions && log.owner == model::consumer_index(src) {
+                CommitOutcome::Aborted
             } else {
                 CommitOutcome::Fenced {
                     generation: log.generation,
@@ -429,11 +467,10 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 .collect();
             covers.sort();
             covers.dedup();
-            if outcome
-                == (CommitOutcome::Fenced {
-                    generation: log.generation,
-                })
-            {
+            if matches!(
+                outcome,
+                CommitOutcome::Fenced { .. } | CommitOutcome::Aborted
+            ) {
                 covers.clear();
             }
             Event::Committed {
@@ -442,6 +479,9 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 offset,
                 outcome,
                 covers,
+                transaction: p
+                    .transactions
+                    .then(|| model::broker(after).output[op_of(before, job.msg) as usize]),
             }
         }
         Msg::Complete { job, .. } => {
@@ -473,6 +513,14 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
         Msg::Recorded { job } => reply(model, before, after, dst, job, Stage::Recording, msg),
         Msg::Completed { job, .. } => reply(model, before, after, dst, job, Stage::Completing, msg),
         Msg::Poll => Event::Polled { src },
+        Msg::Seek => {
+            let consumer = model::consumer_index(src);
+            let log = model::broker(after).log.expect("a log");
+            Event::Seeked {
+                consumer,
+                to: (log.owner == consumer).then_some(log.position),
+            }
+        }
         Msg::Join { incarnation } => {
             let consumer = model::consumer_index(src);
             let (b0, b1) = (model::broker(before), model::broker(after));

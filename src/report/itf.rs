@@ -40,6 +40,20 @@ pub const VARS: [&str; 11] = [
     "lost",
 ];
 
+/// The variables of this model's states: [`VARS`], then the Kafka
+/// partition and the output topic where the pipeline has them.
+pub fn vars(model: &Model) -> Vec<&'static str> {
+    let p = &model.cfg.pipeline;
+    let mut v = VARS.to_vec();
+    if p.log {
+        v.push("log");
+    }
+    if p.transactions {
+        v.push("output");
+    }
+    v
+}
+
 pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
     let mut states = Vec::with_capacity(trace.steps.len());
     states.push(state(model, 0, "init".to_string(), &trace.steps[0].0));
@@ -56,7 +70,7 @@ pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
             "property": property,
             "explorer_path": trace.encoded,
         },
-        "vars": VARS,
+        "vars": vars(model),
         "states": states,
     })
 }
@@ -171,6 +185,7 @@ fn message(msg: &Msg) -> Value {
             json!({ "message": nth(job.msg), "delivery": int(job.delivery), "accepted": accepted }),
         ),
         Msg::Poll => variant("Poll", unit()),
+        Msg::Seek => variant("Seek", unit()),
         Msg::Join { incarnation } => variant("Join", json!({ "incarnation": int(incarnation) })),
     }
 }
@@ -251,7 +266,7 @@ fn state(model: &Model, index: usize, action: String, s: &State) -> Value {
         .filter(|(_, a)| **a)
         .map(|(o, _)| nth(o as u8))
         .collect());
-    json!({
+    let mut state = json!({
         "#meta": { "index": index },
         "action": action,
         "applied": applied,
@@ -267,5 +282,21 @@ fn state(model: &Model, index: usize, action: String, s: &State) -> Value {
             .map(nth)
             .collect()),
         "lost": int(model::faults::Tally::of(s).leg1_lost.iter().sum::<u8>()),
-    })
+    });
+    // The Kafka partition and the output topic, only where the broker has
+    // them, so a generic trace keeps its variables.
+    if let Some(log) = broker.log {
+        state["log"] = json!({
+            "committed": int(log.committed),
+            "position": int(log.position),
+            "owner": nth(log.owner),
+            "generation": int(log.generation),
+        });
+    }
+    if model.cfg.pipeline.transactions {
+        state["output"] = map((0..ops)
+            .map(|o| (nth(o), int(broker.output[o as usize])))
+            .collect());
+    }
+    state
 }

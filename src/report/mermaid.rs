@@ -13,7 +13,7 @@
 //! with jsdom); the tests keep a line-level check of the same rules.
 
 use super::events::violating_step;
-use super::events::{self, Event, ReplyOutcome, RetryOutcome, actions};
+use super::events::{self, CommitOutcome, Event, ReplyOutcome, RetryOutcome, actions};
 use super::words;
 use crate::check::Trace;
 use crate::model::msg::{JobRef, Key, Msg};
@@ -102,12 +102,15 @@ fn key(k: Key) -> String {
 }
 
 fn overcount(s: &State) -> String {
-    let counts: Vec<String> = model::store(s)
-        .applied
+    let counts: Vec<String> = crate::model::sinks::SINKS
         .iter()
-        .enumerate()
-        .filter(|(_, n)| **n >= 2)
-        .map(|(o, n)| format!("{} applied {n}×", op(o as u8)))
+        .flat_map(|k| {
+            (k.applied)(s)
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n >= 2)
+                .map(move |(o, n)| format!("{} applied {n}× in {}", op(o as u8), k.name))
+        })
         .collect();
     counts.join(", ")
 }
@@ -211,6 +214,19 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 }
             ),
         )],
+        (
+            _,
+            Event::TransactionAborted {
+                owner, position, ..
+            },
+        ) => vec![note(
+            "B",
+            &format!(
+                "⏰ transaction timeout: Consumer {}'s transaction aborted, position stays at {}",
+                owner + 1,
+                words::offset(position)
+            ),
+        )],
         (_, Event::WorkStarted { consumer, msg }) => vec![note(
             &format!("C{}", consumer + 1),
             &format!("pool worker starts {}", words::offset(msg)),
@@ -248,6 +264,7 @@ fn label(msg: &Msg) -> String {
             accepted: false, ..
         } => "completion rejected".into(),
         Msg::Poll => "poll".into(),
+        Msg::Seek => "seek to committed".into(),
         Msg::Join { incarnation } => format!("rejoin (session {incarnation})"),
     }
 }
@@ -292,13 +309,23 @@ fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
             vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
         }
         Event::Committed {
+            op: o,
             offset,
             outcome,
             covers,
+            transaction,
             ..
         } => {
-            let (_, verdict) = words::commit(offset, outcome, &covers);
-            vec![arrow(src, dst, "->>", &verdict)]
+            let (_, verdict) = words::commit(offset, outcome, &covers, transaction, &op(o));
+            let mut out = vec![arrow(src, dst, "->>", &verdict)];
+            if let (Some(n), false) = (transaction, matches!(outcome, CommitOutcome::Fenced { .. }))
+            {
+                out.push(note(
+                    "B",
+                    &format!("output topic: {} {}", op(o), words::applied_times(n)),
+                ));
+            }
+            out
         }
         Event::Rejoined { released, .. } => {
             let mut out = vec![arrow(src, dst, "->>", &text)];

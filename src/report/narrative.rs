@@ -56,7 +56,7 @@ pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
         before = after;
     }
     if !trace.epilogue.is_empty() {
-        aftermath.push(at_rest_summary(before));
+        aftermath.push(at_rest_summary(&model.cfg, before));
     }
     Narrative {
         steps,
@@ -120,6 +120,28 @@ pub fn words(model: &Model, e: &Event) -> String {
                 offset(*resumes_at)
             )
         }
+        Event::TransactionAborted {
+            owner,
+            generation,
+            position,
+            committed,
+        } => format!(
+            "transaction timeout: the coordinator aborts {}'s open transaction and bumps its producer epoch (generation {generation}); its position stays at {} while the committed offset is {} (an abort does not rewind the consumer)",
+            consumer(*owner),
+            offset(*position),
+            committed
+        ),
+        Event::Seeked { consumer: c, to } => match to {
+            Some(n) => format!(
+                "{} seeks back to the committed {} and polls from there",
+                consumer(*c),
+                offset(*n)
+            ),
+            None => format!(
+                "{} seeks back, but no longer owns the partition: it only asks for work",
+                consumer(*c)
+            ),
+        },
         Event::Crashed {
             consumer: c,
             holding,
@@ -162,9 +184,16 @@ pub fn words(model: &Model, e: &Event) -> String {
             id,
             attempt,
             again,
+            new_sequence,
         } => {
             let what = if *attempt == 0 {
                 op(*o)
+            } else if *new_sequence {
+                format!(
+                    "the application's second send of {} (attempt {}: a new record with a new sequence number, which the idempotent producer cannot recognise)",
+                    op(*o),
+                    attempt + 1
+                )
             } else {
                 format!(
                     "the re-published {} (attempt {}, id {id})",
@@ -214,6 +243,9 @@ pub fn words(model: &Model, e: &Event) -> String {
             dead_session: false,
         } => {
             let next = match p.order {
+                CompletionOrder::EffectThenCompletion if !p.touches_store() => {
+                    "produces its output record inside a transaction"
+                }
                 CompletionOrder::EffectThenCompletion => "requests the effect",
                 CompletionOrder::CompletionThenEffect => {
                     "asks the broker to record completion before the effect"
@@ -293,12 +325,15 @@ pub fn words(model: &Model, e: &Event) -> String {
             offset: n,
             outcome,
             covers,
-        } => format!(
-            "{} {} for {}",
-            consumer(*c),
-            words::commit(*n, *outcome, covers).0,
-            op(*o)
-        ),
+            transaction,
+        } => {
+            let sentence = words::commit(*n, *outcome, covers, *transaction, &op(*o)).0;
+            if transaction.is_some() {
+                format!("{} {sentence}", consumer(*c))
+            } else {
+                format!("{} {sentence} for {}", consumer(*c), op(*o))
+            }
+        }
         Event::Fetched {
             consumer: c,
             first,
@@ -318,7 +353,7 @@ pub fn words(model: &Model, e: &Event) -> String {
             job: j,
             msg,
             outcome,
-        } => reply(*c, *o, *j, msg, *outcome),
+        } => reply(*c, *o, *j, msg, *outcome, p.transactions),
         Event::Polled { src } => format!("{} asks the broker for the next message", actor(*src)),
         Event::Rejoined {
             consumer: c,
@@ -412,7 +447,7 @@ fn stage_words(stage: Stage) -> &'static str {
 }
 
 /// A reply to a consumer: what it learns, and what it does next.
-fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome) -> String {
+fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -> String {
     let o = op(o);
     let (records_next, completes_next) = match outcome {
         ReplyOutcome::Ignored { incarnation } => {
@@ -436,6 +471,13 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome) -> String {
         Msg::Applied { fresh: true, .. } => format!("learns {o} is applied"),
         Msg::Applied { fresh: false, .. } => format!("learns {o} was already applied"),
         Msg::Recorded { .. } => format!("learns the ledger row for {o} is written"),
+        Msg::Completed { accepted: true, .. } if txn => {
+            format!("learns its transaction for {} committed", message(j.msg))
+        }
+        Msg::Completed { .. } if txn => format!(
+            "learns its transaction for {} did not commit (ProducerFencedException: fenced or aborted) and drops {o} with the rest of its batch",
+            message(j.msg)
+        ),
         Msg::Completed { accepted: true, .. } => format!(
             "learns completion of {} is recorded, then requests the effect of {o}",
             message(j.msg)
@@ -512,14 +554,26 @@ fn why_unapplied(s: &State, o: u8) -> String {
     }
 }
 
-fn at_rest_summary(s: &State) -> String {
-    let counts: Vec<String> = model::store(s)
-        .applied
+/// Each operation's applications in every sink the pipeline writes to
+/// (named when there is more than one).
+fn at_rest_summary(cfg: &crate::pipeline::Config, s: &State) -> String {
+    let sinks = crate::model::sinks::in_use(cfg);
+    let parts: Vec<String> = sinks
         .iter()
-        .enumerate()
-        .map(|(o, &n)| format!("{} {}", op(o as u8), applied_times(n)))
+        .map(|k| {
+            let counts: Vec<String> = (k.spec().applied)(s)
+                .iter()
+                .enumerate()
+                .map(|(o, &n)| format!("{} {}", op(o as u8), applied_times(n)))
+                .collect();
+            if sinks.len() > 1 || *k != crate::model::sinks::Sink::Database {
+                format!("{} in {}", counts.join(", "), k.spec().name)
+            } else {
+                counts.join(", ")
+            }
+        })
         .collect();
-    format!("system at rest: {}", counts.join(", "))
+    format!("system at rest: {}", parts.join("; "))
 }
 
 #[cfg(test)]

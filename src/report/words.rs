@@ -107,8 +107,17 @@ pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
 
 /// A Kafka commit's outcome: the narrative's sentence and the diagram's
 /// label. `covers`: earlier records still unfinished that the commit
-/// covers.
-pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, String) {
+/// covers. `transaction`: the commit ends a read-process-write
+/// transaction, output record and offset together. `what`: the
+/// operation, named in a transaction's sentence.
+pub fn commit(
+    offset_: u8,
+    outcome: CommitOutcome,
+    covers: &[u8],
+    transaction: Option<u8>,
+    what: &str,
+) -> (String, String) {
+    let output = |n: u8| format!(" — in the output topic: {}", applied_times(n));
     let covered = if covers.is_empty() {
         String::new()
     } else {
@@ -117,8 +126,8 @@ pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, St
             offsets(covers)
         )
     };
-    match outcome {
-        CommitOutcome::Accepted => (
+    match (outcome, transaction) {
+        (CommitOutcome::Accepted, None) => (
             format!("commits offset {offset_}{covered}"),
             format!(
                 "commit offset {offset_}{}",
@@ -129,17 +138,43 @@ pub fn commit(offset_: u8, outcome: CommitOutcome, covers: &[u8]) -> (String, St
                 }
             ),
         ),
-        CommitOutcome::ZombieTaken => (
+        (CommitOutcome::Accepted, Some(n)) => (
+            format!(
+                "commits its transaction for {what}: the output record and offset {offset_} become visible together{}{covered}",
+                output(n)
+            ),
+            format!("commitTransaction: output + offset {offset_}"),
+        ),
+        (CommitOutcome::ZombieTaken, None) => (
             format!(
                 "commits offset {offset_} from an older generation and the coordinator takes it (no fencing){covered}"
             ),
             format!("zombie commit offset {offset_} taken"),
         ),
-        CommitOutcome::Fenced { generation } => (
+        (CommitOutcome::ZombieTaken, Some(n)) => (
+            format!(
+                "commits its transaction for {what} from an older generation and the coordinator takes it (no fencing): its output record and offset {offset_} become visible{}{covered}",
+                output(n)
+            ),
+            "zombie transaction committed".to_string(),
+        ),
+        (CommitOutcome::Fenced { generation }, None) => (
             format!(
                 "commits offset {offset_}: commit rejected: ILLEGAL_GENERATION (generation {generation} owns the partition now)"
             ),
             "commit rejected: ILLEGAL_GENERATION".to_string(),
+        ),
+        (CommitOutcome::Aborted, _) => (
+            format!(
+                "ends its transaction for {what} at offset {offset_}: already aborted (the coordinator bumped the producer epoch: a transaction timeout, or the owner's restart); its output is discarded and the offset stays"
+            ),
+            "transaction aborted".to_string(),
+        ),
+        (CommitOutcome::Fenced { generation }, Some(_)) => (
+            format!(
+                "ends its transaction for {what} at offset {offset_}: aborted, producer fenced (generation {generation} owns the partition now); a read_committed reader never sees its output, the offset stays, and the consumer drops the rest of its batch"
+            ),
+            "transaction aborted: fenced".to_string(),
         ),
     }
 }
