@@ -32,6 +32,7 @@ fn small_at_least_once() -> Config {
             losses: 0,
             lease_expiries: 1,
             rebalances: 0,
+            transaction_aborts: 0,
         },
     }
 }

@@ -10,7 +10,7 @@ use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
-    Bounds, BrokerKind, Config, Mode, Pipeline, Processing, StaleCompletion,
+    Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing, StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -52,6 +52,16 @@ fn kafka_async(operations: u8, budget: u8) -> Config {
     cfg
 }
 
+/// Kafka read-process-write in transactions, the effect in the output
+/// topic or outside: the abort's timer and the transaction's steps.
+fn kafka_txn(effect: Effect, budget: u8) -> Config {
+    let mut cfg = kafka(Mode::AtomicBoundary, 1, 2, budget);
+    cfg.pipeline.transactions = true;
+    cfg.pipeline.effect = effect;
+    cfg.bounds.transaction_aborts = budget;
+    cfg
+}
+
 #[test]
 fn every_budget_in_bounds_is_a_registry_entry() {
     let json = serde_json::to_value(Bounds::default()).unwrap();
@@ -86,15 +96,20 @@ fn every_budget_in_bounds_is_a_registry_entry() {
 #[test]
 fn the_scenario_parser_reads_every_registry_budget() {
     for k in &REGISTRY {
-        let generic = (k.vocabulary)(&Pipeline::of(Mode::Idempotency));
+        // The least vocabulary that has the fault: the generic broker, a
+        // Kafka partition, or a transactional Kafka consumer.
+        let generic = Pipeline::of(Mode::Idempotency);
+        let log = (BrokerKind::Kafka.spec().preset)(generic);
+        let header = if (k.vocabulary)(&generic) {
+            ""
+        } else if (k.vocabulary)(&log) {
+            "[broker]\nkind = \"kafka\"\n"
+        } else {
+            "[broker]\nkind = \"kafka\"\n[broker.kafka]\ntransactions = true\n"
+        };
         let src = format!(
-            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{}\
+            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{header}\
              [bounds]\n{} = 3\n[expect]\napplied-once = \"proved\"\nno-loss = \"proved\"\n",
-            if generic {
-                ""
-            } else {
-                "[broker]\nkind = \"kafka\"\n"
-            },
             k.field
         );
         let s = scenario::parse(Path::new("x.toml"), &src).expect("a registry field parses");
@@ -117,6 +132,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         kafka(Mode::Idempotency, 1, 2, 1),
         unfenced,
         kafka_async(1, 1),
+        kafka_txn(Effect::KafkaTopic, 1),
+        kafka_txn(Effect::External, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -241,6 +258,7 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         config(Mode::AtomicBoundary, 1, 1, 2),
         kafka(Mode::AtLeastOnce, 1, 2, 1),
         kafka_async(1, 1),
+        kafka_txn(Effect::KafkaTopic, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -286,13 +304,14 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     // The broker's lease handling is the same in every mode.
     let mut giving_up = config(Mode::AtLeastOnce, 2, 1, 1);
     giving_up.pipeline.max_attempts = Some(2);
-    let (mut rebalances_armed, mut work_armed) = (0, 0);
+    let (mut rebalances_armed, mut work_armed, mut aborts_armed) = (0, 0, 0);
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
         giving_up,
         kafka(Mode::AtLeastOnce, 1, 2, 1),
         kafka_async(1, 1),
+        kafka_txn(Effect::KafkaTopic, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -301,6 +320,9 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                     continue;
                 }
                 cfg.bounds.rebalances = budget;
+                if cfg.pipeline.transactions {
+                    cfg.bounds.transaction_aborts = budget;
+                }
             } else {
                 cfg.bounds.lease_expiries = budget;
             }
@@ -321,6 +343,14 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                             rebalances_armed += 1;
                             assert!(log.rebalances_left > 0, "{t:?} armed with none left");
                             assert_ne!(*to, log.owner, "{t:?} armed for the owner");
+                        }
+                        if let Timer::TxnAbort = t {
+                            aborts_armed += 1;
+                            assert!(log.aborts_left > 0, "{t:?} armed with none left");
+                            assert!(
+                                log.position > log.committed,
+                                "{t:?} armed with no open transaction"
+                            );
                         }
                     }
                 }
@@ -355,5 +385,9 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(armed > 0, "no lease timer was ever armed");
     assert!(rebalances_armed > 0, "no rebalance timer was ever armed");
     assert!(work_armed > 0, "no pool worker timer was ever armed");
+    assert!(
+        aborts_armed > 0,
+        "no transaction abort timer was ever armed"
+    );
     assert!(retries_armed > 0, "no retry timer was ever armed");
 }

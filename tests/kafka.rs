@@ -5,7 +5,9 @@
 
 use onceproof::check::{self, Limits, Outcome, Verdict};
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{CompletionOrder, Config, LedgerKey, Processing, StaleCompletion};
+use onceproof::pipeline::{
+    AfterAbort, CompletionOrder, Config, Effect, LedgerKey, Processing, Resend, StaleCompletion,
+};
 use onceproof::report::events::{self, CommitOutcome, Event};
 use onceproof::scenario;
 use std::path::Path;
@@ -42,6 +44,11 @@ fn every_shipped_kafka_scenario_has_its_verdicts_and_reaches_its_witnesses() {
         ("kafka-cumulative-commit", Ce, Ce),
         ("kafka-rebalance-zombie", Ce, Proved),
         ("kafka-rebalance-zombie-unfenced", Ce, Proved),
+        ("kafka-transactions", Proved, Proved),
+        ("kafka-transactions-unfenced", Ce, Proved),
+        ("kafka-transactions-external-effect", Ce, Proved),
+        ("kafka-transaction-abort-no-seek", Proved, Ce),
+        ("kafka-application-resend", Ce, Proved),
     ];
     for (name, once, loss) in table {
         let o = run(shipped(name));
@@ -91,6 +98,125 @@ fn every_kafka_proof_has_a_negative_control() {
     let mut sync = shipped("kafka-auto-commit-async");
     sync.pipeline.processing = Processing::Sync;
     assert_eq!(verdicts(&run(sync)), (Ce, Proved), "auto-commit, sync");
+
+    // The transactions proof: without fencing the zombie's transaction
+    // commits too; with the effect outside the transaction (and no ledger)
+    // a crash or a zombie repeats it; a loop that polls on after an abort
+    // skips the aborted record.
+    let txn = || {
+        let mut c = shipped("kafka-transactions");
+        c.bounds.operations = 1;
+        c
+    };
+    let mut unfenced = txn();
+    unfenced.pipeline.stale_completion = StaleCompletion::Accepted;
+    unfenced.bounds.transaction_aborts = 0;
+    assert_eq!(run(unfenced).verdict(APPLIED_ONCE), Some(Ce), "no fencing");
+    let mut outside = txn();
+    outside.pipeline.effect = Effect::External;
+    outside.pipeline.ledger_key = LedgerKey::None;
+    assert_eq!(
+        run(outside).verdict(APPLIED_ONCE),
+        Some(Ce),
+        "the effect outside the transaction"
+    );
+    let mut on = txn();
+    on.pipeline.after_abort = AfterAbort::Continue;
+    assert_eq!(run(on).verdict(NO_LOSS), Some(Ce), "no seek after an abort");
+
+    // The no-loss proofs of the refuted transaction scenarios: the abort
+    // that does not rewind loses there too.
+    // An external effect lands before the transaction ends, so an abort
+    // cannot lose it; committing before processing, outside any
+    // transaction, can.
+    let mut external = shipped("kafka-transactions-external-effect");
+    external.pipeline.transactions = false;
+    external.pipeline.order = CompletionOrder::CompletionThenEffect;
+    assert_eq!(
+        run(external).verdict(NO_LOSS),
+        Some(Ce),
+        "external, commit before, no transaction"
+    );
+    // The abort scenario's once-proof: the upstream producer re-publishes
+    // and nothing deduplicates it.
+    let mut resend = shipped("kafka-transaction-abort-no-seek");
+    resend.pipeline.publish_dedup = false;
+    resend.bounds.retries = 1;
+    assert_eq!(
+        run(resend).verdict(APPLIED_ONCE),
+        Some(Ce),
+        "no publish dedup"
+    );
+    // The resend scenario's no-loss proof: commit before processing.
+    let mut before = shipped("kafka-application-resend");
+    before.pipeline.order = CompletionOrder::CompletionThenEffect;
+    before.bounds.crashes = 1;
+    assert_eq!(
+        run(before).verdict(NO_LOSS),
+        Some(Ce),
+        "resend, commit before"
+    );
+}
+
+/// A transaction commits the output with the offset and a fenced one
+/// writes nothing, so the output topic holds each record once; the same
+/// run with the effect outside the transaction applies it twice at the
+/// store while the output topic still holds it once.
+#[test]
+fn a_transaction_fences_its_output_not_an_external_effect() {
+    let cfg = shipped("kafka-transactions-external-effect");
+    let o = run(cfg);
+    let trace = o.trace(APPLIED_ONCE).expect("a counterexample");
+    let model = onceproof::model::build(cfg);
+    let mut last = trace.last_state().clone();
+    for (_, after) in &trace.epilogue {
+        last = after.clone();
+    }
+    assert_eq!(
+        onceproof::model::store(&last).applied,
+        vec![2],
+        "charged twice"
+    );
+    assert_eq!(
+        onceproof::model::broker(&last).output,
+        vec![1],
+        "output once"
+    );
+    let fenced = trace
+        .epilogue
+        .iter()
+        .scan(trace.last_state().clone(), |before, (a, after)| {
+            let e = events::event(&model, before, a, after);
+            *before = after.clone();
+            Some(e)
+        })
+        .any(|e| {
+            matches!(
+                e,
+                Event::Committed {
+                    outcome: CommitOutcome::Fenced { .. },
+                    transaction: Some(_),
+                    ..
+                }
+            )
+        });
+    assert!(
+        fenced,
+        "the zombie's transaction is aborted in the run to rest"
+    );
+}
+
+/// The idempotent producer drops the client's own retry and stores the
+/// application's resend: the one value is the whole difference.
+#[test]
+fn idempotence_dedupes_the_clients_retry_not_the_applications_resend() {
+    let resend = shipped("kafka-application-resend");
+    assert_eq!(resend.pipeline.resend, Resend::Application);
+    assert!(resend.pipeline.publish_dedup);
+    assert_eq!(run(resend).verdict(APPLIED_ONCE), Some(Ce));
+    let mut internal = resend;
+    internal.pipeline.resend = Resend::ClientInternal;
+    assert_eq!(verdicts(&run(internal)), (Proved, Proved));
 }
 
 /// Fencing stops the zombie's commit, not its side effect: in the
@@ -173,6 +299,12 @@ fn the_idempotent_producer_is_publish_dedup() {
     }
 }
 
+fn unfenced_txn() -> Config {
+    let mut c = shipped("kafka-transactions-unfenced");
+    c.bounds.rebalances = 0;
+    c
+}
+
 /// Each new witness, demanded where its fault or outcome cannot happen,
 /// comes out unreached and turns the proof `vacuous`.
 #[test]
@@ -185,13 +317,45 @@ fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
             .find(|w| w.name == name)
             .unwrap_or_else(|| panic!("{name} is in the catalogue"))
     };
+    // No rebalance, but a crash: the restarted owner's refusal of its own
+    // older commit is no zombie's.
     let mut quiet = shipped("kafka-rebalance-zombie");
     quiet.bounds.rebalances = 0;
+    quiet.bounds.crashes = 1;
     let mut unfenced = shipped("kafka-rebalance-zombie-unfenced");
     unfenced.bounds.rebalances = 0;
+    unfenced.bounds.crashes = 1;
     let mut sync = shipped("kafka-cumulative-commit");
     sync.pipeline.processing = Processing::Sync;
+    let mut no_abort = shipped("kafka-transaction-abort-no-seek");
+    no_abort.bounds.transaction_aborts = 0;
+    let mut seeking = no_abort;
+    seeking.pipeline.after_abort = AfterAbort::SeekToCommitted;
+    // Fencing on, aborts on, no rebalance: the owner's aborted
+    // transactions are refused, and that is no zombie's.
+    let mut txn_quiet = shipped("kafka-transactions-unfenced");
+    txn_quiet.pipeline.stale_completion = StaleCompletion::Rejected;
+    txn_quiet.bounds.rebalances = 0;
+    txn_quiet.bounds.transaction_aborts = 1;
+    txn_quiet.bounds.crashes = 1;
+    let mut resend_once = shipped("kafka-application-resend");
+    resend_once.bounds.retries = 0;
+    resend_once.bounds.losses = 0;
     for (cfg, name) in [
+        (
+            no_abort,
+            "an aborted transaction's record left behind the position",
+        ),
+        (seeking, "an aborted transaction retried"),
+        (txn_quiet, "zombie's transaction aborted (fenced)"),
+        (
+            unfenced_txn(),
+            "zombie's transaction committed (no fencing)",
+        ),
+        (
+            resend_once,
+            "application resend stored twice (a new sequence number)",
+        ),
         (
             quiet,
             "rebalance while the old owner holds an unfinished record",

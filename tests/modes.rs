@@ -256,6 +256,7 @@ fn a_lost_fire_and_forget_publish_is_a_loss() {
         losses: 1,
         lease_expiries: 0,
         rebalances: 0,
+        transaction_aborts: 0,
     };
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));

@@ -29,6 +29,7 @@ fn quiet() -> Bounds {
         losses: 0,
         lease_expiries: 0,
         rebalances: 0,
+        transaction_aborts: 0,
     }
 }
 

@@ -35,6 +35,7 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         losses,
         lease_expiries,
         rebalances: 0,
+        transaction_aborts: 0,
     }
 }
 

@@ -51,6 +51,9 @@ pub struct LogState {
     pub rebalances_left: u8,
     /// A zombie's commit was rejected (fencing).
     pub fenced: bool,
+    /// With transactions: the owner's own transaction from an older epoch
+    /// was refused (the coordinator aborted it, or the owner restarted).
+    pub refused_own: bool,
     pub aborts_left: u8,
 }
 
@@ -66,6 +69,7 @@ pub fn start(cfg: &Config, o: &mut Out) -> LogState {
         generation: 1,
         rebalances_left: cfg.bounds.rebalances,
         fenced: false,
+        refused_own: false,
         aborts_left: if (Fault::TransactionAbort.kind().possible)(cfg) {
             cfg.bounds.transaction_aborts
         } else {
@@ -193,15 +197,20 @@ pub fn on_commit(
     }
     let mut next = s.clone();
     let mut l = log;
+    // A zombie is a member that lost the partition; the owner's own older
+    // commits are those of its previous incarnation or aborted epoch.
+    let own = consumer_index(src) == log.owner;
     if accepted {
         l.committed = job.msg + 1;
-        next.stale_honoured |= stale;
+        next.stale_honoured |= stale && !own;
         if cfg.pipeline.transactions {
             let op = s.messages[job.msg as usize].op as usize;
             next.output[op] = (next.output[op] + 1).min(super::store::APPLIED_CAP);
         }
-    } else {
+    } else if !own {
         l.fenced = true;
+    } else if cfg.pipeline.transactions {
+        l.refused_own = true;
     }
     next.log = Some(l);
     next.polling[consumer_index(src) as usize] |= poll;

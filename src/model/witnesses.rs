@@ -114,7 +114,7 @@ fn zombie_fenced(_: &Model, s: &State) -> bool {
 fn aborted_transaction_retried(_: &Model, s: &State) -> bool {
     let b = broker(s);
     b.log.is_some_and(|l| {
-        l.fenced
+        (l.fenced || l.refused_own)
             && b.messages
                 .iter()
                 .enumerate()
@@ -314,7 +314,7 @@ fn aborted_record_skipped(_: &Model, s: &State) -> bool {
     let Some(log) = broker(s).log else {
         return false;
     };
-    log.fenced
+    log.refused_own
         && (log.committed..log.position).any(|m| {
             !consumers(s).any(|(_, down, c)| !down && c.jobs.iter().any(|j| j.job.msg == m))
         })
