@@ -47,6 +47,14 @@
 //!   rebalance that moves the partition while the owner still works (K4),
 //!   budgeted like a lease expiry; fencing rejects the zombie's commit,
 //!   never its effect. Committed offsets are durable.
+//! - Kafka transactions (K3) are one atomic step at the coordinator: the
+//!   record's output and its offset commit together, fenced by the group
+//!   generation, and a transaction the coordinator aborts (a budgeted
+//!   fault) bumps that token without rewinding the consumer. The protocol
+//!   itself is correct (no hanging or torn transactions, KIP-890); an
+//!   effect outside the transaction is not covered by it.
+//! - The idempotent producer (K2) drops the client's own re-sends; an
+//!   application-level `send` of the same operation is a new record.
 //! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
 //!   and the store never crash and the broker never loses an accepted
 //!   message (Leg 2 is out of scope here; K1).
