@@ -151,6 +151,21 @@ pub enum Resend {
     Application,
 }
 
+/// A Kafka client's automatic offset commits (BROKER-FACTS "Auto-commit").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoCommit {
+    /// The application commits.
+    Off,
+    /// Java's client: the next `poll()` commits everything the previous
+    /// poll returned, whether or not it was processed.
+    InPoll,
+    /// librdkafka: a record's offset is stored when the record is handed
+    /// to the application, and a background timer commits the stored
+    /// offset at any moment (`auto.commit.interval.ms`).
+    Background,
+}
+
 /// What a transactional consumer does after its transaction aborted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -253,10 +268,9 @@ pub struct Pipeline {
     /// earlier record, a restart or a new owner resumes from the committed
     /// offset, and there are no per-message leases.
     pub log: bool,
-    /// Offsets are committed by the next poll, for everything the previous
-    /// poll returned, whether or not it was processed (Java's auto-commit
-    /// in `poll()`). Only with `log`.
-    pub auto_commit: bool,
+    /// Whether the client commits offsets by itself, whatever processing
+    /// has finished. Only with `log`.
+    pub auto_commit: AutoCommit,
     /// Only with `log`.
     pub processing: Processing,
     /// Records one poll returns (Kafka `max.poll.records`). Only with `log`.
@@ -287,7 +301,7 @@ impl Pipeline {
             ledger_check: true,
             ledger_write: LedgerWrite::WithEffect,
             log: false,
-            auto_commit: false,
+            auto_commit: AutoCommit::Off,
             processing: Processing::Sync,
             max_poll_records: 1,
             transactions: false,

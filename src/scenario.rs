@@ -9,8 +9,8 @@
 use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
-    AfterAbort, AttemptIds, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config, Effect,
-    GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend, SUB_TABLES,
+    AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config,
+    Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend, SUB_TABLES,
     StaleCompletion,
 };
 use serde::Deserialize;
@@ -101,6 +101,7 @@ enum KafkaCommit {
     BeforeProcessing,
     AfterProcessing,
     Auto,
+    AutoBackground,
 }
 
 const KAFKA_FIELDS: [&str; 7] = [
@@ -381,9 +382,17 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         });
     }
     let (order, auto_commit) = match kafka.and_then(|k| k.commit) {
-        Some(KafkaCommit::BeforeProcessing) => (CompletionOrder::CompletionThenEffect, false),
-        Some(KafkaCommit::AfterProcessing) => (CompletionOrder::EffectThenCompletion, false),
-        Some(KafkaCommit::Auto) => (CompletionOrder::EffectThenCompletion, true),
+        Some(KafkaCommit::BeforeProcessing) => {
+            (CompletionOrder::CompletionThenEffect, AutoCommit::Off)
+        }
+        Some(KafkaCommit::AfterProcessing) => {
+            (CompletionOrder::EffectThenCompletion, AutoCommit::Off)
+        }
+        Some(KafkaCommit::Auto) => (CompletionOrder::EffectThenCompletion, AutoCommit::InPoll),
+        Some(KafkaCommit::AutoBackground) => (
+            CompletionOrder::EffectThenCompletion,
+            AutoCommit::Background,
+        ),
         None => (p.consumer.order.unwrap_or(base.order), base.auto_commit),
     };
     let stale_completion = match kafka.and_then(|k| k.fencing) {
@@ -521,8 +530,10 @@ fn inconsistent(
     kind: BrokerKind,
 ) -> Option<(&'static str, &'static str, String)> {
     if p.transactions {
-        let why = if p.auto_commit {
-            Some("`broker.kafka.commit = \"auto\"` commits outside the transaction")
+        let why = if p.auto_commit != AutoCommit::Off {
+            Some(
+                "`broker.kafka.commit = \"auto\"` or `\"auto-background\"` commits outside the transaction",
+            )
         } else if p.order == CompletionOrder::CompletionThenEffect {
             Some(
                 "the consumer commits before it processes (`broker.kafka.commit = \"before-processing\"` or mode \"at-most-once\")",

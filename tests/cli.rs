@@ -638,7 +638,7 @@ fn kafka_fields_and_their_errors() {
         &kafka(commit, "commit = \"sometimes\""),
         10,
         "broker.kafka.commit",
-        "unknown variant `sometimes`",
+        "unknown variant `sometimes`, expected one of `before-processing`, `after-processing`, `auto`, `auto-background`",
     );
     assert_bad(
         &kafka(commit, "processing = 7"),
@@ -776,6 +776,10 @@ fn kafka_transaction_fields_and_their_errors() {
     // Contradictions.
     for (with, why) in [
         ("commit = \"auto\"", "commits outside the transaction"),
+        (
+            "commit = \"auto-background\"",
+            "commits outside the transaction",
+        ),
         (
             "commit = \"before-processing\"",
             "commits before it processes",

@@ -10,7 +10,7 @@ use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
-    Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing, StaleCompletion,
+    AutoCommit, Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing, StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -45,7 +45,7 @@ fn kafka(mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
 fn kafka_async(operations: u8, budget: u8) -> Config {
     let mut cfg = kafka(Mode::AtLeastOnce, operations, 2, budget);
     cfg.pipeline.processing = Processing::Async;
-    cfg.pipeline.auto_commit = true;
+    cfg.pipeline.auto_commit = AutoCommit::InPoll;
     // The pool's interleavings multiply fast: Leg 1 faults stay off.
     cfg.bounds.losses = 0;
     cfg.bounds.retries = 0;
@@ -59,6 +59,15 @@ fn kafka_txn(effect: Effect, budget: u8) -> Config {
     cfg.pipeline.transactions = true;
     cfg.pipeline.effect = effect;
     cfg.bounds.transaction_aborts = budget;
+    cfg
+}
+
+/// Kafka with librdkafka's background auto-commit: the consumer's commit
+/// timer (one member: the timer does not depend on who owns the
+/// partition, and a second member multiplies the run).
+fn kafka_background(budget: u8) -> Config {
+    let mut cfg = kafka(Mode::AtLeastOnce, 1, 1, budget);
+    cfg.pipeline.auto_commit = AutoCommit::Background;
     cfg
 }
 
@@ -134,6 +143,7 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         kafka_async(1, 1),
         kafka_txn(Effect::KafkaTopic, 1),
         kafka_txn(Effect::External, 1),
+        kafka_background(1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -259,6 +269,7 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         kafka(Mode::AtLeastOnce, 1, 2, 1),
         kafka_async(1, 1),
         kafka_txn(Effect::KafkaTopic, 1),
+        kafka_background(1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -305,6 +316,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let mut giving_up = config(Mode::AtLeastOnce, 2, 1, 1);
     giving_up.pipeline.max_attempts = Some(2);
     let (mut rebalances_armed, mut work_armed, mut aborts_armed) = (0, 0, 0);
+    let mut auto_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -312,11 +324,12 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         kafka(Mode::AtLeastOnce, 1, 2, 1),
         kafka_async(1, 1),
         kafka_txn(Effect::KafkaTopic, 1),
+        kafka_background(1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
             if cfg.pipeline.log {
-                if budget > 1 && cfg.pipeline.auto_commit {
+                if budget > 1 && cfg.pipeline.auto_commit != AutoCommit::Off {
                     continue;
                 }
                 cfg.bounds.rebalances = budget;
@@ -356,6 +369,10 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                 }
                 for (i, _, c) in model::consumers(&s) {
                     for t in s.timers_set[usize::from(model::consumer_id(i))].iter() {
+                        if let Timer::AutoCommit = t {
+                            auto_armed += 1;
+                            assert!(c.stored.is_some(), "{t:?} armed with no stored offset");
+                        }
                         if let Timer::Work(msg) = t {
                             work_armed += 1;
                             assert!(
@@ -385,6 +402,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(armed > 0, "no lease timer was ever armed");
     assert!(rebalances_armed > 0, "no rebalance timer was ever armed");
     assert!(work_armed > 0, "no pool worker timer was ever armed");
+    assert!(auto_armed > 0, "no auto-commit timer was ever armed");
     assert!(
         aborts_armed > 0,
         "no transaction abort timer was ever armed"

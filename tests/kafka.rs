@@ -49,6 +49,7 @@ fn every_shipped_kafka_scenario_has_its_verdicts_and_reaches_its_witnesses() {
         ("kafka-transactions-external-effect", Ce, Proved),
         ("kafka-transaction-abort-no-seek", Proved, Ce),
         ("kafka-application-resend", Ce, Proved),
+        ("kafka-auto-commit-background", Ce, Ce),
     ];
     for (name, once, loss) in table {
         let o = run(shipped(name));
@@ -98,6 +99,11 @@ fn every_kafka_proof_has_a_negative_control() {
     let mut sync = shipped("kafka-auto-commit-async");
     sync.pipeline.processing = Processing::Sync;
     assert_eq!(verdicts(&run(sync)), (Ce, Proved), "auto-commit, sync");
+    // Java's in-poll auto-commit on the background scenario: the one value
+    // that makes the loss go away.
+    let mut in_poll = shipped("kafka-auto-commit-background");
+    in_poll.pipeline.auto_commit = onceproof::pipeline::AutoCommit::InPoll;
+    assert_eq!(verdicts(&run(in_poll)), (Ce, Proved), "in-poll, sync");
 
     // The transactions proof: without fencing the zombie's transaction
     // commits too; with the effect outside the transaction (and no ledger)

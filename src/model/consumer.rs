@@ -4,9 +4,12 @@
 //! its incarnation number is durable; the work it holds is volatile.
 
 use super::durable::Durable;
+use super::msg::Timer;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
-use crate::pipeline::{AfterAbort, CompletionOrder, Config, LedgerKey, LedgerWrite, Processing};
+use crate::pipeline::{
+    AfterAbort, AutoCommit, CompletionOrder, Config, LedgerKey, LedgerWrite, Processing,
+};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -36,6 +39,10 @@ pub struct ConsumerState {
     pub incarnation: u8,
     /// Work in progress, sorted.
     pub jobs: Vec<Job>,
+    /// librdkafka's offset store (background auto-commit): the latest
+    /// record handed to the application and not yet committed by the
+    /// timer. Volatile, like everything here.
+    pub stored: Option<JobRef>,
 }
 
 /// Starts or restarts. A restart opens a new session, which tells the
@@ -50,6 +57,7 @@ pub fn start(storage: &Option<Durable>, o: &mut Out) -> ConsumerState {
     ConsumerState {
         incarnation,
         jobs: Vec::new(),
+        stored: None,
     }
 }
 
@@ -120,17 +128,21 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
         return (Some(Stage::Completing), false);
     }
     if asynchronous(cfg) {
-        // The loop polled at hand-off; auto-commit committed then.
-        if !p.auto_commit {
+        // The loop polled at hand-off; auto-commit committed then, or
+        // commits on its timer.
+        if p.auto_commit == AutoCommit::Off {
             send(false, false, o);
         }
         return (None, true);
     }
-    // Auto-commit commits on the next poll, once the batch is through;
-    // otherwise the last step of a job asks for the next one in the same
-    // request.
-    if !(p.auto_commit && more) {
-        send(!more, false, o);
+    // The last step of a job asks for the next one in the same request;
+    // in-poll auto-commit commits on that poll, once the batch is through;
+    // the background timer commits on its own.
+    match p.auto_commit {
+        AutoCommit::Off => send(!more, false, o),
+        AutoCommit::InPoll if !more => send(true, false, o),
+        AutoCommit::Background if !more => o.send(Id::from(BROKER), Msg::Poll),
+        _ => {}
     }
     (None, !more)
 }
@@ -197,7 +209,7 @@ fn hand_off(cfg: &Config, j: &Job, o: &mut Out) {
     o.set_timer(super::msg::Timer::Work(j.job.msg), super::no_delay());
     o.send(
         Id::from(BROKER),
-        if cfg.pipeline.auto_commit {
+        if cfg.pipeline.auto_commit == AutoCommit::InPoll {
             Msg::Complete {
                 job: j.job,
                 reply: false,
@@ -207,6 +219,24 @@ fn hand_off(cfg: &Config, j: &Job, o: &mut Out) {
             Msg::Poll
         },
     );
+}
+
+/// The background auto-commit timer commits the stored offset, wherever
+/// processing stands.
+pub fn on_auto_commit(s: &ConsumerState, o: &mut Out) -> Option<ConsumerState> {
+    let job = s.stored?;
+    o.send(
+        Id::from(BROKER),
+        Msg::Complete {
+            job,
+            reply: false,
+            poll: false,
+        },
+    );
+    Some(ConsumerState {
+        stored: None,
+        ..s.clone()
+    })
 }
 
 pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<ConsumerState> {
@@ -228,6 +258,11 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                 id,
                 stage: Stage::Queued,
             };
+            // Handing the record over stores its offset.
+            if cfg.pipeline.auto_commit == AutoCommit::Background {
+                next.stored = Some(job);
+                o.set_timer(Timer::AutoCommit, super::no_delay());
+            }
             let stage = if asynchronous(cfg) {
                 hand_off(cfg, &j, o);
                 Some(Stage::Queued)

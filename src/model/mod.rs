@@ -200,6 +200,9 @@ impl Actor for Node {
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Rebalance(to)) => {
                 log::on_rebalance(cfg, s, to, o).map(NodeState::Broker)
             }
+            (Node::Consumer(_), NodeState::Consumer(s), Timer::AutoCommit) => {
+                consumer::on_auto_commit(s, o).map(NodeState::Consumer)
+            }
             (Node::Broker(_), NodeState::Broker(s), Timer::TxnAbort) => {
                 log::on_abort(s, o).map(NodeState::Broker)
             }

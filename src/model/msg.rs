@@ -124,6 +124,9 @@ pub enum Timer {
     /// transaction (`transaction.timeout.ms`), bumping the producer epoch
     /// (a fault).
     TxnAbort,
+    /// Consumer (librdkafka background auto-commit): commit the stored
+    /// offset, whatever processing has finished.
+    AutoCommit,
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

@@ -345,7 +345,10 @@ pub const OUTCOMES: [fn(&Config) -> Listed; 4] = [
     |cfg| {
         let p = &cfg.pipeline;
         (
-            p.log && p.processing == crate::pipeline::Processing::Async && effect_first(cfg),
+            p.log
+                && effect_first(cfg)
+                && (p.processing == crate::pipeline::Processing::Async
+                    || p.auto_commit == crate::pipeline::AutoCommit::Background),
             witness(
                 "commit covers an unfinished record",
                 commit_covers_unfinished,

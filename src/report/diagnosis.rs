@@ -11,7 +11,9 @@ use crate::model::broker::Status;
 use crate::model::properties::NO_LOSS;
 use crate::model::sinks::Sink;
 use crate::model::{self, Model};
-use crate::pipeline::{AfterAbort, AttemptIds, CompletionOrder, LedgerKey, LedgerWrite, Resend};
+use crate::pipeline::{
+    AfterAbort, AttemptIds, AutoCommit, CompletionOrder, LedgerKey, LedgerWrite, Resend,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,9 +325,13 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
         matches!(e, Event::Committed { covers, .. } if stored.iter().any(|&m| covers.contains(&(m as u8))))
     });
     if done && covered {
-        let why = if model.cfg.pipeline.auto_commit {
+        let why = if model.cfg.pipeline.auto_commit == AutoCommit::InPoll {
             format!(
                 "auto-commit committed the offsets of the previous poll while the worker pool had not yet applied {o}"
+            )
+        } else if model.cfg.pipeline.auto_commit == AutoCommit::Background {
+            format!(
+                "the background auto-commit committed the offset stored when {o} was handed to the application, before its effect committed"
             )
         } else {
             format!(

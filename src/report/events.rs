@@ -12,7 +12,7 @@ use crate::model::consumer::Stage;
 use crate::model::msg::{JobRef, Key, Msg, Timer};
 use crate::model::properties::{self, NO_LOSS};
 use crate::model::{self, Action, Model, PRODUCER, State, faults};
-use crate::pipeline::{CompletionOrder, LedgerWrite, StaleCompletion};
+use crate::pipeline::{LedgerWrite, StaleCompletion};
 use stateright::actor::{ActorModelAction, Id};
 
 /// A job a consumer held, and where it was in it.
@@ -150,6 +150,9 @@ pub enum Event {
         op: u8,
         job: JobRef,
         dead_session: bool,
+        /// The record waits (behind earlier records of its poll, or for a
+        /// pool worker) instead of starting at once.
+        queued: bool,
     },
     /// The store took an apply request: skipped by its ledger, or applied
     /// (`times` afterwards, `key_written` in the same transaction).
@@ -209,6 +212,12 @@ pub enum Event {
         consumer: u8,
         to: Option<u8>,
     },
+    /// A consumer's background auto-commit timer fired: it sends a commit
+    /// of `offset` (the stored offset + 1).
+    AutoCommitTimer {
+        consumer: u8,
+        offset: u8,
+    },
     /// The coordinator aborted the owner's open transaction; its position
     /// stays at `position`.
     TransactionAborted {
@@ -250,6 +259,17 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             consumer: model::consumer_index(*id),
             msg: *m,
         },
+        ActorModelAction::Timeout(id, Timer::AutoCommit) => {
+            let consumer = model::consumer_index(*id);
+            let stored = consumer_state(before, consumer)
+                .1
+                .stored
+                .expect("the timer is armed only with a stored offset");
+            Event::AutoCommitTimer {
+                consumer,
+                offset: stored.msg + 1,
+            }
+        }
         ActorModelAction::Timeout(_, Timer::TxnAbort) => {
             let log = model::broker(after).log.expect("a log");
             Event::TransactionAborted {
@@ -419,12 +439,16 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
         },
         Msg::Deliver { job, op, .. } => {
             let consumer = model::consumer_index(dst);
+            let after_jobs = &consumer_state(after, consumer).1.jobs;
             Event::Delivered {
                 consumer,
                 op,
                 job,
                 dead_session: consumer_state(before, consumer).1
                     == consumer_state(after, consumer).1,
+                queued: after_jobs
+                    .iter()
+                    .any(|j| j.job == job && j.stage == Stage::Queued),
             }
         }
         Msg::Apply { job, op, key, .. } => {
@@ -509,9 +533,9 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 outcome,
             }
         }
-        Msg::Applied { job, .. } => reply(model, before, after, dst, job, Stage::Applying, msg),
-        Msg::Recorded { job } => reply(model, before, after, dst, job, Stage::Recording, msg),
-        Msg::Completed { job, .. } => reply(model, before, after, dst, job, Stage::Completing, msg),
+        Msg::Applied { job, .. } => reply(before, after, dst, job, Stage::Applying, msg),
+        Msg::Recorded { job } => reply(before, after, dst, job, Stage::Recording, msg),
+        Msg::Completed { job, .. } => reply(before, after, dst, job, Stage::Completing, msg),
         Msg::Poll => Event::Polled { src },
         Msg::Seek => {
             let consumer = model::consumer_index(src);
@@ -546,15 +570,7 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
     }
 }
 
-fn reply(
-    model: &Model,
-    before: &State,
-    after: &State,
-    dst: Id,
-    job: JobRef,
-    stage: Stage,
-    msg: &Msg,
-) -> Event {
+fn reply(before: &State, after: &State, dst: Id, job: JobRef, stage: Stage, msg: &Msg) -> Event {
     let consumer = model::consumer_index(dst);
     let (_, c0) = consumer_state(before, consumer);
     let (_, c1) = consumer_state(after, consumer);
@@ -566,11 +582,18 @@ fn reply(
         },
         Some(_) => {
             let next = c1.jobs.iter().find(|x| x.job == job);
+            // Whether this step sent the job's completion: auto-commit
+            // sends none, or only with the next poll.
+            let completions = |s: &State| {
+                model::in_flight_from(s, dst)
+                    .filter(|m| matches!(m, Msg::Complete { job: j, .. } if *j == job))
+                    .count()
+            };
             ReplyOutcome::Taken {
                 records_next: next.is_some_and(|x| x.stage == Stage::Recording),
                 completes_next: next.is_none()
                     && stage != Stage::Completing
-                    && model.cfg.pipeline.order == CompletionOrder::EffectThenCompletion,
+                    && completions(after) > completions(before),
             }
         }
     };

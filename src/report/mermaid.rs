@@ -214,6 +214,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 }
             ),
         )],
+        (_, Event::AutoCommitTimer { consumer, offset }) => vec![note(
+            &format!("C{}", consumer + 1),
+            &format!("⏰ auto-commit timer: commit stored offset {offset}"),
+        )],
         (
             _,
             Event::TransactionAborted {

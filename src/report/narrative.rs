@@ -120,6 +120,13 @@ pub fn words(model: &Model, e: &Event) -> String {
                 offset(*resumes_at)
             )
         }
+        Event::AutoCommitTimer {
+            consumer: c,
+            offset: n,
+        } => format!(
+            "{}'s auto-commit timer fires (auto.commit.interval.ms): it commits the stored offset {n}, whatever its handler has finished",
+            consumer(*c)
+        ),
         Event::TransactionAborted {
             owner,
             generation,
@@ -230,6 +237,7 @@ pub fn words(model: &Model, e: &Event) -> String {
             op: o,
             job: j,
             dead_session: true,
+            ..
         } => format!(
             "{} drops {} ({}): it was addressed to a session that ended with a crash",
             consumer(*c),
@@ -241,8 +249,13 @@ pub fn words(model: &Model, e: &Event) -> String {
             op: o,
             job: j,
             dead_session: false,
+            queued,
         } => {
             let next = match p.order {
+                _ if *queued && p.processing == crate::pipeline::Processing::Async => {
+                    "hands it to the worker pool"
+                }
+                _ if *queued => "it waits behind the earlier records of its poll",
                 CompletionOrder::EffectThenCompletion if !p.touches_store() => {
                     "produces its output record inside a transaction"
                 }
