@@ -166,6 +166,19 @@ pub enum AutoCommit {
     Background,
 }
 
+/// What happens to a message past its receive limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadLetter {
+    /// Kept in a dead-letter queue (SQS DLQ; RabbitMQ quorum queues with
+    /// `dead-letter-strategy = at-least-once`).
+    Keep,
+    /// Lost on the way (RabbitMQ quorum default `at-most-once`
+    /// dead-lettering, R5, or no dead-letter exchange): the model takes
+    /// the case where the message does not arrive.
+    Drop,
+}
+
 /// What a transactional consumer does after its transaction aborted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -194,6 +207,17 @@ pub enum BrokerKind {
     /// and a committed offset, cumulative commits, rebalances with
     /// generation fencing (K4, KIP-447).
     Kafka,
+    /// Amazon SQS standard: the visibility timeout is the lease, a delete
+    /// with an old receipt handle answers success and can still delete
+    /// (S3), and a deleted message can come back (S1).
+    SqsStandard,
+    /// Amazon SQS FIFO: a delete after the visibility timeout fails, a
+    /// retried send with the same deduplication id is dropped within the
+    /// 5-minute window (S4), one message group in flight at a time (S5).
+    SqsFifo,
+    /// RabbitMQ (AMQP 0-9-1): publisher confirms, manual or automatic acks,
+    /// requeue on channel close with the `redelivered` flag (R1-R3).
+    RabbitMq,
 }
 
 pub struct BrokerKindSpec {
@@ -205,7 +229,7 @@ pub struct BrokerKindSpec {
 }
 
 /// Every broker kind this onceproof models.
-pub const BROKER_KINDS: [BrokerKindSpec; 2] = [
+pub const BROKER_KINDS: [BrokerKindSpec; 5] = [
     BrokerKindSpec {
         kind: BrokerKind::Generic,
         name: "generic",
@@ -214,7 +238,44 @@ pub const BROKER_KINDS: [BrokerKindSpec; 2] = [
     BrokerKindSpec {
         kind: BrokerKind::Kafka,
         name: "kafka",
-        preset: |p| Pipeline { log: true, ..p },
+        preset: |p| Pipeline {
+            log: true,
+            vocabulary: BrokerKind::Kafka,
+            ..p
+        },
+    },
+    BrokerKindSpec {
+        kind: BrokerKind::SqsStandard,
+        name: "sqs-standard",
+        preset: |p| Pipeline {
+            stale_completion: StaleCompletion::Accepted,
+            publish_dedup: false,
+            phantom_redelivery: true,
+            vocabulary: BrokerKind::SqsStandard,
+            ..p
+        },
+    },
+    BrokerKindSpec {
+        kind: BrokerKind::SqsFifo,
+        name: "sqs-fifo",
+        preset: |p| Pipeline {
+            stale_completion: StaleCompletion::Rejected,
+            publish_dedup: true,
+            dedup_window: true,
+            one_group: true,
+            vocabulary: BrokerKind::SqsFifo,
+            ..p
+        },
+    },
+    BrokerKindSpec {
+        kind: BrokerKind::RabbitMq,
+        name: "rabbitmq",
+        preset: |p| Pipeline {
+            stale_completion: StaleCompletion::Rejected,
+            publish_dedup: false,
+            vocabulary: BrokerKind::RabbitMq,
+            ..p
+        },
     },
 ];
 
@@ -285,6 +346,38 @@ pub struct Pipeline {
     pub resend: Resend,
     /// Only with `transactions`.
     pub after_abort: AfterAbort,
+    /// A deleted message can come back (SQS standard, S1): a budgeted
+    /// fault, `bounds.phantom-redeliveries`.
+    pub phantom_redelivery: bool,
+    /// The consumer extends its lease while it works (SQS
+    /// ChangeMessageVisibility): a lease then expires under a working
+    /// holder only when a heartbeat is missed. The same fault and state
+    /// graph; the words, and later the rate, differ.
+    pub visibility_extension: bool,
+    /// Publish dedup remembers an id only for a window (SQS FIFO's 5
+    /// minutes), which the budgeted fault `bounds.dedup-window-expiries`
+    /// closes.
+    pub dedup_window: bool,
+    /// Every operation is in one message group (SQS FIFO
+    /// `MessageGroupId`): no message is offered while another is leased.
+    pub one_group: bool,
+    /// The receive (delivery) that exceeds this count moves the message to
+    /// the dead-letter queue instead (SQS `maxReceiveCount`, RabbitMQ
+    /// quorum `delivery-limit`).
+    pub max_receives: Option<u8>,
+    pub dead_letter: DeadLetter,
+    /// An operator eventually moves dead-lettered messages back (SQS DLQ
+    /// redrive, a shovel from RabbitMQ's dead-letter queue): a replay.
+    pub redrive: bool,
+    /// Completion is recorded by the broker at delivery (RabbitMQ autoAck):
+    /// the consumer never acks.
+    pub auto_ack: bool,
+    /// The consumer looks the ledger up only for a delivery flagged
+    /// `redelivered` (a RabbitMQ shortcut).
+    pub dedup_only_if_redelivered: bool,
+    /// Whose words the reports speak ("DeleteMessage", "basic.ack"). Only
+    /// reports read it; the actors read the mechanisms above.
+    pub vocabulary: BrokerKind,
 }
 
 impl Pipeline {
@@ -308,6 +401,16 @@ impl Pipeline {
             effect: Effect::External,
             resend: Resend::ClientInternal,
             after_abort: AfterAbort::SeekToCommitted,
+            phantom_redelivery: false,
+            visibility_extension: false,
+            dedup_window: false,
+            one_group: false,
+            max_receives: None,
+            dead_letter: DeadLetter::Keep,
+            redrive: false,
+            auto_ack: false,
+            dedup_only_if_redelivered: false,
+            vocabulary: BrokerKind::Generic,
         };
         match mode {
             Mode::AtMostOnce => Pipeline {
@@ -370,6 +473,10 @@ pub struct Bounds {
     pub rebalances: u8,
     /// Total aborts of the owner's open transaction by the coordinator.
     pub transaction_aborts: u8,
+    /// Total deleted messages that come back (SQS standard).
+    pub phantom_redeliveries: u8,
+    /// Total closings of a publish-dedup window before a retry (SQS FIFO).
+    pub dedup_window_expiries: u8,
 }
 
 impl Default for Bounds {
@@ -384,6 +491,8 @@ impl Default for Bounds {
             lease_expiries: 0,
             rebalances: 0,
             transaction_aborts: 0,
+            phantom_redeliveries: 0,
+            dedup_window_expiries: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

@@ -10,8 +10,8 @@ use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config,
-    Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend, SUB_TABLES,
-    StaleCompletion,
+    DeadLetter, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend,
+    SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -152,10 +152,76 @@ fn read_kafka(t: &toml::Table) -> Result<KafkaPart, (String, String)> {
 /// The most records one Kafka poll may return here.
 const MAX_POLL_RECORDS: u8 = 3;
 
+/// `[broker.sqs]` (docs/SCENARIOS.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SqsPart {
+    visibility_extension: Option<bool>,
+    message_group: Option<MessageGroup>,
+    max_receive_count: Option<u8>,
+    redrive: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum MessageGroup {
+    /// Every operation shares one `MessageGroupId`.
+    One,
+    /// Each operation has its own group: no group lock between them.
+    PerOperation,
+}
+
+/// `[broker.rabbitmq]` (docs/SCENARIOS.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RabbitPart {
+    confirms: Option<bool>,
+    ack: Option<AckMode>,
+    delivery_limit: Option<u8>,
+    dead_letter_strategy: Option<DeadLetterStrategy>,
+    redrive: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum AckMode {
+    Auto,
+    Manual,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum DeadLetterStrategy {
+    AtLeastOnce,
+    AtMostOnce,
+}
+
+/// The largest receive or delivery limit: beyond the fault budgets'
+/// reach no message is ever dead-lettered.
+const MAX_RECEIVES: u8 = MAX_BOUND;
+
+/// A sub-table read whole; on an error, the key it comes from is the first
+/// that fails on its own, so the message names its field.
+fn read_part<T: serde::de::DeserializeOwned>(t: &toml::Table) -> Result<T, (String, String)> {
+    t.clone().try_into().map_err(|e: toml::de::Error| {
+        let culprit = t
+            .iter()
+            .find(|(k, v)| {
+                let mut one = toml::Table::new();
+                one.insert(k.to_string(), (*v).clone());
+                one.try_into::<T>().is_err()
+            })
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        (culprit, first_line(e.message()))
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ConsumerPart {
     order: Option<CompletionOrder>,
+    dedup_only_if_redelivered: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +439,93 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             ..fail("broker", "publish-dedup", String::new())
         });
     }
+    let sqs: Option<SqsPart> = match &p.broker.sqs {
+        Some(t) => Some(read_part(t).map_err(|(key, why)| fail("broker.sqs", &key, why))?),
+        None => None,
+    };
+    let rabbit: Option<RabbitPart> = match &p.broker.rabbitmq {
+        Some(t) => Some(read_part(t).map_err(|(key, why)| fail("broker.rabbitmq", &key, why))?),
+        None => None,
+    };
+    let (sqs, rabbit) = (sqs.as_ref(), rabbit.as_ref());
+    for (section, key, n) in [
+        (
+            "broker.sqs",
+            "max-receive-count",
+            sqs.and_then(|s| s.max_receive_count),
+        ),
+        (
+            "broker.rabbitmq",
+            "delivery-limit",
+            rabbit.and_then(|r| r.delivery_limit),
+        ),
+    ] {
+        if let Some(n) = n
+            && !(1..=MAX_RECEIVES).contains(&n)
+        {
+            return Err(fail(
+                section,
+                key,
+                format!("{n} is out of range: allowed 1..={MAX_RECEIVES}"),
+            ));
+        }
+    }
+    // The named kinds fix what the generic broker leaves open.
+    if kind != BrokerKind::Generic && !base.log {
+        for (set, key, why) in [
+            (
+                p.broker.stale_completion.is_some(),
+                "stale-completion",
+                "the kind fixes what a stale completion does (SQS standard: a delete with an old receipt handle answers success, S3; SQS FIFO and RabbitMQ refuse it, R3)",
+            ),
+            (
+                p.broker.publish_dedup.is_some(),
+                "publish-dedup",
+                "the kind fixes publish dedup (SQS FIFO deduplicates within its window, S4; SQS standard and RabbitMQ do not)",
+            ),
+        ] {
+            if set {
+                return Err(fail(
+                    "broker",
+                    key,
+                    format!("on broker kind \"{}\" {why}", kind.name()),
+                ));
+            }
+        }
+    }
+    if sqs.is_some_and(|s| s.message_group.is_some()) && kind != BrokerKind::SqsFifo {
+        return Err(fail(
+            "broker.sqs",
+            "message-group",
+            "standard queues have no message groups; `MessageGroupId` is SQS FIFO's (`broker.kind = \"sqs-fifo\"`)".into(),
+        ));
+    }
+    if rabbit.is_some_and(|r| r.confirms == Some(false))
+        && p.producer.retry_on_timeout == Some(true)
+    {
+        return Err(fail(
+            "producer",
+            "retry-on-timeout",
+            "without publisher confirms (`broker.rabbitmq.confirms = false`) the producer never learns that a publish failed, so it cannot retry on a timeout (R1)".into(),
+        ));
+    }
+    if rabbit.is_some_and(|r| r.ack.is_some()) && p.consumer.order.is_some() {
+        return Err(fail(
+            "consumer",
+            "order",
+            "says what `broker.rabbitmq.ack` already says; on RabbitMQ set `broker.rabbitmq.ack` only".into(),
+        ));
+    }
+    if p.consumer.dedup_only_if_redelivered.is_some() && kind != BrokerKind::RabbitMq {
+        return Err(fail(
+            "consumer",
+            "dedup-only-if-redelivered",
+            format!(
+                "the `redelivered` flag is RabbitMQ's (`broker.kind = \"rabbitmq\"`); broker kind \"{}\" sets none",
+                kind.name()
+            ),
+        ));
+    }
     if let Some(n) = kafka.and_then(|k| k.max_poll_records)
         && !(1..=MAX_POLL_RECORDS).contains(&n)
     {
@@ -395,13 +548,24 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ),
         None => (p.consumer.order.unwrap_or(base.order), base.auto_commit),
     };
+    // autoAck records completion at delivery: the at-most-once of AMQP.
+    let auto_ack = rabbit
+        .and_then(|r| r.ack)
+        .map_or(base.auto_ack, |a| a == AckMode::Auto);
+    let order = match rabbit.and_then(|r| r.ack) {
+        Some(_) => CompletionOrder::EffectThenCompletion,
+        None => order,
+    };
     let stale_completion = match kafka.and_then(|k| k.fencing) {
         Some(true) => StaleCompletion::Rejected,
         Some(false) => StaleCompletion::Accepted,
         None => p.broker.stale_completion.unwrap_or(base.stale_completion),
     };
     let pipeline = Pipeline {
-        producer_retries: p.producer.retry_on_timeout.unwrap_or(base.producer_retries),
+        producer_retries: rabbit
+            .and_then(|r| r.confirms)
+            .or(p.producer.retry_on_timeout)
+            .unwrap_or(base.producer_retries),
         max_attempts: p.producer.max_attempts.or(base.max_attempts),
         give_up: p.producer.on_give_up.unwrap_or(base.give_up),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
@@ -426,6 +590,33 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         effect: p.store.effect.unwrap_or(base.effect),
         resend: p.producer.retry.unwrap_or(base.resend),
         after_abort: kafka.and_then(|k| k.on_abort).unwrap_or(base.after_abort),
+        phantom_redelivery: base.phantom_redelivery,
+        visibility_extension: sqs
+            .and_then(|s| s.visibility_extension)
+            .unwrap_or(base.visibility_extension),
+        dedup_window: base.dedup_window,
+        one_group: sqs
+            .and_then(|s| s.message_group)
+            .map_or(base.one_group, |g| g == MessageGroup::One),
+        max_receives: sqs
+            .and_then(|s| s.max_receive_count)
+            .or(rabbit.and_then(|r| r.delivery_limit))
+            .or(base.max_receives),
+        dead_letter: match rabbit.and_then(|r| r.dead_letter_strategy) {
+            Some(DeadLetterStrategy::AtMostOnce) => DeadLetter::Drop,
+            Some(DeadLetterStrategy::AtLeastOnce) => DeadLetter::Keep,
+            None => base.dead_letter,
+        },
+        redrive: sqs
+            .and_then(|s| s.redrive)
+            .or(rabbit.and_then(|r| r.redrive))
+            .unwrap_or(base.redrive),
+        auto_ack,
+        dedup_only_if_redelivered: p
+            .consumer
+            .dedup_only_if_redelivered
+            .unwrap_or(base.dedup_only_if_redelivered),
+        vocabulary: base.vocabulary,
     };
     if let Some((section, key, why)) = inconsistent(p, &pipeline, kind) {
         return Err(fail(section, key, why));
@@ -690,6 +881,51 @@ fn void_fields(
     let id_dedup = p.publish_dedup || p.ledger_key == LedgerKey::OperationId;
     let async_set = kafka.is_some_and(|k| k.processing.is_some());
     let outside = "the handler writes nothing to the store (`store.effect = \"kafka-topic\"`)";
+    let sub = |table: &str, key: &str| {
+        let t = match table {
+            "sqs" => f.broker.sqs.as_ref(),
+            _ => f.broker.rabbitmq.as_ref(),
+        };
+        t.is_some_and(|t| t.contains_key(key))
+    };
+    let broker_rules = [
+        (
+            sub("sqs", "visibility-extension") && b.lease_expiries == 0,
+            "broker.sqs",
+            "visibility-extension",
+            "no visibility timeout ever expires (`bounds.lease-expiries = 0`), so there is no heartbeat to miss",
+        ),
+        (
+            sub("sqs", "redrive") && p.max_receives.is_none(),
+            "broker.sqs",
+            "redrive",
+            "nothing is ever dead-lettered (no `broker.sqs.max-receive-count`)",
+        ),
+        (
+            sub("rabbitmq", "redrive") && p.max_receives.is_none(),
+            "broker.rabbitmq",
+            "redrive",
+            "nothing is ever dead-lettered (no `broker.rabbitmq.delivery-limit`)",
+        ),
+        (
+            sub("rabbitmq", "redrive") && p.redrive && p.dead_letter == DeadLetter::Drop,
+            "broker.rabbitmq",
+            "redrive",
+            "at-most-once dead-lettering loses the message on the way (`dead-letter-strategy = \"at-most-once\"`), so nothing reaches a queue to redrive from",
+        ),
+        (
+            sub("rabbitmq", "dead-letter-strategy") && p.max_receives.is_none(),
+            "broker.rabbitmq",
+            "dead-letter-strategy",
+            "nothing is ever dead-lettered (no `broker.rabbitmq.delivery-limit`)",
+        ),
+        (
+            f.consumer.dedup_only_if_redelivered.is_some() && !(p.has_ledger() && p.ledger_check),
+            "consumer",
+            "dedup-only-if-redelivered",
+            "nothing is looked up (no ledger, or `store.ledger-check = false`)",
+        ),
+    ];
     let rules: [(bool, &str, &str, String); 19] = [
         (
             kafka.is_some_and(|k| k.on_abort.is_some()) && !p.transactions,
@@ -827,6 +1063,12 @@ fn void_fields(
         .filter(|r| r.0)
         .map(|(_, section, key, why)| (section, key, why))
         .collect();
+    void.extend(
+        broker_rules
+            .into_iter()
+            .filter(|r| r.0)
+            .map(|(_, section, key, why)| (section, key, why.to_string())),
+    );
     if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check && p.touches_store()) {
         let why = if !p.touches_store() {
             outside

@@ -12,18 +12,25 @@
 //! committed records are done, fetched ones leased to the owner, the rest
 //! ready.
 
+use super::faults::Fault;
 pub use super::log::LogState;
 use super::msg::{Dispatch, JobRef, Msg, Timer};
 use super::{Out, consumer_id, consumer_index, no_delay};
-use crate::pipeline::{Config, Resend, StaleCompletion};
+use crate::pipeline::{Config, DeadLetter, Resend, StaleCompletion};
 use serde::Serialize;
 use stateright::actor::Id;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Status {
     Ready,
-    Leased { consumer: u8, delivery: u8 },
+    Leased {
+        consumer: u8,
+        delivery: u8,
+    },
     Done,
+    /// Past its receive limit: in the dead-letter queue (or dropped on the
+    /// way there), not applied.
+    DeadLettered,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -32,6 +39,16 @@ pub struct Entry {
     pub id: u8,
     pub deliveries: u8,
     pub status: Status,
+    /// `deliveries` when a redrive last brought it back: its receive
+    /// count starts again from there.
+    pub redriven_at: u8,
+}
+
+impl Entry {
+    /// Receives since it entered (or re-entered) the queue.
+    pub fn receives(&self) -> u8 {
+        self.deliveries - self.redriven_at
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -51,6 +68,10 @@ pub struct BrokerState {
     pub stale_honoured: bool,
     /// The partition, with `log`.
     pub log: Option<LogState>,
+    /// Deleted messages that may still come back (SQS standard).
+    pub phantoms_left: u8,
+    /// Dedup windows that may still close (SQS FIFO).
+    pub windows_left: u8,
     /// Records of each operation in the output topic that committed
     /// transactions wrote (what a `read_committed` reader sees); empty
     /// without transactions.
@@ -58,6 +79,16 @@ pub struct BrokerState {
 }
 
 const DISPATCH: &str = "dispatch";
+
+/// A fault's budget where the pipeline lets it happen, else 0.
+fn budget_if(cfg: &Config, f: Fault) -> u8 {
+    let k = f.kind();
+    if (k.possible)(cfg) {
+        (k.budget)(&cfg.bounds)
+    } else {
+        0
+    }
+}
 
 pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
     let log = cfg.pipeline.log.then(|| super::log::start(cfg, o));
@@ -73,6 +104,8 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
         },
         stale_honoured: false,
         log,
+        phantoms_left: budget_if(cfg, Fault::PhantomRedelivery),
+        windows_left: budget_if(cfg, Fault::DedupWindowExpiry),
         output: if cfg.pipeline.transactions {
             vec![0; cfg.bounds.operations as usize]
         } else {
@@ -85,11 +118,17 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
 /// Consumers pull one message at a time (SQS ReceiveMessage, a Kafka poll,
 /// `basic.qos(1)` credit), so a consumer still busy with a message whose
 /// lease expired is not offered its redelivery.
-pub(super) fn offer(s: &BrokerState, o: &mut Out) {
+pub(super) fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
     if let Some(log) = &s.log {
         return super::log::offer(s, log, o);
     }
-    let Some(msg) = s.messages.iter().position(|e| e.status == Status::Ready) else {
+    // One message group: nothing more is handed out while one is in flight.
+    let group_busy = cfg.pipeline.one_group
+        && s.messages
+            .iter()
+            .any(|e| matches!(e.status, Status::Leased { .. }));
+    let ready = s.messages.iter().position(|e| e.status == Status::Ready);
+    let Some(msg) = ready.filter(|_| !group_busy) else {
         // A message can leave Ready without being dispatched (a stale
         // completion honoured after its lease expired): drop the offer.
         o.remove_random(DISPATCH);
@@ -141,14 +180,18 @@ pub fn on_msg(
             let mut next = s.clone();
             if let Err(at) = known {
                 next.seen.insert(at, dedup_key(cfg, id, attempt));
+                if next.windows_left > 0 {
+                    o.set_timer(Timer::DedupWindow(dedup_key(cfg, id, attempt)), no_delay());
+                }
             }
             next.messages.push(Entry {
                 op,
                 id,
                 deliveries: 0,
                 status: Status::Ready,
+                redriven_at: 0,
             });
-            offer(&next, o);
+            offer(cfg, &next, o);
             Some(next)
         }
         Msg::Complete { job, reply, poll } if s.log.is_some() => {
@@ -181,18 +224,17 @@ pub fn on_msg(
             let mut next = s.clone();
             if accepted {
                 next.stale_honoured |= status != holder;
-                next.messages[job.msg as usize].status = Status::Done;
-                o.cancel_timer(Timer::Lease(job.msg));
+                done(&mut next, job.msg, o);
             }
             next.polling[consumer as usize] |= poll;
-            offer(&next, o);
+            offer(cfg, &next, o);
             Some(next)
         }
         Msg::Seek => super::log::on_seek(s, consumer_index(src), o),
         Msg::Poll => {
             let mut next = s.clone();
             next.polling[consumer_index(src) as usize] = true;
-            offer(&next, o);
+            offer(cfg, &next, o);
             Some(next)
         }
         Msg::Join { incarnation } => {
@@ -202,7 +244,7 @@ pub fn on_msg(
             next.polling[consumer as usize] = true;
             if next.log.is_some() {
                 super::log::on_join(&mut next, consumer);
-                offer(&next, o);
+                offer(cfg, &next, o);
                 return Some(next);
             }
             for msg in 0..next.messages.len() {
@@ -211,7 +253,7 @@ pub fn on_msg(
                     release(&mut next, msg, o);
                 }
             }
-            offer(&next, o);
+            offer(cfg, &next, o);
             Some(next)
         }
         _ => None,
@@ -226,6 +268,19 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
     let entry = &mut next.messages[d.msg as usize];
     if entry.status != Status::Ready {
         return None;
+    }
+    // The receive that would exceed the limit moves it to the DLQ instead.
+    if cfg
+        .pipeline
+        .max_receives
+        .is_some_and(|n| entry.receives() >= n)
+    {
+        entry.status = Status::DeadLettered;
+        if cfg.pipeline.redrive && cfg.pipeline.dead_letter == DeadLetter::Keep {
+            o.set_timer(Timer::Redrive(d.msg), no_delay());
+        }
+        offer(cfg, &next, o);
+        return Some(next);
     }
     entry.deliveries += 1;
     let job = JobRef {
@@ -248,10 +303,69 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
             session: next.sessions[d.consumer as usize],
         },
     );
-    if next.expiries_left > 0 {
+    if cfg.pipeline.auto_ack {
+        // autoAck: the broker forgets the message once it is sent.
+        done(&mut next, d.msg, o);
+    } else if next.expiries_left > 0 {
         o.set_timer(Timer::Lease(d.msg), no_delay());
     }
-    offer(&next, o);
+    offer(cfg, &next, o);
+    Some(next)
+}
+
+/// The message is deleted (acked); on SQS standard it may yet come back.
+fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
+    s.messages[msg as usize].status = Status::Done;
+    o.cancel_timer(Timer::Lease(msg));
+    if s.phantoms_left > 0 {
+        o.set_timer(Timer::Phantom(msg), no_delay());
+    }
+}
+
+/// A deleted message comes back (S1): a fault, each one spending the
+/// budget; the timers are disarmed when the last is spent.
+pub fn on_phantom(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+    if s.messages[msg as usize].status != Status::Done {
+        return None;
+    }
+    let mut next = s.clone();
+    next.messages[msg as usize].status = Status::Ready;
+    next.phantoms_left -= 1;
+    if next.phantoms_left == 0 {
+        for other in 0..next.messages.len() {
+            o.cancel_timer(Timer::Phantom(other as u8));
+        }
+    }
+    offer(cfg, &next, o);
+    Some(next)
+}
+
+/// The dedup window of `key` closes: a later publish with it is new (S4
+/// after 5 minutes). A fault; the last one disarms the rest.
+pub fn on_window_closed(s: &BrokerState, key: u8, o: &mut Out) -> Option<BrokerState> {
+    let at = s.seen.binary_search(&key).ok()?;
+    let mut next = s.clone();
+    next.seen.remove(at);
+    next.windows_left -= 1;
+    if next.windows_left == 0 {
+        for k in &next.seen {
+            o.cancel_timer(Timer::DedupWindow(*k));
+        }
+    }
+    Some(next)
+}
+
+/// An operator moves a dead-lettered message back to the queue, where
+/// its receive count starts again.
+pub fn on_redrive(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+    let mut next = s.clone();
+    let e = &mut next.messages[msg as usize];
+    if e.status != Status::DeadLettered {
+        return None;
+    }
+    e.status = Status::Ready;
+    e.redriven_at = e.deliveries;
+    offer(cfg, &next, o);
     Some(next)
 }
 
@@ -260,7 +374,7 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
 /// a leased message while expiries remain, and all are cancelled when the
 /// last is spent (tests/faults.rs checks it on every reachable state), so
 /// the budget needs no guard here.
-pub fn on_lease_expiry(s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
     if !matches!(s.messages[msg as usize].status, Status::Leased { .. }) {
         return None;
     }
@@ -272,6 +386,6 @@ pub fn on_lease_expiry(s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerSt
             o.cancel_timer(Timer::Lease(other as u8));
         }
     }
-    offer(&next, o);
+    offer(cfg, &next, o);
     Some(next)
 }

@@ -89,6 +89,8 @@ fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
             job: j.job,
             op: j.op,
             key: ledger_key(cfg, j),
+            // The shortcut trusts a first delivery to be the first copy.
+            check: !(cfg.pipeline.dedup_only_if_redelivered && j.job.delivery == 1),
             reply: wait,
         },
     );
@@ -123,6 +125,12 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
     // Commit-first waits for the verdict before the effect; a transaction
     // waits for `commitTransaction` to return, since a fenced one voids
     // the rest of its batch.
+    // autoAck: the broker recorded completion at delivery; the consumer
+    // only asks for more.
+    if p.auto_ack {
+        o.send(Id::from(BROKER), Msg::Poll);
+        return (None, true);
+    }
     if p.order == CompletionOrder::CompletionThenEffect || p.transactions {
         send(false, true, o);
         return (Some(Stage::Completing), false);

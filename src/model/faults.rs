@@ -41,6 +41,8 @@ pub enum Fault {
     LeaseExpiry,
     Rebalance,
     TransactionAbort,
+    PhantomRedelivery,
+    DedupWindowExpiry,
 }
 
 /// One fault, everything about it.
@@ -77,7 +79,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 6] = [
+pub const REGISTRY: [FaultKind; 8] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -194,6 +196,42 @@ pub const REGISTRY: [FaultKind; 6] = [
         name: "transaction abort",
         unit: ("transaction abort", "transaction aborts"),
         rate_keys: &["transaction-timeouts-per-hour"],
+    },
+    FaultKind {
+        fault: Fault::PhantomRedelivery,
+        field: "phantom-redeliveries",
+        default: 1,
+        bounds_doc: "deleted messages that come back (SQS standard, S1: a server holding a \
+                     copy was down during the delete)",
+        budget: |b| b.phantom_redeliveries,
+        set_budget: |b, n| b.phantom_redeliveries = n,
+        vocabulary: |p| p.phantom_redelivery,
+        possible: |c| c.pipeline.phantom_redelivery,
+        // The broker counts its own phantoms down and disarms them when
+        // none are left.
+        spent: |c, t| c.bounds.phantom_redeliveries - super::broker(t.state).phantoms_left,
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Phantom(_))),
+        witnesses: witnesses::of_phantom,
+        name: "deleted message came back",
+        unit: ("phantom redelivery", "phantom redeliveries"),
+        rate_keys: &["phantom-duplicate-fraction"],
+    },
+    FaultKind {
+        fault: Fault::DedupWindowExpiry,
+        field: "dedup-window-expiries",
+        default: 1,
+        bounds_doc: "publish-dedup windows that close before a retry arrives (SQS FIFO's \
+                     5-minute deduplication interval, S4)",
+        budget: |b| b.dedup_window_expiries,
+        set_budget: |b, n| b.dedup_window_expiries = n,
+        vocabulary: |p| p.dedup_window,
+        possible: |c| c.pipeline.dedup_window && c.pipeline.publish_dedup && c.retries_possible(),
+        spent: |c, t| c.bounds.dedup_window_expiries - super::broker(t.state).windows_left,
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::DedupWindow(_))),
+        witnesses: witnesses::of_window_expiry,
+        name: "dedup window elapsed",
+        unit: ("dedup window expiry", "dedup window expiries"),
+        rate_keys: &["retry-after-window-fraction"],
     },
 ];
 

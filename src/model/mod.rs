@@ -191,8 +191,17 @@ impl Actor for Node {
             (Node::Producer(cfg), NodeState::Producer(s), Timer::Retry(op)) => {
                 producer::on_timeout(cfg, s, op, o).map(NodeState::Producer)
             }
-            (Node::Broker(_), NodeState::Broker(s), Timer::Lease(msg)) => {
-                broker::on_lease_expiry(s, msg, o).map(NodeState::Broker)
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Lease(msg)) => {
+                broker::on_lease_expiry(cfg, s, msg, o).map(NodeState::Broker)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Phantom(msg)) => {
+                broker::on_phantom(cfg, s, msg, o).map(NodeState::Broker)
+            }
+            (Node::Broker(_), NodeState::Broker(s), Timer::DedupWindow(key)) => {
+                broker::on_window_closed(s, key, o).map(NodeState::Broker)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Redrive(msg)) => {
+                broker::on_redrive(cfg, s, msg, o).map(NodeState::Broker)
             }
             (Node::Consumer(cfg), NodeState::Consumer(s), Timer::Work(msg)) => {
                 consumer::on_work(cfg, s, msg, o).map(NodeState::Consumer)

@@ -55,6 +55,8 @@ pub enum Msg {
         job: JobRef,
         op: u8,
         key: Option<Key>,
+        /// The store looks the key up (false: it only writes it).
+        check: bool,
         /// The consumer waits for `Applied`; otherwise it has moved on.
         reply: bool,
     },
@@ -127,6 +129,12 @@ pub enum Timer {
     /// Consumer (librdkafka background auto-commit): commit the stored
     /// offset, whatever processing has finished.
     AutoCommit,
+    /// Broker (SQS standard): deleted message `msg` comes back (a fault).
+    Phantom(u8),
+    /// Broker (SQS FIFO): the dedup window of this id closes (a fault).
+    DedupWindow(u8),
+    /// Broker: an operator redrives dead-lettered message `msg`.
+    Redrive(u8),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

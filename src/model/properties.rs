@@ -77,19 +77,25 @@ fn restart_pending(s: &State) -> bool {
 }
 
 /// With nothing in flight and nobody down, only timers and the broker's
-/// dispatch choices are left. A lease expiry, a rebalance or a transaction
-/// abort is a fault. A retry timer is
+/// dispatch choices are left. A lease expiry, a rebalance, a transaction
+/// abort, a phantom redelivery and a dedup window closing are faults; a
+/// redrive is progress. A retry timer is
 /// progress: with nothing in flight its operation's publish or confirm was
 /// lost, so the producer re-publishes within the budgets or gives up, and
 /// either changes the state. A dispatch choice always leases a message.
 /// So the state is at rest exactly when neither is pending; the equality
 /// with [`at_rest_by_successors`] is tested on every reachable state.
 fn timers_and_choices_idle(s: &State) -> bool {
-    let timers = s
-        .timers_set
-        .iter()
-        .flat_map(|t| t.iter())
-        .all(|t| matches!(t, Timer::Lease(_) | Timer::Rebalance(_) | Timer::TxnAbort));
+    let timers = s.timers_set.iter().flat_map(|t| t.iter()).all(|t| {
+        matches!(
+            t,
+            Timer::Lease(_)
+                | Timer::Rebalance(_)
+                | Timer::TxnAbort
+                | Timer::Phantom(_)
+                | Timer::DedupWindow(_)
+        )
+    });
     timers
         && s.random_choices
             .iter()

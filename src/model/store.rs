@@ -39,6 +39,7 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             job,
             op,
             key,
+            check,
             reply,
         } => {
             let p = &cfg.pipeline;
@@ -46,6 +47,7 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             // ledger row commit together or not at all.
             if let Some(k) = key
                 && p.ledger_check
+                && check
                 && s.ledger.binary_search(&k).is_ok()
             {
                 if reply {

@@ -48,6 +48,31 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
     })
 }
 
+/// An auto-acked message whose delivery died with its consumer: done at
+/// the broker, its effect neither applied nor on its way, and nobody holds
+/// it.
+fn auto_acked_lost(_: &Model, s: &State) -> bool {
+    let (b, st) = (broker(s), store(s));
+    b.messages.iter().enumerate().any(|(at, e)| {
+        let at = at as u8;
+        e.status == Status::Done
+            && st.applied[e.op as usize] == 0
+            && !super::in_flight(s).any(|msg| {
+                matches!(msg, Msg::Apply { job, .. } | Msg::Deliver { job, .. } if job.msg == at)
+            })
+            && !consumers(s).any(|(_, down, c)| !down && c.jobs.iter().any(|j| j.job.msg == at))
+    })
+}
+
+/// Whether a message can be handed out again after a delivery: not when
+/// the first redelivery would already exceed the receive limit and no
+/// redrive brings it back.
+fn redelivers(cfg: &Config) -> bool {
+    let p = &cfg.pipeline;
+    p.max_receives.is_none_or(|n| n >= 2)
+        || (p.redrive && p.dead_letter == crate::pipeline::DeadLetter::Keep)
+}
+
 fn redelivery_of_applied(m: &Model, s: &State) -> bool {
     consumers(s).any(|(_, down, c)| {
         !down
@@ -145,6 +170,26 @@ pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
             .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job))
 }
 
+fn dead_lettered(_: &Model, s: &State) -> bool {
+    broker(s)
+        .messages
+        .iter()
+        .any(|e| e.status == Status::DeadLettered || e.redriven_at > 0)
+}
+
+fn redriven(_: &Model, s: &State) -> bool {
+    broker(s).messages.iter().any(|e| e.redriven_at > 0)
+}
+
+/// Two messages of one operation were each delivered for the first time:
+/// neither carries `redelivered`.
+fn two_first_deliveries(_: &Model, s: &State) -> bool {
+    let m = &broker(s).messages;
+    m.iter().enumerate().any(|(at, e)| {
+        e.deliveries >= 1 && m[..at].iter().any(|x| x.op == e.op && x.deliveries >= 1)
+    })
+}
+
 /// The broker holds one operation twice although publish dedup is on.
 fn stored_twice(_: &Model, s: &State) -> bool {
     let m = &broker(s).messages;
@@ -168,15 +213,24 @@ pub fn of_crash(cfg: &Config) -> Vec<Listed> {
     let p = &cfg.pipeline;
     let name = match (p.order, p.ledger_key) {
         _ if !p.touches_store() => "crash inside an open transaction (the coordinator aborts it)",
+        _ if p.auto_ack => "an auto-acked delivery lost with its consumer's crash",
         (CompletionOrder::CompletionThenEffect, _) => "crash between completion and effect",
         (_, LedgerKey::None) => "crash between effect and completion",
         (_, LedgerKey::BrokerOffset) => "crash between atomic commit and broker ack",
         _ => "crash between ledger transaction and broker ack",
     };
     let on = cfg.bounds.crashes > 0;
+    let gap = if p.auto_ack {
+        auto_acked_lost
+    } else {
+        crash_in_gap
+    };
     vec![
-        (on, witness(name, crash_in_gap)),
-        (on && effect_first(cfg) && p.touches_store(), redelivery()),
+        (on, witness(name, gap)),
+        (
+            on && effect_first(cfg) && p.touches_store() && !p.auto_ack && redelivers(cfg),
+            redelivery(),
+        ),
     ]
 }
 
@@ -218,14 +272,22 @@ pub fn of_spurious_retry(cfg: &Config) -> Vec<Listed> {
 }
 
 pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
-    let on = cfg.bounds.lease_expiries > 0;
+    let on = cfg.bounds.lease_expiries > 0 && !cfg.pipeline.auto_ack;
     let honoured = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
+    let extended = cfg.pipeline.visibility_extension;
     vec![
-        (on && effect_first(cfg), redelivery()),
+        (on && effect_first(cfg) && redelivers(cfg), redelivery()),
         (
-            on,
+            on && !extended,
             witness(
                 "lease expired: two consumers hold one message",
+                lease_overlap,
+            ),
+        ),
+        (
+            on && extended,
+            witness(
+                "visibility expired despite ChangeMessageVisibility: two consumers hold one message",
                 lease_overlap,
             ),
         ),
@@ -320,11 +382,72 @@ fn aborted_record_skipped(_: &Model, s: &State) -> bool {
         })
 }
 
+/// A deleted message came back and was handed out again.
+fn phantom_returned(m: &Model, s: &State) -> bool {
+    let b = broker(s);
+    b.phantoms_left < m.cfg.bounds.phantom_redeliveries
+        && b.messages.iter().any(|e| e.deliveries >= 2)
+}
+
+pub fn of_phantom(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.pipeline.phantom_redelivery && cfg.bounds.phantom_redeliveries > 0;
+    vec![
+        (on, witness("a deleted message came back", phantom_returned)),
+        (on && effect_first(cfg) && redelivers(cfg), redelivery()),
+    ]
+}
+
+/// A window closed, and an operation is stored twice.
+fn window_then_stored_twice(m: &Model, s: &State) -> bool {
+    broker(s).windows_left < m.cfg.bounds.dedup_window_expiries && stored_twice(m, s)
+}
+
+pub fn of_window_expiry(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.pipeline.dedup_window
+        && cfg.pipeline.publish_dedup
+        && cfg.retries_possible()
+        && cfg.bounds.dedup_window_expiries > 0;
+    vec![(
+        on,
+        witness(
+            "dedup window elapsed before a retried publish",
+            window_then_stored_twice,
+        ),
+    )]
+}
+
 /// A witness with whether it applies to a configuration.
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 4] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 7] = [
+    |cfg| {
+        (
+            cfg.pipeline.max_receives.is_some(),
+            witness(
+                "healthy message moved to the DLQ after its receive limit",
+                dead_lettered,
+            ),
+        )
+    },
+    |cfg| {
+        let p = &cfg.pipeline;
+        (
+            p.max_receives.is_some()
+                && p.redrive
+                && p.dead_letter == crate::pipeline::DeadLetter::Keep,
+            witness("redrive re-offered a dead-lettered message", redriven),
+        )
+    },
+    |cfg| {
+        (
+            cfg.pipeline.dedup_only_if_redelivered && cfg.retries_possible(),
+            witness(
+                "two first deliveries of one operation",
+                two_first_deliveries,
+            ),
+        )
+    },
     |cfg| {
         let p = &cfg.pipeline;
         let name = match p.give_up {

@@ -357,6 +357,33 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             ),
         );
     }
+    if done && model.cfg.pipeline.auto_ack {
+        return diagnosis(
+            LEG3,
+            "completion recorded → effect committed",
+            format!(
+                "The consumer must ack only after the effect is committed (manual acks, `broker.rabbitmq.ack = \"manual\"`): with autoAck the broker forgot {o} once it was written to the socket, and the consumer's crash took the delivery with it."
+            ),
+        );
+    }
+    let dead = stored
+        .iter()
+        .any(|&m| b.messages[m].status == Status::DeadLettered);
+    if dead {
+        let p = &model.cfg.pipeline;
+        let why = if p.dead_letter == crate::pipeline::DeadLetter::Drop {
+            "and at-most-once dead-lettering lost it on the way (R5): use `dead-letter-strategy = \"at-least-once\"` and redrive the dead-letter queue into an idempotent consumer"
+        } else {
+            "where nothing applies it: redrive the dead-letter queue (`redrive = true`) into a consumer whose effect is idempotent, or size the limit above the redeliveries a healthy message can meet"
+        };
+        return diagnosis(
+            LEG3,
+            "delivered → dead-lettered (receive limit)",
+            format!(
+                "A receive limit counts the redeliveries of a healthy message too: {o} was redelivered after a fault and reached the limit, so the broker moved it to the dead-letter queue, {why}."
+            ),
+        );
+    }
     if done {
         return diagnosis(
             LEG3,

@@ -212,6 +212,28 @@ pub enum Event {
         consumer: u8,
         to: Option<u8>,
     },
+    /// A deleted message is back in the queue (SQS standard, S1).
+    PhantomReturned {
+        msg: u8,
+        op: u8,
+    },
+    /// The dedup window of a publish id closed (SQS FIFO, S4).
+    WindowClosed {
+        key: u8,
+    },
+    /// The receive that would have exceeded the limit moved the message to
+    /// the dead-letter queue (`dropped`: lost on the way there).
+    DeadLettered {
+        msg: u8,
+        op: u8,
+        receives: u8,
+        dropped: bool,
+    },
+    /// An operator moved a dead-lettered message back to the queue.
+    Redriven {
+        msg: u8,
+        op: u8,
+    },
     /// A consumer's background auto-commit timer fired: it sends a commit
     /// of `offset` (the stored offset + 1).
     AutoCommitTimer {
@@ -270,6 +292,15 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
                 offset: stored.msg + 1,
             }
         }
+        ActorModelAction::Timeout(_, Timer::Phantom(m)) => Event::PhantomReturned {
+            msg: *m,
+            op: op_of(before, *m),
+        },
+        ActorModelAction::Timeout(_, Timer::DedupWindow(key)) => Event::WindowClosed { key: *key },
+        ActorModelAction::Timeout(_, Timer::Redrive(m)) => Event::Redriven {
+            msg: *m,
+            op: op_of(before, *m),
+        },
         ActorModelAction::Timeout(_, Timer::TxnAbort) => {
             let log = model::broker(after).log.expect("a log");
             Event::TransactionAborted {
@@ -327,6 +358,17 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
                 first: d.msg,
                 last: log.position - 1,
                 generation: log.generation,
+            }
+        }
+        ActorModelAction::SelectRandom { random: d, .. }
+            if model::broker(after).messages[d.msg as usize].status == Status::DeadLettered =>
+        {
+            let entry = &model::broker(after).messages[d.msg as usize];
+            Event::DeadLettered {
+                msg: d.msg,
+                op: entry.op,
+                receives: entry.receives(),
+                dropped: model.cfg.pipeline.dead_letter == crate::pipeline::DeadLetter::Drop,
             }
         }
         ActorModelAction::SelectRandom { random: d, .. } => {
@@ -451,9 +493,15 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     .any(|j| j.job == job && j.stage == Stage::Queued),
             }
         }
-        Msg::Apply { job, op, key, .. } => {
+        Msg::Apply {
+            job,
+            op,
+            key,
+            check,
+            ..
+        } => {
             let skipped = key.is_some_and(|k| {
-                p.ledger_check && model::store(before).ledger.binary_search(&k).is_ok()
+                p.ledger_check && check && model::store(before).ledger.binary_search(&k).is_ok()
             });
             Event::Effect {
                 op,

@@ -121,6 +121,7 @@ fn status(s: Status) -> Value {
             json!({ "consumer": nth(consumer), "delivery": int(delivery) }),
         ),
         Status::Done => variant("Done", unit()),
+        Status::DeadLettered => variant("DeadLettered", unit()),
     }
 }
 

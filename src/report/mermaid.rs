@@ -166,6 +166,33 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 None => format!("lease timer for {} fires, nothing to do", message(m)),
             },
         )],
+        (_, Event::PhantomReturned { msg, .. }) => vec![note(
+            "B",
+            &format!("⏰ deleted {} comes back (S1)", message(msg)),
+        )],
+        (_, Event::WindowClosed { key }) => {
+            vec![note("B", &format!("⏰ dedup window of id {key} elapses"))]
+        }
+        (
+            _,
+            Event::DeadLettered {
+                msg,
+                receives,
+                dropped,
+                ..
+            },
+        ) => vec![note(
+            "B",
+            &format!(
+                "{} dead-lettered after {receives} receives{}",
+                message(msg),
+                if dropped { ", lost on the way" } else { "" }
+            ),
+        )],
+        (_, Event::Redriven { msg, .. }) => vec![note(
+            "B",
+            &format!("operator redrives {} from the DLQ", message(msg)),
+        )],
         (ActorModelAction::Crash(id), _) => vec![note(&alias(*id), "💥 crash")],
         (ActorModelAction::Recover(id), Event::Restarted { incarnation, .. }) => vec![note(
             &alias(*id),

@@ -77,8 +77,14 @@ pub fn words(model: &Model, e: &Event) -> String {
         Event::Lost { src, dst, msg } => lost(*src, *dst, msg),
         Event::RetryTimer { op: o, outcome } => retry(model, *o, *outcome),
         Event::LeaseTimer { msg: m, expired } => match *expired {
+            Some((c, delivery, true)) if p.visibility_extension => format!(
+                "broker: {}'s ChangeMessageVisibility heartbeat comes too late (a long pause), so the visibility timeout of {} expires while it still works on it (delivery {delivery}); it is ready for redelivery",
+                consumer(c),
+                message(*m)
+            ),
             Some((c, delivery, true)) => format!(
-                "broker: lease on {} expires while {} still works on it (delivery {delivery}); it is ready for redelivery",
+                "broker: {} {} expires while {} still works on it (delivery {delivery}); it is ready for redelivery",
+                words::vocabulary(p.vocabulary).lease_noun,
                 message(*m),
                 consumer(c)
             ),
@@ -92,6 +98,39 @@ pub fn words(model: &Model, e: &Event) -> String {
                 message(*m)
             ),
         },
+        Event::PhantomReturned { msg: m, op: o } => format!(
+            "broker: deleted {} ({}) comes back: a server holding a copy missed the DeleteMessage (SQS standard delivers at least once even without a failure)",
+            message(*m),
+            op(*o)
+        ),
+        Event::WindowClosed { key } => format!(
+            "broker: the 5-minute deduplication interval of id {key} elapses; a send with that MessageDeduplicationId is a new message again"
+        ),
+        Event::DeadLettered {
+            msg: m,
+            op: o,
+            receives,
+            dropped: false,
+        } => format!(
+            "broker moves {} ({}) to the dead-letter queue after {receives} receives (the receive limit): it will not be delivered again",
+            message(*m),
+            op(*o)
+        ),
+        Event::DeadLettered {
+            msg: m,
+            op: o,
+            receives,
+            dropped: true,
+        } => format!(
+            "broker dead-letters {} ({}) after {receives} deliveries (the delivery limit), and at-most-once dead-lettering loses it on the way",
+            message(*m),
+            op(*o)
+        ),
+        Event::Redriven { msg: m, op: o } => format!(
+            "operator redrives {} ({}) from the dead-letter queue: it is back with its receive count reset (a replay)",
+            message(*m),
+            op(*o)
+        ),
         Event::WorkStarted { consumer: c, msg } => format!(
             "{}: a pool worker starts the handler for {}",
             consumer(*c),
@@ -179,11 +218,12 @@ pub fn words(model: &Model, e: &Event) -> String {
             op: o,
             consumer: c,
             delivery,
-        } => format!(
-            "broker leases {} ({}) to {} (delivery {delivery})",
-            message(*m),
-            op(*o),
-            consumer(*c)
+        } => (words::vocabulary(p.vocabulary).lease)(
+            &message(*m),
+            &op(*o),
+            &consumer(*c),
+            *delivery,
+            p.auto_ack,
         ),
         Event::Stored {
             op: o,
@@ -326,8 +366,9 @@ pub fn words(model: &Model, e: &Event) -> String {
             job: j,
             outcome,
         } => format!(
-            "{} records completion of {} ({}) — {}",
+            "{} {} {} ({}) — {}",
             consumer(*c),
+            words::vocabulary(p.vocabulary).complete,
             op(*o),
             job(*j),
             words::completion(j.msg, *outcome).0
@@ -388,8 +429,9 @@ pub fn words(model: &Model, e: &Event) -> String {
             } else {
                 let released: Vec<String> = released.iter().map(|&m| message(m)).collect();
                 format!(
-                    "{} rejoins the broker (session {incarnation}); the broker releases its lease on {} for redelivery",
+                    "{} rejoins the broker (session {incarnation}); {} {} for redelivery",
                     consumer(*c),
+                    words::vocabulary(p.vocabulary).released,
                     released.join(" and ")
                 )
             }

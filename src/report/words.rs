@@ -56,6 +56,57 @@ pub fn actor(id: Id) -> String {
     }
 }
 
+/// A broker kind's words for the steps every kind shares.
+pub struct Vocabulary {
+    /// "broker leases message 1 (op#1) to consumer 1 (delivery 1)".
+    pub lease: fn(msg: &str, op: &str, consumer: &str, delivery: u8, auto_ack: bool) -> String,
+    /// "records completion of" / "deletes" / "sends basic.ack for".
+    pub complete: &'static str,
+    /// What a lease is called: "lease", "visibility timeout".
+    pub lease_noun: &'static str,
+    /// The release of a restarted consumer's work.
+    pub released: &'static str,
+}
+
+pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
+    use crate::pipeline::BrokerKind::*;
+    match kind {
+        SqsStandard | SqsFifo => Vocabulary {
+            lease: |m, o, c, d, _| {
+                format!(
+                    "{c}'s ReceiveMessage returns {m} ({o}), receipt handle {d}; its visibility timeout starts"
+                )
+            },
+            complete: "calls DeleteMessage for",
+            lease_noun: "the visibility timeout of",
+            released: "its in-flight message becomes visible again (its visibility timeout runs out with nobody working on it):",
+        },
+        RabbitMq => Vocabulary {
+            lease: |m, o, c, d, auto| {
+                if auto {
+                    format!(
+                        "broker delivers {m} ({o}) to {c} (delivery tag {d}) with autoAck: it forgets the message once it is written to the socket"
+                    )
+                } else {
+                    format!(
+                        "broker delivers {m} ({o}) to {c} (delivery tag {d}{}); it stays unacked until basic.ack",
+                        if d > 1 { ", redelivered = true" } else { "" }
+                    )
+                }
+            },
+            complete: "sends basic.ack for",
+            lease_noun: "the consumer timeout of",
+            released: "its old channel is closed, and RabbitMQ requeued every unacked delivery of it with redelivered = true (R2):",
+        },
+        Generic | Kafka => Vocabulary {
+            lease: |m, o, c, d, _| format!("broker leases {m} ({o}) to {c} (delivery {d})"),
+            complete: "records completion of",
+            lease_noun: "lease on",
+            released: "the broker releases its lease on",
+        },
+    }
+}
+
 pub fn applied_times(n: u8) -> String {
     if n >= crate::model::store::APPLIED_CAP {
         format!("applied {n}+×")
@@ -89,6 +140,7 @@ pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
                 ),
                 Status::Ready => format!("{} is waiting for redelivery", message(m)),
                 Status::Done => format!("{} is already done", message(m)),
+                Status::DeadLettered => format!("{} is in the dead-letter queue", message(m)),
             };
             if answered {
                 (
