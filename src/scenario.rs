@@ -636,11 +636,22 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
                     kind.name(),
                     k.unit.1
                 ),
-                _ => format!(
-                    "broker kind \"{}\" has no {}; only a Kafka partition is rebalanced (`broker.kind = \"kafka\"`)",
-                    kind.name(),
-                    k.unit.1
-                ),
+                _ => {
+                    let only = match k.fault {
+                        Fault::PhantomRedelivery => {
+                            "only SQS standard brings a deleted message back (`broker.kind = \"sqs-standard\"`)"
+                        }
+                        Fault::DedupWindowExpiry => {
+                            "only SQS FIFO deduplicates within a window (`broker.kind = \"sqs-fifo\"`)"
+                        }
+                        _ => "only a Kafka partition is rebalanced (`broker.kind = \"kafka\"`)",
+                    };
+                    format!(
+                        "broker kind \"{}\" has no {}; {only}",
+                        kind.name(),
+                        k.unit.1
+                    )
+                }
             };
             return Err(fail("bounds", k.field, why));
         }

@@ -572,12 +572,10 @@ fn broker_kinds_and_their_sub_tables() {
         |body: &str| VALID.replace("[bounds]", &format!("[broker]\n{body}\n\n[bounds]"));
     let (code, stderr, _) = check_file(&with_broker("kind = \"generic\""));
     assert_eq!(code, 0, "{stderr}");
-    assert_bad(
-        &with_broker("kind = \"sqs-fifo\""),
-        7,
-        "broker.kind",
-        "broker kind \"sqs-fifo\" is not modelled yet; this onceproof knows \"generic\", \"kafka\"",
-    );
+    for kind in ["sqs-standard", "sqs-fifo", "rabbitmq"] {
+        let (code, stderr, _) = check_file(&with_broker(&format!("kind = \"{kind}\"")));
+        assert!(code == 0 || code == 1, "{kind}: {stderr}");
+    }
     assert_bad(
         &with_broker("kind = \"zeromq\""),
         7,
@@ -599,6 +597,164 @@ fn broker_kinds_and_their_sub_tables() {
                 "`[broker.{table}]` belongs to broker kind {owner}; this file's kind is \"generic\""
             ),
         );
+    }
+}
+
+/// `[broker.sqs]`, `[broker.rabbitmq]` and the RabbitMQ consumer shortcut:
+/// values, ranges, the kind they belong to, the generic knobs the kinds
+/// fix, and the settings that make them void.
+#[test]
+fn sqs_and_rabbitmq_fields_and_their_errors() {
+    let on = |kind: &str, table: &str| {
+        VALID.replace(
+            "[bounds]",
+            &format!("[broker]\nkind = \"{kind}\"\n{table}\n\n[bounds]"),
+        )
+    };
+    let (code, stderr, _) = check_file(&on(
+        "sqs-standard",
+        "[broker.sqs]\nvisibility-extension = true\nmax-receive-count = 1\nredrive = true",
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    // RabbitMQ.
+    let (code, stderr, _) = check_file(&on(
+        "rabbitmq",
+        "[broker.rabbitmq]\nack = \"manual\"\ndelivery-limit = 1\ndead-letter-strategy = \"at-least-once\"\nredrive = true",
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    // The redelivered shortcut is RabbitMQ's, and needs a ledger.
+    let shortcut = "[consumer]\ndedup-only-if-redelivered = true\n\n[bounds]";
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            on(
+                "sqs-standard",
+                "[broker.sqs]\nvisibility-extension = \"often\"",
+            ),
+            9,
+            "broker.sqs.visibility-extension",
+            "invalid type",
+        ),
+        (
+            on("sqs-fifo", "[broker.sqs]\nheartbeat = 1"),
+            9,
+            "broker.sqs.heartbeat",
+            "unknown field `heartbeat`",
+        ),
+        (
+            on("sqs-standard", "[broker.sqs]\nmax-receive-count = 9"),
+            9,
+            "broker.sqs.max-receive-count",
+            "9 is out of range: allowed 1..=4",
+        ),
+        (
+            on("sqs-standard", "[broker.sqs]\nmessage-group = \"one\""),
+            9,
+            "broker.sqs.message-group",
+            "standard queues have no message groups",
+        ),
+        (
+            on("sqs-fifo", "[broker.sqs]\nmessage-group = \"many\""),
+            9,
+            "broker.sqs.message-group",
+            "unknown variant `many`",
+        ),
+        (
+            on("sqs-standard", "stale-completion = \"rejected\""),
+            8,
+            "broker.stale-completion",
+            "the kind fixes what a stale completion does",
+        ),
+        (
+            on("rabbitmq", "publish-dedup = true"),
+            8,
+            "broker.publish-dedup",
+            "the kind fixes publish dedup",
+        ),
+        (
+            on("sqs-standard", "[broker.sqs]\nredrive = true"),
+            9,
+            "broker.sqs.redrive",
+            "nothing is ever dead-lettered",
+        ),
+        (
+            on("sqs-standard", "[broker.sqs]\nvisibility-extension = true")
+                .replace("lease-expiries = 1", "lease-expiries = 0"),
+            9,
+            "broker.sqs.visibility-extension",
+            "no visibility timeout ever expires",
+        ),
+        (
+            on("sqs-standard", "").replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\ndedup-window-expiries = 1",
+            ),
+            17,
+            "bounds.dedup-window-expiries",
+            "broker kind \"sqs-standard\" has no dedup window expiries; only SQS FIFO",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nack = \"sometimes\""),
+            9,
+            "broker.rabbitmq.ack",
+            "unknown variant `sometimes`",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\ndelivery-limit = 0"),
+            9,
+            "broker.rabbitmq.delivery-limit",
+            "0 is out of range",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nconfirms = false").replace(
+                "[broker]",
+                "[producer]\nretry-on-timeout = true\n\n[broker]",
+            ),
+            7,
+            "producer.retry-on-timeout",
+            "without publisher confirms",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nack = \"auto\"").replace(
+                "[bounds]",
+                "[consumer]\norder = \"effect-then-completion\"\n\n[bounds]",
+            ),
+            12,
+            "consumer.order",
+            "set `broker.rabbitmq.ack` only",
+        ),
+        (
+            on(
+                "rabbitmq",
+                "[broker.rabbitmq]\ndelivery-limit = 1\ndead-letter-strategy = \"at-most-once\"\nredrive = true",
+            ),
+            11,
+            "broker.rabbitmq.redrive",
+            "at-most-once dead-lettering loses the message",
+        ),
+        (
+            on(
+                "rabbitmq",
+                "[broker.rabbitmq]\ndead-letter-strategy = \"at-most-once\"",
+            ),
+            9,
+            "broker.rabbitmq.dead-letter-strategy",
+            "nothing is ever dead-lettered",
+        ),
+        (
+            on("sqs-fifo", "").replace("[bounds]", shortcut),
+            11,
+            "consumer.dedup-only-if-redelivered",
+            "the `redelivered` flag is RabbitMQ's",
+        ),
+        (
+            on("rabbitmq", "").replace("[bounds]", shortcut),
+            11,
+            "consumer.dedup-only-if-redelivered",
+            "nothing is looked up",
+        ),
+    ];
+    for (text, line, field, words) in cases {
+        assert_bad(&text, line, field, words);
     }
 }
 

@@ -33,6 +33,8 @@ fn small_at_least_once() -> Config {
             lease_expiries: 1,
             rebalances: 0,
             transaction_aborts: 0,
+            phantom_redeliveries: 0,
+            dedup_window_expiries: 0,
         },
     }
 }

@@ -10,7 +10,8 @@ use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
-    AutoCommit, Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing, StaleCompletion,
+    AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing,
+    StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -62,6 +63,16 @@ fn kafka_txn(effect: Effect, budget: u8) -> Config {
     cfg
 }
 
+/// A receive limit of 1 with a redrive: dead-lettering and its timer.
+fn dlq(kind: BrokerKind) -> Config {
+    let mut cfg = on(kind, Mode::Idempotency, 1, 2, 1);
+    cfg.pipeline.max_receives = Some(1);
+    cfg.pipeline.redrive = true;
+    cfg.bounds.losses = 0;
+    cfg.bounds.retries = 0;
+    cfg
+}
+
 /// Kafka with librdkafka's background auto-commit: the consumer's commit
 /// timer (one member: the timer does not depend on who owns the
 /// partition, and a second member multiplies the run).
@@ -105,16 +116,16 @@ fn every_budget_in_bounds_is_a_registry_entry() {
 #[test]
 fn the_scenario_parser_reads_every_registry_budget() {
     for k in &REGISTRY {
-        // The least vocabulary that has the fault: the generic broker, a
-        // Kafka partition, or a transactional Kafka consumer.
+        // The first kind whose vocabulary has the fault; a transactional
+        // Kafka consumer for the faults of transactions.
         let generic = Pipeline::of(Mode::Idempotency);
-        let log = (BrokerKind::Kafka.spec().preset)(generic);
-        let header = if (k.vocabulary)(&generic) {
-            ""
-        } else if (k.vocabulary)(&log) {
-            "[broker]\nkind = \"kafka\"\n"
-        } else {
-            "[broker]\nkind = \"kafka\"\n[broker.kafka]\ntransactions = true\n"
+        let kind = BROKER_KINDS
+            .iter()
+            .find(|kind| (k.vocabulary)(&(kind.preset)(generic)));
+        let header = match kind {
+            Some(kind) if kind.kind == BrokerKind::Generic => String::new(),
+            Some(kind) => format!("[broker]\nkind = \"{}\"\n", kind.name),
+            None => "[broker]\nkind = \"kafka\"\n[broker.kafka]\ntransactions = true\n".into(),
         };
         let src = format!(
             "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{header}\
@@ -144,6 +155,10 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         kafka_txn(Effect::KafkaTopic, 1),
         kafka_txn(Effect::External, 1),
         kafka_background(1),
+        on(BrokerKind::SqsStandard, Mode::AtLeastOnce, 1, 2, 1),
+        on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 2, 1),
+        dlq(BrokerKind::SqsStandard),
+        dlq(BrokerKind::RabbitMq),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -232,7 +247,7 @@ fn the_bounds_table_in_the_docs_lists_every_budget() {
 
 #[test]
 fn the_bounds_line_names_every_budget() {
-    for kind in [BrokerKind::Generic, BrokerKind::Kafka] {
+    for kind in BROKER_KINDS.map(|k| k.kind) {
         let line = on(kind, Mode::AtLeastOnce, 1, 2, 1).describe_bounds();
         let off = on(kind, Mode::AtLeastOnce, 1, 2, 0).describe_bounds();
         let pipeline = (kind.spec().preset)(Pipeline::of(Mode::AtLeastOnce));
@@ -270,6 +285,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         kafka_async(1, 1),
         kafka_txn(Effect::KafkaTopic, 1),
         kafka_background(1),
+        on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 2, 1),
+        dlq(BrokerKind::SqsStandard),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -317,6 +334,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     giving_up.pipeline.max_attempts = Some(2);
     let (mut rebalances_armed, mut work_armed, mut aborts_armed) = (0, 0, 0);
     let mut auto_armed = 0;
+    let (mut phantoms_armed, mut windows_armed, mut redrives_armed) = (0, 0, 0);
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -325,6 +343,8 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         kafka_async(1, 1),
         kafka_txn(Effect::KafkaTopic, 1),
         kafka_background(1),
+        on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 1, 1),
+        dlq(BrokerKind::SqsStandard),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -384,6 +404,26 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                     }
                 }
                 for t in s.timers_set[BROKER].iter() {
+                    match t {
+                        Timer::Phantom(msg) => {
+                            phantoms_armed += 1;
+                            assert!(b.phantoms_left > 0, "{t:?} armed with none left");
+                            assert_eq!(b.messages[*msg as usize].status, broker::Status::Done);
+                        }
+                        Timer::DedupWindow(key) => {
+                            windows_armed += 1;
+                            assert!(b.windows_left > 0, "{t:?} armed with none left");
+                            assert!(b.seen.contains(key), "{t:?} armed for an id not seen");
+                        }
+                        Timer::Redrive(msg) => {
+                            redrives_armed += 1;
+                            assert_eq!(
+                                b.messages[*msg as usize].status,
+                                broker::Status::DeadLettered
+                            );
+                        }
+                        _ => {}
+                    }
                     if let Timer::Lease(msg) = t {
                         armed += 1;
                         assert!(b.expiries_left > 0, "{t:?} armed with no expiry left");
@@ -403,6 +443,9 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(rebalances_armed > 0, "no rebalance timer was ever armed");
     assert!(work_armed > 0, "no pool worker timer was ever armed");
     assert!(auto_armed > 0, "no auto-commit timer was ever armed");
+    assert!(phantoms_armed > 0, "no phantom timer was ever armed");
+    assert!(windows_armed > 0, "no dedup window timer was ever armed");
+    assert!(redrives_armed > 0, "no redrive timer was ever armed");
     assert!(
         aborts_armed > 0,
         "no transaction abort timer was ever armed"

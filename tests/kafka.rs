@@ -3,26 +3,18 @@
 //! the checker must refute), and the traces showing where the effect
 //! escaped.
 
-use onceproof::check::{self, Limits, Outcome, Verdict};
+use onceproof::check::{Outcome, Verdict};
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
 use onceproof::pipeline::{
     AfterAbort, CompletionOrder, Config, Effect, LedgerKey, Processing, Resend, StaleCompletion,
 };
 use onceproof::report::events::{self, CommitOutcome, Event};
 use onceproof::scenario;
+
+mod common;
 use std::path::Path;
 
-fn shipped(name: &str) -> Config {
-    scenario::load(&Path::new("models").join(format!("{name}.toml")))
-        .expect("a shipped scenario")
-        .config
-}
-
-fn run(cfg: Config) -> Outcome {
-    let o = check::check(cfg, Limits::default(), &mut |_| {});
-    assert!(o.complete, "the exploration completes");
-    o
-}
+use common::{run, shipped};
 
 fn verdicts(o: &Outcome) -> (Verdict, Verdict) {
     (
@@ -315,14 +307,6 @@ fn unfenced_txn() -> Config {
 /// comes out unreached and turns the proof `vacuous`.
 #[test]
 fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
-    use onceproof::model::witnesses;
-    let named = |cfg: &Config, name: &str| {
-        witnesses::catalogue(cfg)
-            .into_iter()
-            .map(|(_, w)| w)
-            .find(|w| w.name == name)
-            .unwrap_or_else(|| panic!("{name} is in the catalogue"))
-    };
     // No rebalance, but a crash: the restarted owner's refusal of its own
     // older commit is no zombie's.
     let mut quiet = shipped("kafka-rebalance-zombie");
@@ -347,7 +331,7 @@ fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
     let mut resend_once = shipped("kafka-application-resend");
     resend_once.bounds.retries = 0;
     resend_once.bounds.losses = 0;
-    for (cfg, name) in [
+    common::assert_unreached_where_impossible(vec![
         (
             no_abort,
             "an aborted transaction's record left behind the position",
@@ -369,15 +353,5 @@ fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
         (quiet, "zombie commit rejected (ILLEGAL_GENERATION)"),
         (unfenced, "zombie commit accepted (no fencing)"),
         (sync, "commit covers an unfinished record"),
-    ] {
-        let w = named(&cfg, name);
-        let o = check::check_demanding(cfg, vec![w], Limits::default(), &mut |_| {});
-        assert!(o.complete);
-        assert_eq!(
-            o.witnesses.iter().find(|(n, _)| *n == name),
-            Some(&(name, false)),
-            "{name}"
-        );
-        assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Vacuous), "{name}");
-    }
+    ]);
 }

@@ -30,6 +30,8 @@ fn quiet() -> Bounds {
         lease_expiries: 0,
         rebalances: 0,
         transaction_aborts: 0,
+        phantom_redeliveries: 0,
+        dedup_window_expiries: 0,
     }
 }
 

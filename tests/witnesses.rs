@@ -36,6 +36,8 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         lease_expiries,
         rebalances: 0,
         transaction_aborts: 0,
+        phantom_redeliveries: 0,
+        dedup_window_expiries: 0,
     }
 }
 

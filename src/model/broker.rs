@@ -205,7 +205,10 @@ pub fn on_msg(
             };
             let status = s.messages[job.msg as usize].status;
             let honours_stale = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
-            let accepted = status == holder || (honours_stale && status != Status::Done);
+            // A dead-lettered message sits in another queue, out of the
+            // reach of this queue's receipt handles.
+            let accepted = status == holder
+                || (honours_stale && !matches!(status, Status::Done | Status::DeadLettered));
             if reply {
                 // SQS standard answers a delete with an old receipt handle
                 // with success whether or not it deleted anything (S3).

@@ -272,7 +272,9 @@ pub fn of_spurious_retry(cfg: &Config) -> Vec<Listed> {
 }
 
 pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
-    let on = cfg.bounds.lease_expiries > 0 && !cfg.pipeline.auto_ack;
+    // An expired lease puts a second holder to work only if the message
+    // can be handed out again.
+    let on = cfg.bounds.lease_expiries > 0 && !cfg.pipeline.auto_ack && redelivers(cfg);
     let honoured = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
     let extended = cfg.pipeline.visibility_extension;
     vec![
@@ -382,11 +384,9 @@ fn aborted_record_skipped(_: &Model, s: &State) -> bool {
         })
 }
 
-/// A deleted message came back and was handed out again.
+/// A deleted message came back (the broker counts each one down).
 fn phantom_returned(m: &Model, s: &State) -> bool {
-    let b = broker(s);
-    b.phantoms_left < m.cfg.bounds.phantom_redeliveries
-        && b.messages.iter().any(|e| e.deliveries >= 2)
+    broker(s).phantoms_left < m.cfg.bounds.phantom_redeliveries
 }
 
 pub fn of_phantom(cfg: &Config) -> Vec<Listed> {

@@ -296,6 +296,10 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             format!(
                 "The broker must confirm a publish only once it has stored it: {o} was confirmed to the producer, but the broker holds no message for it."
             )
+        } else if model.cfg.pipeline.vocabulary == crate::pipeline::BrokerKind::RabbitMq {
+            format!(
+                "The producer must turn publisher confirms on (confirm.select) and re-publish until a publish is confirmed (R1): without confirms {o}'s lost publish was never reported to anyone."
+            )
         } else {
             format!(
                 "The producer must wait for the broker's confirm and re-publish until it comes (or report the failure to its caller): {o}'s publish was lost and the producer, firing and forgetting, never learned it."

@@ -133,12 +133,12 @@ fn undone(model: &Model, s: &State) -> String {
 fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<String> {
     let e = events::event(model, before, action, after);
     match (action, e) {
-        (ActorModelAction::Deliver { src, dst, msg }, e) => deliver(*src, *dst, msg, e),
+        (ActorModelAction::Deliver { src, dst, msg }, e) => deliver(model, *src, *dst, msg, e),
         (ActorModelAction::Drop(env), _) => vec![arrow(
             env.src,
             env.dst,
             "-x",
-            &format!("{} (lost)", label(&env.msg)),
+            &format!("{} (lost)", label(model, &env.msg)),
         )],
         (_, Event::RetryTimer { op: o, outcome }) => vec![note(
             "P",
@@ -267,7 +267,8 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
 }
 
 /// What a message says, as sent.
-fn label(msg: &Msg) -> String {
+fn label(model: &Model, msg: &Msg) -> String {
+    let v = words::vocabulary(model.cfg.pipeline.vocabulary);
     match *msg {
         Msg::Publish {
             op: o,
@@ -280,7 +281,9 @@ fn label(msg: &Msg) -> String {
             format!("re-publish {} (attempt {}, id {id})", op(o), attempt + 1)
         }
         Msg::PublishAck { op: o, .. } => format!("confirm {}", op(o)),
-        Msg::Deliver { job: j, op: o, .. } => format!("deliver {} ({})", op(o), job(j)),
+        Msg::Deliver { job: j, op: o, .. } => {
+            format!("{} {} ({})", v.deliver_label, op(o), job(j))
+        }
         Msg::Apply { op: o, key: k, .. } => match k {
             Some(k) => format!("apply {} (key {})", op(o), key(k)),
             None => format!("apply {}", op(o)),
@@ -289,7 +292,7 @@ fn label(msg: &Msg) -> String {
         Msg::Applied { fresh: false, .. } => "already applied".into(),
         Msg::Record { key: k, .. } => format!("write ledger key {}", key(k)),
         Msg::Recorded { .. } => "ledger row written".into(),
-        Msg::Complete { job: j, .. } => format!("complete {}", job(j)),
+        Msg::Complete { job: j, .. } => format!("{} {}", v.complete_label, job(j)),
         Msg::Completed { accepted: true, .. } => "completion accepted".into(),
         Msg::Completed {
             accepted: false, ..
@@ -300,8 +303,8 @@ fn label(msg: &Msg) -> String {
     }
 }
 
-fn deliver(src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
-    let text = label(msg);
+fn deliver(model: &Model, src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> {
+    let text = label(model, msg);
     match e {
         Event::Stored { msg: m, .. } => {
             vec![arrow(

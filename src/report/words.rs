@@ -66,6 +66,9 @@ pub struct Vocabulary {
     pub lease_noun: &'static str,
     /// The release of a restarted consumer's work.
     pub released: &'static str,
+    /// The diagram's arrows: a delivery and a completion signal.
+    pub deliver_label: &'static str,
+    pub complete_label: &'static str,
 }
 
 pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
@@ -80,6 +83,8 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             complete: "calls DeleteMessage for",
             lease_noun: "the visibility timeout of",
             released: "its in-flight message becomes visible again (its visibility timeout runs out with nobody working on it):",
+            deliver_label: "ReceiveMessage",
+            complete_label: "DeleteMessage",
         },
         RabbitMq => Vocabulary {
             lease: |m, o, c, d, auto| {
@@ -97,12 +102,16 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             complete: "sends basic.ack for",
             lease_noun: "the consumer timeout of",
             released: "its old channel is closed, and RabbitMQ requeued every unacked delivery of it with redelivered = true (R2):",
+            deliver_label: "basic.deliver",
+            complete_label: "basic.ack",
         },
         Generic | Kafka => Vocabulary {
             lease: |m, o, c, d, _| format!("broker leases {m} ({o}) to {c} (delivery {d})"),
             complete: "records completion of",
             lease_noun: "lease on",
             released: "the broker releases its lease on",
+            deliver_label: "deliver",
+            complete_label: "complete",
         },
     }
 }

@@ -1,4 +1,6 @@
-//! Helpers the integration tests share.
+//! Helpers the integration tests share. Each test file uses a part of
+//! them, so the rest is dead code there.
+#![allow(dead_code)]
 
 use onceproof::model::{Model, State};
 use stateright::Model as _;
@@ -28,4 +30,40 @@ pub fn reachable_from(m: &Model, inits: Vec<State>) -> HashSet<State> {
         }
     }
     seen
+}
+
+/// A shipped scenario's configuration at its quick bounds.
+pub fn shipped(name: &str) -> onceproof::pipeline::Config {
+    onceproof::scenario::load(&std::path::Path::new("models").join(format!("{name}.toml")))
+        .expect("a shipped scenario")
+        .config
+}
+
+/// A complete exploration with the default limits.
+pub fn run(cfg: onceproof::pipeline::Config) -> onceproof::check::Outcome {
+    let o = onceproof::check::check(cfg, onceproof::check::Limits::default(), &mut |_| {});
+    assert!(o.complete, "the exploration completes");
+    o
+}
+
+/// Each witness, demanded where its fault or outcome cannot happen (`cfg`),
+/// comes out unreached and turns the *no loss* proof `vacuous`.
+pub fn assert_unreached_where_impossible(cases: Vec<(onceproof::pipeline::Config, &str)>) {
+    use onceproof::check::{self, Limits, Verdict};
+    use onceproof::model::{properties::NO_LOSS, witnesses};
+    for (cfg, name) in cases {
+        let w = witnesses::catalogue(&cfg)
+            .into_iter()
+            .map(|(_, w)| w)
+            .find(|w| w.name == name)
+            .unwrap_or_else(|| panic!("{name} is in the catalogue"));
+        let o = check::check_demanding(cfg, vec![w], Limits::default(), &mut |_| {});
+        assert!(o.complete);
+        assert_eq!(
+            o.witnesses.iter().find(|(n, _)| *n == name),
+            Some(&(name, false)),
+            "{name}"
+        );
+        assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Vacuous), "{name}");
+    }
 }
