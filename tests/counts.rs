@@ -26,7 +26,7 @@ fn small(mut cfg: Config, operations: u8, consumers: u8) -> Config {
 }
 
 fn measured() -> String {
-    let mut out = String::from("# scenario operations consumers unique total depth\n");
+    let mut out = String::from("# scenario operations consumers unique total\n");
     for path in scenario::all(Path::new("models")).expect("models/") {
         let s = scenario::load(&path).expect("a valid scenario");
         for consumers in [2, 3] {
@@ -34,14 +34,12 @@ fn measured() -> String {
             let cfg = small(s.config, operations, consumers);
             let o = check::check(cfg, Limits::default(), &mut |_| {});
             assert!(o.complete, "{}: a small run is complete", s.name);
+            // Not the maximum depth: a two-thread depth-first search
+            // reports the depth at which it first met each state, which
+            // varies with the threads' timing.
             out.push_str(&format!(
-                "{} {} {} {} {} {}\n",
-                s.name,
-                cfg.bounds.operations,
-                consumers,
-                o.unique_states,
-                o.total_states,
-                o.max_depth
+                "{} {} {} {} {}\n",
+                s.name, cfg.bounds.operations, consumers, o.unique_states, o.total_states
             ));
         }
     }

@@ -60,10 +60,9 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Exploration\n\n{} unique states, {} total, max depth {}, {}.\n",
+        "\n## Exploration\n\n{} unique states, {} total, {}.\n",
         d.states.unique,
         d.states.total,
-        d.states.max_depth,
         if d.states.complete {
             "complete"
         } else {
