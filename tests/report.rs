@@ -286,7 +286,7 @@ fn crash_before_ack_duplicate_is_leg3_crash_flavour() {
     assert_mermaid_shape(&d, 1);
     assert!(d.contains("Note over C1: 💥 crash"));
     assert!(d.contains("Note over C1: restart, incarnation 2"));
-    assert!(d.contains("Note over B: lease on message 1 released"));
+    assert!(d.contains("Note over B: lease released: message 1"));
     // The reply to the crashed incarnation arrives and is ignored.
     assert!(d.contains("S-->>C1: applied (ignored)"), "{d}");
 

@@ -205,7 +205,12 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             },
         ) => vec![note(
             "B",
-            &format!("lease {} to Consumer {}", message(m), consumer + 1),
+            &format!(
+                "{} {} Consumer {}",
+                message(m),
+                words::vocabulary(model.cfg.pipeline.vocabulary).lease_note,
+                consumer + 1
+            ),
         )],
         (
             _,
@@ -364,7 +369,8 @@ fn deliver(model: &Model, src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> 
         Event::Rejoined { released, .. } => {
             let mut out = vec![arrow(src, dst, "->>", &text)];
             for m in released {
-                out.push(note("B", &format!("lease on {} released", message(m))));
+                let v = words::vocabulary(model.cfg.pipeline.vocabulary);
+                out.push(note("B", &format!("{} {}", v.release_note, message(m))));
             }
             out
         }

@@ -69,6 +69,10 @@ pub struct Vocabulary {
     /// The diagram's arrows: a delivery and a completion signal.
     pub deliver_label: &'static str,
     pub complete_label: &'static str,
+    /// The diagram's broker notes: a message handed out ("lease message 1
+    /// to"), and released by a restart ("lease on message 1 released").
+    pub lease_note: &'static str,
+    pub release_note: &'static str,
 }
 
 pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
@@ -85,6 +89,8 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             released: "its in-flight message becomes visible again (its visibility timeout runs out with nobody working on it):",
             deliver_label: "ReceiveMessage",
             complete_label: "DeleteMessage",
+            lease_note: "invisible while received by",
+            release_note: "visible again:",
         },
         RabbitMq => Vocabulary {
             lease: |m, o, c, d, auto| {
@@ -104,6 +110,8 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             released: "its old channel is closed, and RabbitMQ requeued every unacked delivery of it with redelivered = true (R2):",
             deliver_label: "basic.deliver",
             complete_label: "basic.ack",
+            lease_note: "unacked, delivered to",
+            release_note: "requeued (channel closed):",
         },
         Generic | Kafka => Vocabulary {
             lease: |m, o, c, d, _| format!("broker leases {m} ({o}) to {c} (delivery {d})"),
@@ -112,6 +120,8 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             released: "the broker releases its lease on",
             deliver_label: "deliver",
             complete_label: "complete",
+            lease_note: "leased to",
+            release_note: "lease released:",
         },
     }
 }
