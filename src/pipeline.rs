@@ -280,8 +280,7 @@ pub const BROKER_KINDS: [BrokerKindSpec; 5] = [
 ];
 
 /// The per-kind sub-tables of `[broker]` and the kind names each belongs
-/// to: a sub-table is allowed only with one of its kinds. The kinds named
-/// here but absent from [`BROKER_KINDS`] are planned, not modelled yet.
+/// to: a sub-table is allowed only with one of its kinds.
 pub const SUB_TABLES: [(&str, &[&str]); 3] = [
     ("kafka", &["kafka"]),
     ("sqs", &["sqs-standard", "sqs-fifo"]),

@@ -787,23 +787,15 @@ fn inconsistent(
 /// The broker kind, and a sub-table only with its own kind.
 fn broker_kind(b: &BrokerPart) -> Result<BrokerKind, (String, String)> {
     let name = b.kind.as_deref().unwrap_or("generic");
-    let planned = SUB_TABLES.iter().any(|(_, kinds)| kinds.contains(&name));
     let Some(kind) = BrokerKind::by_name(name) else {
         let known: Vec<String> = BROKER_KINDS
             .iter()
             .map(|k| format!("\"{}\"", k.name))
             .collect();
-        let why = if planned {
-            format!(
-                "broker kind \"{name}\" is not modelled yet; this onceproof knows {}",
-                known.join(", ")
-            )
-        } else {
-            format!(
-                "unknown broker kind \"{name}\", expected {}",
-                known.join(", ")
-            )
-        };
+        let why = format!(
+            "unknown broker kind \"{name}\", expected {}",
+            known.join(", ")
+        );
         return Err(("kind".into(), why));
     };
     for (table, kinds) in SUB_TABLES {

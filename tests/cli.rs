@@ -908,27 +908,6 @@ fn kafka_transaction_fields_and_their_errors() {
         "the zombie's output is fenced: once is proved"
     );
     assert!(stdout.contains("≤ 1 transaction abort"), "{stdout}");
-    assert_bad(
-        &KAFKA.replace(commit, "transactions = \"yes\""),
-        10,
-        "broker.kafka.transactions",
-        "invalid type",
-    );
-    assert_bad(
-        &txn.replace(
-            "transactions = true",
-            "transactions = true\non-abort = \"retry\"",
-        ),
-        11,
-        "broker.kafka.on-abort",
-        "unknown variant `retry`",
-    );
-    assert_bad(
-        &txn.replace("[expect]", "[store]\neffect = \"kafka\"\n\n[expect]"),
-        21,
-        "store.effect",
-        "unknown variant `kafka`",
-    );
     // Contradictions.
     for (with, why) in [
         ("commit = \"auto\"", "commits outside the transaction"),
@@ -955,66 +934,7 @@ fn kafka_transaction_fields_and_their_errors() {
             why,
         );
     }
-    assert_bad(
-        &txn.replace("mode = \"at-least-once\"", "mode = \"at-most-once\""),
-        10,
-        "broker.kafka.transactions",
-        "mode \"at-most-once\"",
-    );
-    assert_bad(
-        &KAFKA.replace("[expect]", "[store]\neffect = \"kafka-topic\"\n\n[expect]"),
-        21,
-        "store.effect",
-        "set `broker.kafka.transactions = true`",
-    );
-    assert_bad(
-        &VALID.replace("[expect]", "[store]\neffect = \"kafka-topic\"\n\n[expect]"),
-        15,
-        "store.effect",
-        "needs `broker.kind = \"kafka\"`",
-    );
     // Out of vocabulary, and void.
-    assert_bad(
-        &KAFKA.replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 1"),
-        19,
-        "bounds.transaction-aborts",
-        "runs no transactions",
-    );
-    assert_bad(
-        &txn.replace(
-            "transactions = true",
-            "transactions = true\nfencing = false",
-        )
-        .replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 1"),
-        20,
-        "bounds.transaction-aborts",
-        "aborts are modelled with fencing on",
-    );
-    assert_bad(
-        &txn.replace(
-            "transactions = true",
-            "transactions = true\non-abort = \"continue\"",
-        )
-        .replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 0"),
-        11,
-        "broker.kafka.on-abort",
-        "no transaction is ever aborted",
-    );
-    assert_bad(
-        &KAFKA.replace(commit, "on-abort = \"continue\""),
-        10,
-        "broker.kafka.on-abort",
-        "there are no transactions",
-    );
-    assert_bad(
-        &topic.replace(
-            "effect = \"kafka-topic\"",
-            "effect = \"kafka-topic\"\nledger-key = \"operation-id\"",
-        ),
-        22,
-        "store.ledger-key",
-        "the handler writes nothing to the store",
-    );
     // The application-level resend is the idempotent producer's word.
     let resend = KAFKA
         .replace(commit, "enable-idempotence = true")
@@ -1025,25 +945,110 @@ fn kafka_transaction_fields_and_their_errors() {
         );
     let (code, stderr, _) = check_file(&resend);
     assert_eq!(code, 0, "{stderr}");
-    assert_bad(
-        &resend.replace("retry = \"application\"", "retry = \"twice\""),
-        7,
-        "producer.retry",
-        "unknown variant `twice`",
-    );
-    assert_bad(
-        &resend.replace("enable-idempotence = true", "enable-idempotence = false"),
-        7,
-        "producer.retry",
-        "nothing deduplicates publishes",
-    );
-    assert_bad(
-        &VALID.replace(
-            "[bounds]",
-            "[producer]\nretry = \"application\"\n\n[bounds]",
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            KAFKA.replace(commit, "transactions = \"yes\""),
+            10,
+            "broker.kafka.transactions",
+            "invalid type",
         ),
-        7,
-        "producer.retry",
-        "deduplicates by the message id",
-    );
+        (
+            txn.replace(
+                "transactions = true",
+                "transactions = true\non-abort = \"retry\"",
+            ),
+            11,
+            "broker.kafka.on-abort",
+            "unknown variant `retry`",
+        ),
+        (
+            txn.replace("[expect]", "[store]\neffect = \"kafka\"\n\n[expect]"),
+            21,
+            "store.effect",
+            "unknown variant `kafka`",
+        ),
+        (
+            txn.replace("mode = \"at-least-once\"", "mode = \"at-most-once\""),
+            10,
+            "broker.kafka.transactions",
+            "mode \"at-most-once\"",
+        ),
+        (
+            KAFKA.replace("[expect]", "[store]\neffect = \"kafka-topic\"\n\n[expect]"),
+            21,
+            "store.effect",
+            "set `broker.kafka.transactions = true`",
+        ),
+        (
+            VALID.replace("[expect]", "[store]\neffect = \"kafka-topic\"\n\n[expect]"),
+            15,
+            "store.effect",
+            "needs `broker.kind = \"kafka\"`",
+        ),
+        (
+            KAFKA.replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 1"),
+            19,
+            "bounds.transaction-aborts",
+            "runs no transactions",
+        ),
+        (
+            txn.replace(
+                "transactions = true",
+                "transactions = true\nfencing = false",
+            )
+            .replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 1"),
+            20,
+            "bounds.transaction-aborts",
+            "aborts are modelled with fencing on",
+        ),
+        (
+            txn.replace(
+                "transactions = true",
+                "transactions = true\non-abort = \"continue\"",
+            )
+            .replace("rebalances = 1", "rebalances = 1\ntransaction-aborts = 0"),
+            11,
+            "broker.kafka.on-abort",
+            "no transaction is ever aborted",
+        ),
+        (
+            KAFKA.replace(commit, "on-abort = \"continue\""),
+            10,
+            "broker.kafka.on-abort",
+            "there are no transactions",
+        ),
+        (
+            topic.replace(
+                "effect = \"kafka-topic\"",
+                "effect = \"kafka-topic\"\nledger-key = \"operation-id\"",
+            ),
+            22,
+            "store.ledger-key",
+            "the handler writes nothing to the store",
+        ),
+        (
+            resend.replace("retry = \"application\"", "retry = \"twice\""),
+            7,
+            "producer.retry",
+            "unknown variant `twice`",
+        ),
+        (
+            resend.replace("enable-idempotence = true", "enable-idempotence = false"),
+            7,
+            "producer.retry",
+            "nothing deduplicates publishes",
+        ),
+        (
+            VALID.replace(
+                "[bounds]",
+                "[producer]\nretry = \"application\"\n\n[bounds]",
+            ),
+            7,
+            "producer.retry",
+            "deduplicates by the message id",
+        ),
+    ];
+    for (text, line, field, words) in cases {
+        assert_bad(&text, line, field, words);
+    }
 }

@@ -325,6 +325,18 @@ fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
     }
 }
 
+/// One unit of a broker-counted fault budget is spent; with the last one
+/// its timers are disarmed, so a spent fault is never offered again
+/// (tests/faults.rs checks it on every reachable state).
+fn spend(left: &mut u8, timers: impl IntoIterator<Item = Timer>, o: &mut Out) {
+    *left -= 1;
+    if *left == 0 {
+        for t in timers {
+            o.cancel_timer(t);
+        }
+    }
+}
+
 /// A deleted message comes back (S1): a fault, each one spending the
 /// budget; the timers are disarmed when the last is spent.
 pub fn on_phantom(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
@@ -333,12 +345,8 @@ pub fn on_phantom(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option
     }
     let mut next = s.clone();
     next.messages[msg as usize].status = Status::Ready;
-    next.phantoms_left -= 1;
-    if next.phantoms_left == 0 {
-        for other in 0..next.messages.len() {
-            o.cancel_timer(Timer::Phantom(other as u8));
-        }
-    }
+    let all = (0..next.messages.len() as u8).map(Timer::Phantom);
+    spend(&mut next.phantoms_left, all, o);
     offer(cfg, &next, o);
     Some(next)
 }
@@ -349,12 +357,8 @@ pub fn on_window_closed(s: &BrokerState, key: u8, o: &mut Out) -> Option<BrokerS
     let at = s.seen.binary_search(&key).ok()?;
     let mut next = s.clone();
     next.seen.remove(at);
-    next.windows_left -= 1;
-    if next.windows_left == 0 {
-        for k in &next.seen {
-            o.cancel_timer(Timer::DedupWindow(*k));
-        }
-    }
+    let all: Vec<Timer> = next.seen.iter().map(|&k| Timer::DedupWindow(k)).collect();
+    spend(&mut next.windows_left, all, o);
     Some(next)
 }
 
@@ -383,12 +387,8 @@ pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> O
     }
     let mut next = s.clone();
     release(&mut next, msg as usize, o);
-    next.expiries_left -= 1;
-    if next.expiries_left == 0 {
-        for other in 0..next.messages.len() {
-            o.cancel_timer(Timer::Lease(other as u8));
-        }
-    }
+    let all = (0..next.messages.len() as u8).map(Timer::Lease);
+    spend(&mut next.expiries_left, all, o);
     offer(cfg, &next, o);
     Some(next)
 }

@@ -6,7 +6,6 @@
 //! every state where nothing but a further fault can happen, every
 //! confirmed operation has been applied. Budgets keep the graph finite.
 
-use super::msg::Timer;
 use super::{Action, Model, State, producer};
 use crate::pipeline::Config;
 use stateright::{Expectation, Model as _};
@@ -77,24 +76,24 @@ fn restart_pending(s: &State) -> bool {
 }
 
 /// With nothing in flight and nobody down, only timers and the broker's
-/// dispatch choices are left. A lease expiry, a rebalance, a transaction
-/// abort, a phantom redelivery and a dedup window closing are faults; a
-/// redrive is progress. A retry timer is
+/// dispatch choices are left. A timer the fault registry recognises as a
+/// fault (a lease expiry, a rebalance, …) is never progress; every other
+/// timer is (a redrive, a pool worker, an auto-commit). A retry timer is
 /// progress: with nothing in flight its operation's publish or confirm was
-/// lost, so the producer re-publishes within the budgets or gives up, and
-/// either changes the state. A dispatch choice always leases a message.
+/// lost (the registry's spurious retry needs something in flight), so the
+/// producer re-publishes within the budgets or gives up, and either changes
+/// the state. A dispatch choice always leases a message.
 /// So the state is at rest exactly when neither is pending; the equality
 /// with [`at_rest_by_successors`] is tested on every reachable state.
 fn timers_and_choices_idle(s: &State) -> bool {
-    let timers = s.timers_set.iter().flat_map(|t| t.iter()).all(|t| {
-        matches!(
-            t,
-            Timer::Lease(_)
-                | Timer::Rebalance(_)
-                | Timer::TxnAbort
-                | Timer::Phantom(_)
-                | Timer::DedupWindow(_)
-        )
+    let timers = s.timers_set.iter().enumerate().all(|(actor, set)| {
+        set.iter().all(|t| {
+            let fire = stateright::actor::ActorModelAction::Timeout(
+                stateright::actor::Id::from(actor),
+                *t,
+            );
+            super::faults::fault(s, &fire).is_some()
+        })
     });
     timers
         && s.random_choices
