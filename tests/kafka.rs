@@ -331,7 +331,14 @@ fn each_kafka_witness_is_vacuous_where_it_cannot_happen() {
     let mut resend_once = shipped("kafka-application-resend");
     resend_once.bounds.retries = 0;
     resend_once.bounds.losses = 0;
+    let mut no_crash_txn = shipped("kafka-transactions");
+    no_crash_txn.bounds.operations = 1;
+    no_crash_txn.bounds.crashes = 0;
     common::assert_unreached_where_impossible(vec![
+        (
+            no_crash_txn,
+            "crash inside an open transaction (the coordinator aborts it)",
+        ),
         (
             no_abort,
             "an aborted transaction's record left behind the position",
