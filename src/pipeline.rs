@@ -331,7 +331,8 @@ pub struct Pipeline {
     /// Whether the client commits offsets by itself, whatever processing
     /// has finished. Only with `log`.
     pub auto_commit: AutoCommit,
-    /// Only with `log`.
+    /// Only with `log` or `prefetch` ≥ 2 (a consumer that holds several
+    /// records at once).
     pub processing: Processing,
     /// Records one poll returns (Kafka `max.poll.records`). Only with `log`.
     pub max_poll_records: u8,
@@ -374,6 +375,16 @@ pub struct Pipeline {
     /// The consumer looks the ledger up only for a delivery flagged
     /// `redelivered` (a RabbitMQ shortcut).
     pub dedup_only_if_redelivered: bool,
+    /// Unacked deliveries the broker pushes to one consumer (RabbitMQ
+    /// `basic.qos` prefetch count). 1: a consumer holds one message at a
+    /// time and asks for the next (every kind's pull). From 2 the broker
+    /// pushes while the channel holds fewer unacked deliveries, in
+    /// delivery-tag order, and the consumer works through them in that
+    /// order (or on a pool, with `processing`).
+    pub prefetch: u8,
+    /// An ack covers every earlier unacked delivery of its channel
+    /// (`basic.ack` with `multiple = true`). Only with `prefetch` ≥ 2.
+    pub ack_multiple: bool,
     /// Whose words the reports speak ("DeleteMessage", "basic.ack"). Only
     /// reports read it; the actors read the mechanisms above.
     pub vocabulary: BrokerKind,
@@ -409,6 +420,8 @@ impl Pipeline {
             redrive: false,
             auto_ack: false,
             dedup_only_if_redelivered: false,
+            prefetch: 1,
+            ack_multiple: false,
             vocabulary: BrokerKind::Generic,
         };
         match mode {
@@ -434,6 +447,20 @@ impl Pipeline {
     /// transaction).
     pub fn touches_store(&self) -> bool {
         self.effect == Effect::External
+    }
+
+    /// The consumer holds several records at once: a Kafka poll's batch,
+    /// or a RabbitMQ channel's prefetch.
+    pub fn batches(&self) -> bool {
+        self.log || self.prefetch > 1
+    }
+
+    /// Handlers run on a pool, which finishes records out of order, and
+    /// completion comes after the effect.
+    pub fn asynchronous(&self) -> bool {
+        self.batches()
+            && self.processing == Processing::Async
+            && self.order == CompletionOrder::EffectThenCompletion
     }
 
     pub fn has_ledger(&self) -> bool {

@@ -180,7 +180,15 @@ struct RabbitPart {
     delivery_limit: Option<u8>,
     dead_letter_strategy: Option<DeadLetterStrategy>,
     redrive: Option<bool>,
+    prefetch: Option<u8>,
+    ack_multiple: Option<bool>,
+    processing: Option<Processing>,
 }
+
+/// The largest RabbitMQ prefetch count here: two unacked deliveries on one
+/// channel already let an ack cover another, and a pool finish them out
+/// of order.
+const MAX_PREFETCH: u8 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -448,6 +456,15 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         None => None,
     };
     let (sqs, rabbit) = (sqs.as_ref(), rabbit.as_ref());
+    if let Some(n) = rabbit.and_then(|r| r.prefetch)
+        && !(1..=MAX_PREFETCH).contains(&n)
+    {
+        return Err(fail(
+            "broker.rabbitmq",
+            "prefetch",
+            format!("{n} is out of range: allowed 1..={MAX_PREFETCH}"),
+        ));
+    }
     for (section, key, n) in [
         (
             "broker.sqs",
@@ -580,7 +597,10 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
         log: base.log,
         auto_commit,
-        processing: kafka.and_then(|k| k.processing).unwrap_or(base.processing),
+        processing: kafka
+            .and_then(|k| k.processing)
+            .or(rabbit.and_then(|r| r.processing))
+            .unwrap_or(base.processing),
         max_poll_records: kafka
             .and_then(|k| k.max_poll_records)
             .unwrap_or(base.max_poll_records),
@@ -616,6 +636,10 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             .consumer
             .dedup_only_if_redelivered
             .unwrap_or(base.dedup_only_if_redelivered),
+        prefetch: rabbit.and_then(|r| r.prefetch).unwrap_or(base.prefetch),
+        ack_multiple: rabbit
+            .and_then(|r| r.ack_multiple)
+            .unwrap_or(base.ack_multiple),
         vocabulary: base.vocabulary,
     };
     if let Some((section, key, why)) = inconsistent(p, &pipeline, kind) {
@@ -921,6 +945,30 @@ fn void_fields(
             "broker.rabbitmq",
             "dead-letter-strategy",
             "nothing is ever dead-lettered (no `broker.rabbitmq.delivery-limit`)",
+        ),
+        (
+            sub("rabbitmq", "prefetch") && p.auto_ack,
+            "broker.rabbitmq",
+            "prefetch",
+            "with autoAck (`broker.rabbitmq.ack = \"auto\"`) no delivery stays unacked, so there is no window to bound",
+        ),
+        (
+            sub("rabbitmq", "ack-multiple") && (p.prefetch == 1 || p.auto_ack),
+            "broker.rabbitmq",
+            "ack-multiple",
+            "a channel holds one unacked delivery at a time (`broker.rabbitmq.prefetch = 1`, or autoAck), so an ack has no earlier tag to cover",
+        ),
+        (
+            sub("rabbitmq", "processing") && (p.prefetch == 1 || p.auto_ack),
+            "broker.rabbitmq",
+            "processing",
+            "a channel holds one unacked delivery at a time (`broker.rabbitmq.prefetch = 1`, or autoAck), so there is nothing to hand to a second worker",
+        ),
+        (
+            sub("rabbitmq", "processing") && p.order == CompletionOrder::CompletionThenEffect,
+            "broker.rabbitmq",
+            "processing",
+            "the consumer acks before it processes (mode \"at-most-once\"), so nothing runs behind an ack",
         ),
         (
             f.consumer.dedup_only_if_redelivered.is_some() && !(p.has_ledger() && p.ledger_check),

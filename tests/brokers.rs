@@ -5,7 +5,7 @@
 
 use onceproof::check::Verdict;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{BrokerKind, CompletionOrder, Config};
+use onceproof::pipeline::{BrokerKind, CompletionOrder, Config, Processing};
 
 mod common;
 
@@ -44,6 +44,8 @@ fn every_shipped_sqs_and_rabbitmq_scenario_has_its_verdicts_and_witnesses() {
     let more = [
         ("rabbitmq-redelivered-shortcut", Ce, Proved),
         ("rabbitmq-delivery-limit-at-most-once", Proved, Ce),
+        ("rabbitmq-prefetch-ack-multiple", Proved, Proved),
+        ("rabbitmq-ack-multiple-pool", Ce, Ce),
     ];
     for (name, once, loss) in TABLE.into_iter().chain(more) {
         let o = run(shipped(name));
@@ -99,7 +101,9 @@ fn every_proof_has_a_negative_control() {
         c.pipeline.ledger_check = false;
         c.bounds.crashes = 1;
     };
-    let controls: [(&str, Mutation, &str); 25] = [
+    // The pool finishes deliveries out of tag order.
+    let pool: Mutation = |c| c.pipeline.processing = Processing::Async;
+    let controls: [(&str, Mutation, &str); 28] = [
         ("sqs-standard-at-least-once", commit_first, NO_LOSS),
         ("sqs-standard-atomic-boundary", commit_first, NO_LOSS),
         ("sqs-standard-idempotency", no_check, APPLIED_ONCE),
@@ -125,6 +129,9 @@ fn every_proof_has_a_negative_control() {
         ("rabbitmq-auto-ack", retry, APPLIED_ONCE),
         ("rabbitmq-channel-close-duplicate", commit_first, NO_LOSS),
         ("rabbitmq-redelivered-shortcut", commit_first, NO_LOSS),
+        ("rabbitmq-prefetch-ack-multiple", pool, NO_LOSS),
+        ("rabbitmq-prefetch-ack-multiple", commit_first, NO_LOSS),
+        ("rabbitmq-prefetch-ack-multiple", no_check, APPLIED_ONCE),
     ];
     for (name, mutate, property) in controls {
         let mut cfg = shipped(name);
@@ -142,6 +149,12 @@ fn every_proof_has_a_negative_control() {
     limit.pipeline.ledger_check = false;
     limit.pipeline.max_receives = None;
     assert_eq!(run(limit).verdict(APPLIED_ONCE), Some(Ce));
+    // On the pool, `multiple` is the whole difference: acking each
+    // delivery on its own loses nothing.
+    let mut single = shipped("rabbitmq-ack-multiple-pool");
+    single.pipeline.ack_multiple = false;
+    let o = run(single);
+    assert_eq!(o.verdict(NO_LOSS), Some(Proved));
     // The redelivered shortcut is the whole difference.
     let mut always = shipped("rabbitmq-redelivered-shortcut");
     always.pipeline.dedup_only_if_redelivered = false;
@@ -182,5 +195,18 @@ fn each_new_witness_is_vacuous_where_it_cannot_happen() {
             "an auto-acked delivery lost with its consumer's crash",
         ),
         (no_retry, "two first deliveries of one operation"),
+        (
+            shipped("rabbitmq-prefetch-ack-multiple"),
+            "an ack with multiple = true covers an unfinished delivery",
+        ),
+        (
+            {
+                let mut one = shipped("rabbitmq-at-least-once");
+                one.bounds.operations = 2;
+                one.bounds.retries = 0;
+                one
+            },
+            "two unacked deliveries on one channel",
+        ),
     ]);
 }

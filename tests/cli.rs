@@ -741,6 +741,58 @@ fn sqs_and_rabbitmq_fields_and_their_errors() {
             "nothing is ever dead-lettered",
         ),
         (
+            on("rabbitmq", "[broker.rabbitmq]\nprefetch = 4"),
+            9,
+            "broker.rabbitmq.prefetch",
+            "4 is out of range: allowed 1..=3",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nprefetch = 0"),
+            9,
+            "broker.rabbitmq.prefetch",
+            "0 is out of range",
+        ),
+        (
+            on(
+                "rabbitmq",
+                "[broker.rabbitmq]\nprefetch = 2\nprocessing = \"parallel\"",
+            ),
+            10,
+            "broker.rabbitmq.processing",
+            "unknown variant `parallel`",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nack-multiple = true"),
+            9,
+            "broker.rabbitmq.ack-multiple",
+            "an ack has no earlier tag to cover",
+        ),
+        (
+            on("rabbitmq", "[broker.rabbitmq]\nprocessing = \"async\""),
+            9,
+            "broker.rabbitmq.processing",
+            "nothing to hand to a second worker",
+        ),
+        (
+            on(
+                "rabbitmq",
+                "[broker.rabbitmq]\nack = \"auto\"\nprefetch = 2",
+            ),
+            10,
+            "broker.rabbitmq.prefetch",
+            "with autoAck",
+        ),
+        (
+            on(
+                "rabbitmq",
+                "[broker.rabbitmq]\nprefetch = 2\nprocessing = \"async\"",
+            )
+            .replace("at-least-once", "at-most-once"),
+            10,
+            "broker.rabbitmq.processing",
+            "the consumer acks before it processes",
+        ),
+        (
             on("sqs-fifo", "").replace("[bounds]", shortcut),
             11,
             "consumer.dedup-only-if-redelivered",

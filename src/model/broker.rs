@@ -76,6 +76,9 @@ pub struct BrokerState {
     /// transactions wrote (what a `read_committed` reader sees); empty
     /// without transactions.
     pub output: Vec<u8>,
+    /// Under a prefetch window (`prefetch` ≥ 2): each consumer's channel,
+    /// the messages it holds unacked in delivery-tag order. Empty without.
+    pub channels: Vec<Vec<u8>>,
 }
 
 const DISPATCH: &str = "dispatch";
@@ -111,13 +114,28 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
         } else {
             Vec::new()
         },
+        channels: if cfg.pipeline.prefetch > 1 {
+            vec![Vec::new(); cfg.bounds.consumers as usize]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Whether consumer `c` may be handed a message now: it asked for one
+/// (a pull, prefetch one), or its channel has room in the prefetch window.
+fn has_credit(cfg: &Config, s: &BrokerState, c: u8) -> bool {
+    match s.channels.get(c as usize) {
+        Some(unacked) => unacked.len() < cfg.pipeline.prefetch as usize,
+        None => s.polling[c as usize],
     }
 }
 
 /// Offers the oldest ready message to each consumer that asked for work.
 /// Consumers pull one message at a time (SQS ReceiveMessage, a Kafka poll,
 /// `basic.qos(1)` credit), so a consumer still busy with a message whose
-/// lease expired is not offered its redelivery.
+/// lease expired is not offered its redelivery. Under a larger prefetch
+/// window the broker pushes while the channel has room.
 pub(super) fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
     if let Some(log) = &s.log {
         return super::log::offer(s, log, o);
@@ -135,7 +153,7 @@ pub(super) fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
         return;
     };
     let choices: Vec<Dispatch> = (0..s.polling.len() as u8)
-        .filter(|&c| s.polling[c as usize])
+        .filter(|&c| has_credit(cfg, s, c))
         .map(|consumer| Dispatch {
             msg: msg as u8,
             consumer,
@@ -159,8 +177,26 @@ fn dedup_key(cfg: &Config, id: u8, attempt: u8) -> u8 {
 }
 
 fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
+    if let Status::Leased { consumer, .. } = s.messages[msg].status
+        && let Some(unacked) = s.channels.get_mut(consumer as usize)
+    {
+        unacked.retain(|&m| m as usize != msg);
+    }
     s.messages[msg].status = Status::Ready;
     o.cancel_timer(Timer::Lease(msg as u8));
+}
+
+/// The messages an accepted completion of `msg` by `consumer` removes: the
+/// message itself, and with `multiple` every delivery before it on the
+/// channel (an ack of tag n acks every tag up to n).
+fn acked_by(cfg: &Config, s: &BrokerState, consumer: u8, msg: u8) -> Vec<u8> {
+    match s.channels.get(consumer as usize) {
+        Some(unacked) if cfg.pipeline.ack_multiple => {
+            let at = unacked.iter().position(|&m| m == msg);
+            at.map_or(vec![msg], |at| unacked[..=at].to_vec())
+        }
+        _ => vec![msg],
+    }
 }
 
 pub fn on_msg(
@@ -221,13 +257,18 @@ pub fn on_msg(
                     },
                 );
             }
+            // Under a prefetch window credit is the channel's room, not a
+            // request.
+            let poll = poll && s.channels.is_empty();
             if !accepted && !poll {
                 return None;
             }
             let mut next = s.clone();
             if accepted {
                 next.stale_honoured |= status != holder;
-                done(&mut next, job.msg, o);
+                for msg in acked_by(cfg, s, consumer, job.msg) {
+                    done(&mut next, msg, o);
+                }
             }
             next.polling[consumer as usize] |= poll;
             offer(cfg, &next, o);
@@ -296,6 +337,10 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
         delivery: job.delivery,
     };
     next.polling[d.consumer as usize] = false;
+    if let Some(unacked) = next.channels.get_mut(d.consumer as usize) {
+        unacked.push(d.msg);
+    }
+    let entry = &next.messages[d.msg as usize];
     let (op, id) = (entry.op, entry.id);
     o.send(
         consumer_id(d.consumer),
@@ -318,6 +363,11 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
 
 /// The message is deleted (acked); on SQS standard it may yet come back.
 fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
+    if let Status::Leased { consumer, .. } = s.messages[msg as usize].status
+        && let Some(unacked) = s.channels.get_mut(consumer as usize)
+    {
+        unacked.retain(|&m| m != msg);
+    }
     s.messages[msg as usize].status = Status::Done;
     o.cancel_timer(Timer::Lease(msg));
     if s.phantoms_left > 0 {
@@ -386,7 +436,17 @@ pub fn on_lease_expiry(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> O
         return None;
     }
     let mut next = s.clone();
-    release(&mut next, msg as usize, o);
+    // RabbitMQ's consumer timeout closes the channel: every delivery it
+    // holds goes back, not just the late one (R4).
+    let closed = match s.messages[msg as usize].status {
+        Status::Leased { consumer, .. } if !s.channels.is_empty() => {
+            s.channels[consumer as usize].clone()
+        }
+        _ => vec![msg],
+    };
+    for m in closed {
+        release(&mut next, m as usize, o);
+    }
     let all = (0..next.messages.len() as u8).map(Timer::Lease);
     spend(&mut next.expiries_left, all, o);
     offer(cfg, &next, o);

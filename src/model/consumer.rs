@@ -2,14 +2,17 @@
 //! and completion, in the order the pipeline dictates. Each crossing is a
 //! request and a reply, so a crash can fall between any two of them. Only
 //! its incarnation number is durable; the work it holds is volatile.
+//!
+//! A consumer that holds several records at once (a Kafka poll's batch, a
+//! RabbitMQ prefetch window) works through them in the order they came,
+//! one at a time, or hands them to a pool whose workers start them in any
+//! order.
 
 use super::durable::Durable;
 use super::msg::Timer;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
-use crate::pipeline::{
-    AfterAbort, AutoCommit, CompletionOrder, Config, LedgerKey, LedgerWrite, Processing,
-};
+use crate::pipeline::{AfterAbort, AutoCommit, CompletionOrder, Config, LedgerKey, LedgerWrite};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -99,10 +102,28 @@ fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
 
 /// The handler runs on a worker pool: the poll loop goes on as soon as a
 /// record is handed over (a Kafka consumer with asynchronous processing
-/// that processes before it commits).
+/// that processes before it commits, a RabbitMQ consumer handing its
+/// prefetched deliveries to threads).
 fn asynchronous(cfg: &Config) -> bool {
-    let p = &cfg.pipeline;
-    p.log && p.processing == Processing::Async && p.order == CompletionOrder::EffectThenCompletion
+    cfg.pipeline.asynchronous()
+}
+
+/// The consumer asks for the next record. Under a prefetch window the
+/// broker pushes by itself while the channel has room, so there is
+/// nothing to ask.
+fn ask_for_more(cfg: &Config, o: &mut Out) {
+    if cfg.pipeline.prefetch == 1 {
+        o.send(Id::from(BROKER), Msg::Poll);
+    }
+}
+
+/// Keeps the jobs in a canonical order. Under a prefetch window their
+/// order is the channel's delivery-tag order, which the consumer works
+/// through and a `multiple` ack reads, so it is kept as it arrived.
+fn settle(cfg: &Config, jobs: &mut [Job]) {
+    if cfg.pipeline.prefetch == 1 {
+        jobs.sort();
+    }
 }
 
 /// Sends completion, if this step has one to send. Only a consumer that
@@ -128,7 +149,7 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
     // autoAck: the broker recorded completion at delivery; the consumer
     // only asks for more.
     if p.auto_ack {
-        o.send(Id::from(BROKER), Msg::Poll);
+        ask_for_more(cfg, o);
         return (None, true);
     }
     if p.order == CompletionOrder::CompletionThenEffect || p.transactions {
@@ -149,7 +170,7 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
     match p.auto_commit {
         AutoCommit::Off => send(!more, false, o),
         AutoCommit::InPoll if !more => send(true, false, o),
-        AutoCommit::Background if !more => o.send(Id::from(BROKER), Msg::Poll),
+        AutoCommit::Background if !more => ask_for_more(cfg, o),
         _ => {}
     }
     (None, !more)
@@ -194,7 +215,7 @@ fn next_record(cfg: &Config, next: &mut ConsumerState, polled: bool, o: &mut Out
                 next_record(cfg, next, false, o);
             }
         },
-        _ if !polled => o.send(Id::from(BROKER), Msg::Poll),
+        _ if !polled => ask_for_more(cfg, o),
         _ => {}
     }
 }
@@ -207,7 +228,7 @@ pub fn on_work(cfg: &Config, s: &ConsumerState, msg: u8, o: &mut Out) -> Option<
         .position(|j| j.job.msg == msg && j.stage == Stage::Queued)?;
     let mut next = s.clone();
     next.jobs[at].stage = apply(cfg, &s.jobs[at], o)?;
-    next.jobs.sort();
+    settle(cfg, &mut next.jobs);
     Some(next)
 }
 
@@ -215,18 +236,18 @@ pub fn on_work(cfg: &Config, s: &ConsumerState, msg: u8, o: &mut Out) -> Option<
 /// auto-commit poll commits what it just handed over.
 fn hand_off(cfg: &Config, j: &Job, o: &mut Out) {
     o.set_timer(super::msg::Timer::Work(j.job.msg), super::no_delay());
-    o.send(
-        Id::from(BROKER),
-        if cfg.pipeline.auto_commit == AutoCommit::InPoll {
+    if cfg.pipeline.auto_commit == AutoCommit::InPoll {
+        o.send(
+            Id::from(BROKER),
             Msg::Complete {
                 job: j.job,
                 reply: false,
                 poll: true,
-            }
-        } else {
-            Msg::Poll
-        },
-    );
+            },
+        );
+    } else {
+        ask_for_more(cfg, o);
+    }
 }
 
 /// The background auto-commit timer commits the stored offset, wherever
@@ -274,7 +295,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
             let stage = if asynchronous(cfg) {
                 hand_off(cfg, &j, o);
                 Some(Stage::Queued)
-            } else if cfg.pipeline.log && !s.jobs.is_empty() {
+            } else if cfg.pipeline.batches() && !s.jobs.is_empty() {
                 Some(Stage::Queued)
             } else {
                 begin(cfg, &j, o)
@@ -283,7 +304,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                 Some(stage) => {
                     j.stage = stage;
                     next.jobs.push(j);
-                    next.jobs.sort();
+                    settle(cfg, &mut next.jobs);
                 }
                 None => next_record(cfg, &mut next, asynchronous(cfg), o),
             }
@@ -329,6 +350,6 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
             next_record(cfg, &mut next, polled, o);
         }
     }
-    next.jobs.sort();
+    settle(cfg, &mut next.jobs);
     Some(next)
 }

@@ -40,6 +40,10 @@
 //!   not requeue on its own when a connection dies; "no loss" therefore
 //!   assumes consumers restart.
 //! - On the generic broker completion is per message and prefetch is one.
+//!   A RabbitMQ channel may prefetch up to three deliveries (`basic.qos`);
+//!   the broker pushes them in delivery-tag order, an ack with
+//!   `multiple = true` covers every earlier tag of the channel, and a
+//!   consumer timeout or a restart requeues the whole channel (R2, R4).
 //!   On a Kafka log ([`log`]) a commit is cumulative, a poll returns up to
 //!   `max-poll-records` records and a handler may run asynchronously, so a
 //!   commit can cover a record still being processed.

@@ -45,6 +45,9 @@ pub fn rename(s: &State, to: &[usize]) -> State {
     for (i, &j) in to.iter().enumerate() {
         b.sessions[j] = old.sessions[i];
         b.polling[j] = old.polling[i];
+        if !old.channels.is_empty() {
+            b.channels[j] = old.channels[i].clone();
+        }
     }
     if let Some(log) = &mut b.log {
         log.owner = consumer(log.owner);
@@ -135,6 +138,9 @@ fn signatures(s: &State) -> Vec<u64> {
     for (i, h) in h.iter_mut().enumerate() {
         b.sessions[i].hash(h);
         b.polling[i].hash(h);
+        if let Some(unacked) = b.channels.get(i) {
+            unacked.hash(h);
+        }
     }
     if let Some(log) = &b.log {
         (2u8, true).hash(&mut h[log.owner as usize]);

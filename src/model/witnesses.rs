@@ -164,6 +164,26 @@ fn commit_covers_unfinished(_: &Model, s: &State) -> bool {
 
 /// A job whose effect has not reached the store: waiting to start, or its
 /// request still on its way. The narrative's "covers" reads it too.
+/// A live consumer still has to apply a delivery that the broker already
+/// counts as acked: an ack with `multiple = true` for a later tag took it
+/// along. (The delivery is the message's latest, so it is not a stale copy
+/// whose message someone else finished.)
+fn acked_along_unfinished(_: &Model, s: &State) -> bool {
+    let b = broker(s);
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && c.jobs.iter().any(|j| {
+                let e = &b.messages[j.job.msg as usize];
+                e.status == Status::Done && e.deliveries == j.job.delivery && unapplied(s, i, j)
+            })
+    })
+}
+
+/// One channel holds two unacked deliveries at once.
+fn two_unacked(_: &Model, s: &State) -> bool {
+    broker(s).channels.iter().any(|unacked| unacked.len() >= 2)
+}
+
 pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
     j.stage == Stage::Queued
         || in_flight_from(s, consumer_id(consumer))
@@ -420,7 +440,24 @@ pub fn of_window_expiry(cfg: &Config) -> Vec<Listed> {
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 7] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 9] = [
+    |cfg| {
+        let p = &cfg.pipeline;
+        (
+            p.prefetch > 1 && !p.auto_ack && cfg.bounds.operations >= 2,
+            witness("two unacked deliveries on one channel", two_unacked),
+        )
+    },
+    |cfg| {
+        let p = &cfg.pipeline;
+        (
+            p.ack_multiple && p.asynchronous() && !p.log && cfg.bounds.operations >= 2,
+            witness(
+                "an ack with multiple = true covers an unfinished delivery",
+                acked_along_unfinished,
+            ),
+        )
+    },
     |cfg| {
         (
             cfg.pipeline.max_receives.is_some(),

@@ -325,6 +325,18 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             ),
         );
     }
+    let acked_along = of_trace(model, trace).any(|(_, _, e)| {
+        matches!(e, Event::Completion { covers, .. } if stored.iter().any(|&m| covers.contains(&(m as u8))))
+    });
+    if done && acked_along {
+        return diagnosis(
+            LEG3,
+            "acked along with a later delivery tag before its effect committed",
+            format!(
+                "An ack with `multiple = true` may cover only delivery tags whose effects are committed (ack each delivery on its own when handlers finish out of order, or ack multiple only up to the lowest unfinished tag): a later delivery's basic.ack with multiple = true also acked {o} while a worker had not yet applied it, and the crash that followed took the work with it; the broker, told it was done, never redelivers it."
+            ),
+        );
+    }
     let covered = of_trace(model, trace).any(|(_, _, e)| {
         matches!(e, Event::Committed { covers, .. } if stored.iter().any(|&m| covers.contains(&(m as u8))))
     });

@@ -170,11 +170,16 @@ pub enum Event {
         key: Key,
         already: bool,
     },
+    /// `also`: the earlier deliveries of the channel an accepted ack with
+    /// `multiple = true` acked with it; `covers`: those a live consumer
+    /// had not yet applied.
     Completion {
         consumer: u8,
         op: u8,
         job: JobRef,
         outcome: CompletionOutcome,
+        also: Vec<u8>,
+        covers: Vec<u8>,
     },
     /// A Kafka offset commit of `offset` (= the record's offset + 1);
     /// `covers`: earlier records it covers that a live consumer has not
@@ -531,14 +536,7 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     generation: log.generation,
                 }
             };
-            let mut covers: Vec<u8> = model::consumers(before)
-                .filter(|(_, down, _)| !down)
-                .flat_map(|(i, _, c)| c.jobs.iter().map(move |j| (i, j)))
-                .filter(|(i, j)| j.job.msg <= job.msg && model::witnesses::unapplied(before, *i, j))
-                .map(|(_, j)| j.job.msg)
-                .collect();
-            covers.sort();
-            covers.dedup();
+            let mut covers = unfinished(before, &(0..=job.msg).collect::<Vec<_>>());
             if matches!(
                 outcome,
                 CommitOutcome::Fenced { .. } | CommitOutcome::Aborted
@@ -574,11 +572,22 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     answered: p.stale_completion == StaleCompletion::Accepted,
                 }
             };
+            let (b0, b1) = (model::broker(before), model::broker(after));
+            let also: Vec<u8> = (0..b0.messages.len() as u8)
+                .filter(|&m| m != job.msg)
+                .filter(|&m| {
+                    b0.messages[m as usize].status != Status::Done
+                        && b1.messages[m as usize].status == Status::Done
+                })
+                .collect();
+            let covers = unfinished(before, &also);
             Event::Completion {
                 consumer,
                 op: entry.op,
                 job,
                 outcome,
+                also,
+                covers,
             }
         }
         Msg::Applied { job, .. } => reply(before, after, dst, job, Stage::Applying, msg),
@@ -667,4 +676,17 @@ pub fn violating_step(model: &Model, trace: &Trace, property: &str) -> Option<us
         .find(|c| c.name == property)?
         .condition;
     actions(trace).position(|(_, _, after)| !condition(model, after))
+}
+
+/// Of `msgs`, those a live consumer holds and has not yet applied, sorted.
+fn unfinished(s: &State, msgs: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = model::consumers(s)
+        .filter(|(_, down, _)| !down)
+        .flat_map(|(i, _, c)| c.jobs.iter().map(move |j| (i, j)))
+        .filter(|(i, j)| msgs.contains(&j.job.msg) && model::witnesses::unapplied(s, *i, j))
+        .map(|(_, j)| j.job.msg)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

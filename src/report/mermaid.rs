@@ -265,7 +265,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
         )],
         (_, Event::WorkStarted { consumer, msg }) => vec![note(
             &format!("C{}", consumer + 1),
-            &format!("pool worker starts {}", words::offset(msg)),
+            &format!(
+                "pool worker starts {}",
+                words::record(model.cfg.pipeline.log, msg)
+            ),
         )],
         (_, e) => unreachable!("a timer, crash, restart or dispatch step: {e:?}"),
     }
@@ -342,10 +345,28 @@ fn deliver(model: &Model, src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> 
             ]
         }
         Event::Completion {
-            job: j, outcome, ..
+            job: j,
+            outcome,
+            also,
+            covers,
+            ..
         } => {
             let (_, verdict) = words::completion(j.msg, outcome);
-            vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))]
+            let mut out = vec![arrow(src, dst, "->>", &format!("{text}, {verdict}"))];
+            if !also.is_empty() {
+                let covered: Vec<String> = covers.iter().map(|&m| words::message(m)).collect();
+                let took: Vec<String> = also.iter().map(|&m| words::message(m)).collect();
+                let tail = if covered.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} not yet applied)", covered.join(", "))
+                };
+                out.push(note(
+                    "B",
+                    &format!("multiple = true: also acks {}{tail}", took.join(", ")),
+                ));
+            }
+            out
         }
         Event::Committed {
             op: o,

@@ -134,7 +134,7 @@ pub fn words(model: &Model, e: &Event) -> String {
         Event::WorkStarted { consumer: c, msg } => format!(
             "{}: a pool worker starts the handler for {}",
             consumer(*c),
-            offset(*msg)
+            words::record(p.log, *msg)
         ),
         Event::Rebalanced {
             from,
@@ -365,13 +365,16 @@ pub fn words(model: &Model, e: &Event) -> String {
             op: o,
             job: j,
             outcome,
+            also,
+            covers,
         } => format!(
-            "{} {} {} ({}) — {}",
+            "{} {} {} ({}) — {}{}",
             consumer(*c),
             words::vocabulary(p.vocabulary).complete,
             op(*o),
             job(*j),
-            words::completion(j.msg, *outcome).0
+            words::completion(j.msg, *outcome).0,
+            words::also_acks(also, covers)
         ),
         Event::Committed {
             consumer: c,
@@ -494,7 +497,7 @@ fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
 
 fn stage_words(stage: Stage) -> &'static str {
     match stage {
-        Stage::Queued => "not started yet (queued in its poll, or for a pool worker)",
+        Stage::Queued => "not started yet (waiting behind earlier records, or for a pool worker)",
         Stage::Applying => "waiting for the effect store's reply",
         Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",

@@ -18,6 +18,11 @@ pub fn message(msg: u8) -> String {
     format!("message {}", msg + 1)
 }
 
+/// A record as its broker names it: an offset on a log, else a message.
+pub fn record(log: bool, msg: u8) -> String {
+    if log { offset(msg) } else { message(msg) }
+}
+
 /// A Kafka offset, as Kafka numbers them (from 0): "offset 0" is
 /// message 1.
 pub fn offset(msg: u8) -> String {
@@ -96,11 +101,11 @@ pub fn vocabulary(kind: crate::pipeline::BrokerKind) -> Vocabulary {
             lease: |m, o, c, d, auto| {
                 if auto {
                     format!(
-                        "broker delivers {m} ({o}) to {c} (delivery tag {d}) with autoAck: it forgets the message once it is written to the socket"
+                        "broker delivers {m} ({o}) to {c} (delivery {d}) with autoAck: it forgets the message once it is written to the socket"
                     )
                 } else {
                     format!(
-                        "broker delivers {m} ({o}) to {c} (delivery tag {d}{}); it stays unacked until basic.ack",
+                        "broker delivers {m} ({o}) to {c} (delivery {d}{}); it stays unacked until basic.ack",
                         if d > 1 { ", redelivered = true" } else { "" }
                     )
                 }
@@ -174,6 +179,29 @@ pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
             }
         }
     }
+}
+
+/// What an accepted ack with `multiple = true` took along: the earlier
+/// deliveries of its channel, each marked if no effect of it had been
+/// committed yet. Empty when it acked only itself.
+pub fn also_acks(also: &[u8], covers: &[u8]) -> String {
+    if also.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = also
+        .iter()
+        .map(|&m| {
+            if covers.contains(&m) {
+                format!("{}, not yet applied", message(m))
+            } else {
+                message(m)
+            }
+        })
+        .collect();
+    format!(
+        "; with multiple = true it also acks the earlier delivery tags ({})",
+        list.join("; ")
+    )
 }
 
 /// A Kafka commit's outcome: the narrative's sentence and the diagram's
