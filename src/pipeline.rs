@@ -456,7 +456,10 @@ impl Pipeline {
     }
 
     /// Handlers run on a pool, which finishes records out of order, and
-    /// completion comes after the effect.
+    /// completion comes after the effect: the poll loop goes on as soon as
+    /// a record is handed over (a Kafka consumer with asynchronous
+    /// processing, a RabbitMQ consumer handing its prefetched deliveries to
+    /// threads).
     pub fn asynchronous(&self) -> bool {
         self.batches()
             && self.processing == Processing::Async

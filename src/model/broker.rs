@@ -176,12 +176,17 @@ fn dedup_key(cfg: &Config, id: u8, attempt: u8) -> u8 {
     }
 }
 
-fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
-    if let Status::Leased { consumer, .. } = s.messages[msg].status
+/// A leased message leaves its holder's channel (acked or requeued).
+fn leave_channel(s: &mut BrokerState, msg: u8) {
+    if let Status::Leased { consumer, .. } = s.messages[msg as usize].status
         && let Some(unacked) = s.channels.get_mut(consumer as usize)
     {
-        unacked.retain(|&m| m as usize != msg);
+        unacked.retain(|&m| m != msg);
     }
+}
+
+fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
+    leave_channel(s, msg as u8);
     s.messages[msg].status = Status::Ready;
     o.cancel_timer(Timer::Lease(msg as u8));
 }
@@ -363,11 +368,7 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
 
 /// The message is deleted (acked); on SQS standard it may yet come back.
 fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
-    if let Status::Leased { consumer, .. } = s.messages[msg as usize].status
-        && let Some(unacked) = s.channels.get_mut(consumer as usize)
-    {
-        unacked.retain(|&m| m != msg);
-    }
+    leave_channel(s, msg);
     s.messages[msg as usize].status = Status::Done;
     o.cancel_timer(Timer::Lease(msg));
     if s.phantoms_left > 0 {

@@ -100,14 +100,6 @@ fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
     wait.then_some(Stage::Applying)
 }
 
-/// The handler runs on a worker pool: the poll loop goes on as soon as a
-/// record is handed over (a Kafka consumer with asynchronous processing
-/// that processes before it commits, a RabbitMQ consumer handing its
-/// prefetched deliveries to threads).
-fn asynchronous(cfg: &Config) -> bool {
-    cfg.pipeline.asynchronous()
-}
-
 /// The consumer asks for the next record. Under a prefetch window the
 /// broker pushes by itself while the channel has room, so there is
 /// nothing to ask.
@@ -156,7 +148,7 @@ fn complete(cfg: &Config, j: &Job, more: bool, o: &mut Out) -> (Option<Stage>, b
         send(false, true, o);
         return (Some(Stage::Completing), false);
     }
-    if asynchronous(cfg) {
+    if cfg.pipeline.asynchronous() {
         // The loop polled at hand-off; auto-commit committed then, or
         // commits on its timer.
         if p.auto_commit == AutoCommit::Off {
@@ -208,7 +200,7 @@ fn begin(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
 fn next_record(cfg: &Config, next: &mut ConsumerState, polled: bool, o: &mut Out) {
     let queued = next.jobs.iter().position(|j| j.stage == Stage::Queued);
     match queued {
-        Some(q) if !asynchronous(cfg) => match begin(cfg, &next.jobs[q], o) {
+        Some(q) if !cfg.pipeline.asynchronous() => match begin(cfg, &next.jobs[q], o) {
             Some(stage) => next.jobs[q].stage = stage,
             None => {
                 next.jobs.remove(q);
@@ -292,7 +284,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                 next.stored = Some(job);
                 o.set_timer(Timer::AutoCommit, super::no_delay());
             }
-            let stage = if asynchronous(cfg) {
+            let stage = if cfg.pipeline.asynchronous() {
                 hand_off(cfg, &j, o);
                 Some(Stage::Queued)
             } else if cfg.pipeline.batches() && !s.jobs.is_empty() {
@@ -306,7 +298,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
                     next.jobs.push(j);
                     settle(cfg, &mut next.jobs);
                 }
-                None => next_record(cfg, &mut next, asynchronous(cfg), o),
+                None => next_record(cfg, &mut next, cfg.pipeline.asynchronous(), o),
             }
             return Some(next);
         }

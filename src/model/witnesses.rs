@@ -162,8 +162,6 @@ fn commit_covers_unfinished(_: &Model, s: &State) -> bool {
     })
 }
 
-/// A job whose effect has not reached the store: waiting to start, or its
-/// request still on its way. The narrative's "covers" reads it too.
 /// A live consumer still has to apply a delivery that the broker already
 /// counts as acked: an ack with `multiple = true` for a later tag took it
 /// along. (The delivery is the message's latest, so it is not a stale copy
@@ -184,6 +182,8 @@ fn two_unacked(_: &Model, s: &State) -> bool {
     broker(s).channels.iter().any(|unacked| unacked.len() >= 2)
 }
 
+/// A job whose effect has not reached the store: waiting to start, or its
+/// request still on its way. The narrative's "covers" reads it too.
 pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
     j.stage == Stage::Queued
         || in_flight_from(s, consumer_id(consumer))
