@@ -137,7 +137,7 @@ type Case = (
 /// depth) and where its fault cannot happen (the verdict must be vacuous).
 #[test]
 fn each_witness_is_reached_through_its_fault_and_vacuous_without_it() {
-    let table: [Case; 8] = [
+    let table: [Case; 9] = [
         // Effect first: the crash falls after the ledger transaction.
         (
             Mode::Idempotency,
@@ -173,11 +173,21 @@ fn each_witness_is_reached_through_its_fault_and_vacuous_without_it() {
         (
             Mode::Idempotency,
             as_is,
-            "lease expired",
+            "lease expired: two consumers hold one message",
             bounds(2, 0, 0, 0, 1),
             Fault::LeaseExpiry,
             5,
             bounds(2, 1, 0, 0, 0),
+            APPLIED_ONCE,
+        ),
+        (
+            Mode::Idempotency,
+            as_is,
+            "lease expired while its only consumer still works on the message",
+            bounds(1, 0, 0, 0, 1),
+            Fault::LeaseExpiry,
+            4,
+            bounds(1, 1, 0, 0, 0),
             APPLIED_ONCE,
         ),
         (
@@ -236,21 +246,48 @@ fn each_witness_is_reached_through_its_fault_and_vacuous_without_it() {
 }
 
 #[test]
-fn one_consumer_cannot_hold_a_message_twice() {
-    // The real run says vacuous (a witness that always holds would say
-    // proved).
+fn one_consumer_proves_with_its_own_lease_witness() {
+    // One consumer cannot be two holders, so the overlap witness is
+    // dropped; its own lease lapsing under it stands in and is reached.
     let one = check::check(
         config(Mode::Idempotency, bounds(1, 0, 0, 0, 1)),
         Limits::default(),
         &mut |_| {},
     );
-    assert_eq!(one.verdict(APPLIED_ONCE), Some(Verdict::Vacuous));
-    assert_eq!(one.verdict(NO_LOSS), Some(Verdict::Vacuous));
+    assert_eq!(one.verdict(APPLIED_ONCE), Some(Verdict::Proved));
+    assert_eq!(one.verdict(NO_LOSS), Some(Verdict::Proved));
     assert!(
-        one.witnesses
+        !one.witnesses
             .iter()
-            .any(|(w, r)| w.starts_with("lease expired") && !r)
+            .any(|(w, _)| w.contains("two consumers"))
     );
+    assert!(one.witnesses.iter().any(
+        |(w, r)| *r && *w == "lease expired while its only consumer still works on the message"
+    ));
+    // The same bounds with two consumers still demand the overlap.
+    let two = check::check(
+        config(Mode::Idempotency, bounds(2, 0, 0, 0, 1)),
+        Limits::default(),
+        &mut |_| {},
+    );
+    assert!(
+        two.witnesses
+            .iter()
+            .any(|(w, r)| *r && *w == "lease expired: two consumers hold one message")
+    );
+    assert!(
+        !two.witnesses
+            .iter()
+            .any(|(w, _)| w.contains("only consumer"))
+    );
+    // Negative control: without the ledger the one consumer's own
+    // redelivery applies twice.
+    let control = check::check(
+        config(Mode::AtLeastOnce, bounds(1, 0, 0, 0, 1)),
+        Limits::default(),
+        &mut |_| {},
+    );
+    assert_eq!(control.verdict(APPLIED_ONCE), Some(Verdict::Counterexample));
 }
 
 #[test]

@@ -96,6 +96,25 @@ fn lease_overlap(_: &Model, s: &State) -> bool {
     })
 }
 
+/// The lease ran out while its holder, alive, still works on the
+/// delivery: the message is back in the queue (or handed out again) under
+/// the holder's feet. With one consumer this is what an expiry can do.
+fn lease_lapsed_under_holder(_: &Model, s: &State) -> bool {
+    let b = broker(s);
+    consumers(s).any(|(i, down, c)| {
+        !down
+            && c.jobs
+                .iter()
+                .any(|j| match b.messages[j.job.msg as usize].status {
+                    Status::Ready => true,
+                    Status::Leased { consumer, delivery } => {
+                        consumer != i || delivery != j.job.delivery
+                    }
+                    Status::Done | Status::DeadLettered => false,
+                })
+    })
+}
+
 fn leg1_lost(_: &Model, s: &State) -> bool {
     super::faults::Tally::of(s)
         .leg1_lost
@@ -297,17 +316,27 @@ pub fn of_lease_expiry(cfg: &Config) -> Vec<Listed> {
     let on = cfg.bounds.lease_expiries > 0 && !cfg.pipeline.auto_ack && redelivers(cfg);
     let honoured = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
     let extended = cfg.pipeline.visibility_extension;
+    // One consumer cannot be two holders: it can only lose the lease it
+    // works under.
+    let two = cfg.bounds.consumers >= 2;
     vec![
         (on && effect_first(cfg) && redelivers(cfg), redelivery()),
         (
-            on && !extended,
+            on && !two,
+            witness(
+                "lease expired while its only consumer still works on the message",
+                lease_lapsed_under_holder,
+            ),
+        ),
+        (
+            on && two && !extended,
             witness(
                 "lease expired: two consumers hold one message",
                 lease_overlap,
             ),
         ),
         (
-            on && extended,
+            on && two && extended,
             witness(
                 "visibility expired despite ChangeMessageVisibility: two consumers hold one message",
                 lease_overlap,
