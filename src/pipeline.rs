@@ -47,6 +47,47 @@ impl Mode {
     }
 }
 
+/// When a replicated broker confirms a publish (Kafka `acks`, K1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acks {
+    /// On the leader's append, before any follower has the record
+    /// (`acks=1`).
+    Leader,
+    /// Once every in-sync replica has it, and only while at least
+    /// `min_in_sync` replicas are in sync (`acks=all`).
+    All,
+}
+
+/// Leg 2: how the broker keeps what it accepted. One replica is today's
+/// broker, which never loses an accepted message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Durability {
+    /// The leader and its followers (1..=3).
+    pub replicas: u8,
+    pub acks: Acks,
+    /// The fewest in-sync replicas, the leader included, under which an
+    /// `acks=all` publish is confirmed (`min.insync.replicas`).
+    pub min_in_sync: u8,
+    /// A failover may elect a follower that is out of sync (Kafka
+    /// `unclean.leader.election.enable`), instead of waiting for an
+    /// in-sync one.
+    pub unclean_election: bool,
+}
+
+impl Durability {
+    pub const SINGLE: Durability = Durability {
+        replicas: 1,
+        acks: Acks::All,
+        min_in_sync: 1,
+        unclean_election: false,
+    };
+
+    pub fn replicated(&self) -> bool {
+        self.replicas >= 2
+    }
+}
+
 /// Which id a producer attaches to each publish attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -385,6 +426,8 @@ pub struct Pipeline {
     /// An ack covers every earlier unacked delivery of its channel
     /// (`basic.ack` with `multiple = true`). Only with `prefetch` ≥ 2.
     pub ack_multiple: bool,
+    /// Replicas and the confirm policy (Leg 2).
+    pub durability: Durability,
     /// Whose words the reports speak ("DeleteMessage", "basic.ack"). Only
     /// reports read it; the actors read the mechanisms above.
     pub vocabulary: BrokerKind,
@@ -422,6 +465,7 @@ impl Pipeline {
             dedup_only_if_redelivered: false,
             prefetch: 1,
             ack_multiple: false,
+            durability: Durability::SINGLE,
             vocabulary: BrokerKind::Generic,
         };
         match mode {
@@ -506,6 +550,10 @@ pub struct Bounds {
     pub phantom_redeliveries: u8,
     /// Total closings of a publish-dedup window before a retry (SQS FIFO).
     pub dedup_window_expiries: u8,
+    /// Total leader failovers of a replicated broker (Leg 2).
+    pub broker_failovers: u8,
+    /// Total in-sync followers that fall behind and leave the in-sync set.
+    pub isr_shrinks: u8,
 }
 
 impl Default for Bounds {
@@ -522,6 +570,8 @@ impl Default for Bounds {
             transaction_aborts: 0,
             phantom_redeliveries: 0,
             dedup_window_expiries: 0,
+            broker_failovers: 0,
+            isr_shrinks: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

@@ -9,8 +9,8 @@
 use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
-    AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder, Config,
-    DeadLetter, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend,
+    Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
+    Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend,
     SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
@@ -65,6 +65,10 @@ struct BrokerPart {
     kind: Option<String>,
     publish_dedup: Option<bool>,
     stale_completion: Option<StaleCompletion>,
+    replicas: Option<u8>,
+    acks: Option<Acks>,
+    min_in_sync: Option<u8>,
+    unclean_election: Option<bool>,
     /// Read by [`read_kafka`] once the kind is known to own it.
     kafka: Option<toml::Table>,
     sqs: Option<toml::Table>,
@@ -510,6 +514,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             }
         }
     }
+    let durability =
+        read_durability(&p.broker, kind).map_err(|(key, why)| fail("broker", key, why))?;
     if sqs.is_some_and(|s| s.message_group.is_some()) && kind != BrokerKind::SqsFifo {
         return Err(fail(
             "broker.sqs",
@@ -640,6 +646,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ack_multiple: rabbit
             .and_then(|r| r.ack_multiple)
             .unwrap_or(base.ack_multiple),
+        durability,
         vocabulary: base.vocabulary,
     };
     if let Some((section, key, why)) = inconsistent(p, &pipeline, kind) {
@@ -745,6 +752,71 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             (APPLIED_ONCE, parsed.expect.applied_once),
             (NO_LOSS, parsed.expect.no_loss),
         ],
+    })
+}
+
+/// The most replicas `broker.replicas` accepts: a leader and two
+/// followers.
+const MAX_REPLICAS: u8 = 3;
+
+/// `[broker]`'s replication fields (Leg 2), checked against the kind: SQS
+/// is taken as durable, and a RabbitMQ quorum queue fixes its confirm and
+/// its elections.
+fn read_durability(
+    b: &BrokerPart,
+    kind: BrokerKind,
+) -> Result<Durability, (&'static str, String)> {
+    let set = [
+        ("replicas", b.replicas.is_some()),
+        ("acks", b.acks.is_some()),
+        ("min-in-sync", b.min_in_sync.is_some()),
+        ("unclean-election", b.unclean_election.is_some()),
+    ];
+    if matches!(kind, BrokerKind::SqsStandard | BrokerKind::SqsFifo)
+        && let Some((key, _)) = set.iter().find(|(_, on)| *on)
+    {
+        return Err((
+            key,
+            format!(
+                "on broker kind \"{}\" the queue is assumed durable (AWS does not expose its replication), so it has no replicas to configure",
+                kind.name()
+            ),
+        ));
+    }
+    let replicas = b.replicas.unwrap_or(1);
+    if !(1..=MAX_REPLICAS).contains(&replicas) {
+        return Err((
+            "replicas",
+            format!("{replicas} is out of range: allowed 1..={MAX_REPLICAS}"),
+        ));
+    }
+    if kind == BrokerKind::RabbitMq {
+        let quorum = "a quorum queue confirms once a majority of its replicas hold the message and elects only from that majority (R1)";
+        if let Some((key, _)) = set[1..].iter().find(|(_, on)| *on) {
+            return Err((
+                key,
+                format!("on broker kind \"rabbitmq\" {quorum}; set `broker.replicas` only"),
+            ));
+        }
+        return Ok(Durability {
+            replicas,
+            acks: Acks::All,
+            min_in_sync: replicas / 2 + 1,
+            unclean_election: false,
+        });
+    }
+    let min_in_sync = b.min_in_sync.unwrap_or(1);
+    if !(1..=replicas).contains(&min_in_sync) {
+        return Err((
+            "min-in-sync",
+            format!("{min_in_sync} is out of range: allowed 1..={replicas} (`broker.replicas`)"),
+        ));
+    }
+    Ok(Durability {
+        replicas,
+        acks: b.acks.unwrap_or(Durability::SINGLE.acks),
+        min_in_sync,
+        unclean_election: b.unclean_election.unwrap_or(false),
     })
 }
 

@@ -35,6 +35,8 @@ fn small_at_least_once() -> Config {
             transaction_aborts: 0,
             phantom_redeliveries: 0,
             dedup_window_expiries: 0,
+            broker_failovers: 0,
+            isr_shrinks: 0,
         },
     }
 }

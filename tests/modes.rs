@@ -259,6 +259,8 @@ fn a_lost_fire_and_forget_publish_is_a_loss() {
         transaction_aborts: 0,
         phantom_redeliveries: 0,
         dedup_window_expiries: 0,
+        broker_failovers: 0,
+        isr_shrinks: 0,
     };
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));

@@ -32,6 +32,8 @@ fn quiet() -> Bounds {
         transaction_aborts: 0,
         phantom_redeliveries: 0,
         dedup_window_expiries: 0,
+        broker_failovers: 0,
+        isr_shrinks: 0,
     }
 }
 

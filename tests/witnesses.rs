@@ -38,6 +38,8 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         transaction_aborts: 0,
         phantom_redeliveries: 0,
         dedup_window_expiries: 0,
+        broker_failovers: 0,
+        isr_shrinks: 0,
     }
 }
 

@@ -1,8 +1,9 @@
 //! The broker stores what it accepts, confirms each publish, and hands each
 //! stored message to one consumer at a time under a lease. It forgets a
 //! message only on a completion signal from the current lease holder, and
-//! redelivers when the lease expires or the holder's session ends. It never
-//! crashes here: Leg 2 (durability) faults are a separate scenario family.
+//! redelivers when the lease expires or the holder's session ends. With
+//! replicas ([`super::replication`]) it confirms and hands out only what
+//! its policy says is safe, and a leader failover can cut its log (Leg 2).
 //!
 //! With `log` (Kafka) the same actor keeps one partition instead
 //! ([`LogState`]): the owner's poll returns the records from its position
@@ -79,6 +80,8 @@ pub struct BrokerState {
     /// Under a prefetch window (`prefetch` ≥ 2): each consumer's channel,
     /// the messages it holds unacked in delivery-tag order. Empty without.
     pub channels: Vec<Vec<u8>>,
+    /// The followers and what waits for them (Leg 2), with 2+ replicas.
+    pub replication: Option<super::replication::Replication>,
 }
 
 const DISPATCH: &str = "dispatch";
@@ -119,6 +122,7 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
         } else {
             Vec::new()
         },
+        replication: super::replication::start(cfg, o),
     }
 }
 
@@ -145,7 +149,13 @@ pub(super) fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
         && s.messages
             .iter()
             .any(|e| matches!(e.status, Status::Leased { .. }));
-    let ready = s.messages.iter().position(|e| e.status == Status::Ready);
+    // Only what every in-sync replica holds is handed out.
+    let visible = super::replication::visible(s);
+    let ready = s
+        .messages
+        .iter()
+        .take(visible)
+        .position(|e| e.status == Status::Ready);
     let Some(msg) = ready.filter(|_| !group_busy) else {
         // A message can leave Ready without being dispatched (a stale
         // completion honoured after its lease expired): drop the offer.
@@ -176,6 +186,14 @@ fn dedup_key(cfg: &Config, id: u8, attempt: u8) -> u8 {
     }
 }
 
+/// The id a dedup key stands for.
+pub fn id_of_key(cfg: &Config, key: u8) -> u8 {
+    match cfg.pipeline.resend {
+        Resend::ClientInternal => key,
+        Resend::Application => key / cfg.attempts_cap(),
+    }
+}
+
 /// A leased message leaves its holder's channel (acked or requeued).
 fn leave_channel(s: &mut BrokerState, msg: u8) {
     if let Status::Leased { consumer, .. } = s.messages[msg as usize].status
@@ -185,7 +203,7 @@ fn leave_channel(s: &mut BrokerState, msg: u8) {
     }
 }
 
-fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
+pub(super) fn release(s: &mut BrokerState, msg: usize, o: &mut Out) {
     leave_channel(s, msg as u8);
     s.messages[msg].status = Status::Ready;
     o.cancel_timer(Timer::Lease(msg as u8));
@@ -213,10 +231,20 @@ pub fn on_msg(
 ) -> Option<BrokerState> {
     match msg {
         Msg::Publish { op, id, attempt } => {
-            o.send(src, Msg::PublishAck { op, id });
+            let replicated = s.replication.is_some();
+            if !replicated {
+                o.send(src, Msg::PublishAck { op, id });
+            }
             let known = s.seen.binary_search(&dedup_key(cfg, id, attempt));
             if cfg.pipeline.publish_dedup && known.is_ok() {
-                return None;
+                if !replicated {
+                    return None;
+                }
+                // A duplicate's confirm waits with its original's.
+                let mut next = s.clone();
+                let original = s.messages.iter().position(|e| e.id == id);
+                super::replication::confirm(cfg, &mut next, original.map(|m| m as u8), op, id, o);
+                return (next != *s).then_some(next);
             }
             let mut next = s.clone();
             if let Err(at) = known {
@@ -232,6 +260,11 @@ pub fn on_msg(
                 status: Status::Ready,
                 redriven_at: 0,
             });
+            if replicated {
+                let at = next.messages.len() as u8 - 1;
+                super::replication::confirm(cfg, &mut next, Some(at), op, id, o);
+                super::replication::settle(cfg, &mut next, o);
+            }
             offer(cfg, &next, o);
             Some(next)
         }
@@ -244,11 +277,15 @@ pub fn on_msg(
                 consumer,
                 delivery: job.delivery,
             };
-            let status = s.messages[job.msg as usize].status;
-            let honours_stale = cfg.pipeline.stale_completion == StaleCompletion::Accepted;
+            // A delivery of an older leader's term: its receipt handle
+            // or channel died in the failover.
+            let current = job.generation == super::replication::epoch(s);
+            let status = s.messages.get(job.msg as usize).map_or(Status::Ready, |e| e.status);
+            let honours_stale =
+                current && cfg.pipeline.stale_completion == StaleCompletion::Accepted;
             // A dead-lettered message sits in another queue, out of the
             // reach of this queue's receipt handles.
-            let accepted = status == holder
+            let accepted = (current && status == holder)
                 || (honours_stale && !matches!(status, Status::Done | Status::DeadLettered));
             if reply {
                 // SQS standard answers a delete with an old receipt handle
@@ -314,7 +351,8 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
         return super::log::on_poll_answered(cfg, s, d, o);
     }
     let mut next = s.clone();
-    let entry = &mut next.messages[d.msg as usize];
+    let epoch = super::replication::epoch(s);
+    let entry = next.messages.get_mut(d.msg as usize)?;
     if entry.status != Status::Ready {
         return None;
     }
@@ -335,7 +373,7 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
     let job = JobRef {
         msg: d.msg,
         delivery: entry.deliveries,
-        generation: 0,
+        generation: epoch,
     };
     entry.status = Status::Leased {
         consumer: d.consumer,

@@ -43,6 +43,8 @@ pub enum Fault {
     TransactionAbort,
     PhantomRedelivery,
     DedupWindowExpiry,
+    BrokerFailover,
+    IsrShrink,
 }
 
 /// One fault, everything about it.
@@ -79,7 +81,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 8] = [
+pub const REGISTRY: [FaultKind; 10] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -233,6 +235,50 @@ pub const REGISTRY: [FaultKind; 8] = [
         unit: ("dedup window expiry", "dedup window expiries"),
         rate_keys: &["retry-after-window-fraction"],
     },
+    FaultKind {
+        fault: Fault::BrokerFailover,
+        field: "broker-failovers",
+        default: 1,
+        bounds_doc: "leader failovers of a replicated broker (`broker.replicas` ≥ 2): a \
+                     follower takes over with what it has replicated (Leg 2)",
+        budget: |b| b.broker_failovers,
+        set_budget: |b, n| b.broker_failovers = n,
+        vocabulary: |p| p.durability.replicated(),
+        possible: |c| c.pipeline.durability.replicated(),
+        spent: |c, t| {
+            super::broker(t.state)
+                .replication
+                .as_ref()
+                .map_or(0, |r| c.bounds.broker_failovers - r.failovers_left)
+        },
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Failover(_))),
+        witnesses: witnesses::of_failover,
+        name: "leader failover",
+        unit: ("broker failover", "broker failovers"),
+        rate_keys: &["broker-failovers-per-hour", "replication-lag-ms"],
+    },
+    FaultKind {
+        fault: Fault::IsrShrink,
+        field: "isr-shrinks",
+        default: 1,
+        bounds_doc: "in-sync followers that fall behind and leave the in-sync set \
+                     (`replica.lag.time.max.ms` passed), until they catch up",
+        budget: |b| b.isr_shrinks,
+        set_budget: |b, n| b.isr_shrinks = n,
+        vocabulary: |p| p.durability.replicated(),
+        possible: |c| c.pipeline.durability.replicated(),
+        spent: |c, t| {
+            super::broker(t.state)
+                .replication
+                .as_ref()
+                .map_or(0, |r| c.bounds.isr_shrinks - r.shrinks_left)
+        },
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::IsrShrink(_))),
+        witnesses: witnesses::of_isr_shrink,
+        name: "follower left the in-sync set",
+        unit: ("ISR shrink", "ISR shrinks"),
+        rate_keys: &["isr-shrinks-per-hour"],
+    },
 ];
 
 impl Fault {
@@ -254,6 +300,9 @@ pub struct Tally<'a> {
     pub leg1_lost: [u8; MAX_OPERATIONS],
     /// Every other message lost so far.
     pub other_lost: u8,
+    /// Per operation: the retries its losses pay for, its lost Leg 1
+    /// messages and the confirms a broker failover failed.
+    pub paid: [u8; MAX_OPERATIONS],
 }
 
 impl<'a> Tally<'a> {
@@ -266,10 +315,17 @@ impl<'a> Tally<'a> {
                 None => other_lost -= 1,
             }
         }
+        let mut paid = leg1_lost;
+        if let Some(r) = &super::broker(s).replication {
+            for (p, d) in paid.iter_mut().zip(&r.dropped) {
+                *p += d;
+            }
+        }
         Tally {
             state: s,
             leg1_lost,
             other_lost,
+            paid,
         }
     }
 }
@@ -283,22 +339,30 @@ fn spurious_retries(t: &Tally) -> u8 {
     super::producer(t.state)
         .retried
         .iter()
-        .zip(t.leg1_lost)
+        .zip(t.paid)
         .map(|(&r, l)| r.saturating_sub(l))
         .sum()
 }
 
 /// The producer's timer fires while an attempt of the operation or its
-/// confirm is still on its way: the confirm is merely slow. The producer
+/// confirm is still on its way, or the confirm waits at a replicated broker
+/// for the record to be committed: the confirm is merely slow. The producer
 /// re-publishes (a spurious retry) or, its policy spent, gives up on an
 /// operation that may yet be confirmed; the latter spends no unit, as it
 /// happens at most once per operation. A timer firing after every attempt
-/// was lost is the producer's policy at work, not a fault.
+/// was lost, or whose confirm a failover failed, is the producer's policy
+/// at work, not a fault.
 fn confirm_late(s: &State, a: &Action) -> bool {
     match a {
-        ActorModelAction::Timeout(_, Timer::Retry(op)) => in_flight_from(s, Id::from(PRODUCER))
-            .chain(in_flight_from(s, Id::from(BROKER)))
-            .any(|m| m.leg1_op() == Some(*op)),
+        ActorModelAction::Timeout(_, Timer::Retry(op)) => {
+            in_flight_from(s, Id::from(PRODUCER))
+                .chain(in_flight_from(s, Id::from(BROKER)))
+                .any(|m| m.leg1_op() == Some(*op))
+                || super::broker(s)
+                    .replication
+                    .as_ref()
+                    .is_some_and(|r| r.waiting.iter().any(|w| w.op == *op))
+        }
         _ => false,
     }
 }
@@ -345,7 +409,7 @@ pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
         // nothing, so its spurious count (retries beyond losses) may grow.
         ActorModelAction::Timeout(_, Timer::Retry(op)) => {
             let p = super::producer(s);
-            let (i, lost) = (*op as usize, t.leg1_lost[*op as usize]);
+            let (i, lost) = (*op as usize, t.paid[*op as usize]);
             !super::producer::gives_up(&m.cfg, p, *op)
                 && spurious_retries(t) - p.retried[i].saturating_sub(lost)
                     + (p.retried[i] + 1).saturating_sub(lost)

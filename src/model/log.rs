@@ -120,7 +120,9 @@ pub fn offer(s: &BrokerState, log: &LogState, o: &mut Out) {
     } else {
         o.cancel_timer(Timer::TxnAbort);
     }
-    if s.polling[log.owner as usize] && (log.position as usize) < s.messages.len() {
+    // Only what every in-sync replica holds is fetched.
+    let visible = super::replication::visible(s);
+    if s.polling[log.owner as usize] && (log.position as usize) < visible {
         o.choose_random(
             DISPATCH,
             vec![Dispatch {
@@ -143,11 +145,14 @@ pub fn on_poll_answered(
 ) -> Option<BrokerState> {
     let mut next = s.clone();
     let mut log = next.log?;
-    if d.consumer != log.owner || d.msg != log.position {
+    if d.consumer != log.owner
+        || d.msg != log.position
+        || d.msg as usize >= super::replication::visible(s)
+    {
         return None;
     }
-    let end =
-        (log.position as usize + cfg.pipeline.max_poll_records as usize).min(next.messages.len());
+    let end = (log.position as usize + cfg.pipeline.max_poll_records as usize)
+        .min(super::replication::visible(&next));
     let session = next.sessions[log.owner as usize];
     for at in log.position as usize..end {
         let e = &mut next.messages[at];
@@ -203,8 +208,9 @@ pub fn on_commit(
     if accepted {
         l.committed = job.msg + 1;
         next.stale_honoured |= stale && !own;
-        if cfg.pipeline.transactions {
-            let op = s.messages[job.msg as usize].op as usize;
+        // A record a failover truncated has no transaction to commit.
+        if let (true, Some(e)) = (cfg.pipeline.transactions, s.messages.get(job.msg as usize)) {
+            let op = e.op as usize;
             next.output[op] = (next.output[op] + 1).min(super::store::APPLIED_CAP);
         }
     } else if !own {
@@ -246,6 +252,16 @@ pub fn on_seek(s: &BrokerState, consumer: u8, o: &mut Out) -> Option<BrokerState
     settle(&mut next);
     offer(&next, &log, o);
     (next != *s).then_some(next)
+}
+
+/// A failover cut the log: a position past its new end is out of range
+/// and reset to the end (`auto.offset.reset`); the committed offset lives
+/// in `__consumer_offsets` and stays, even past the end.
+pub fn on_truncate(s: &mut BrokerState) {
+    let mut log = s.log.expect("a log broker");
+    log.position = log.position.min(s.messages.len() as u8);
+    s.log = Some(log);
+    settle(s);
 }
 
 /// A member rejoined after a restart: if it owns the partition, the new

@@ -59,9 +59,13 @@
 //!   effect outside the transaction is not covered by it.
 //! - The idempotent producer (K2) drops the client's own re-sends; an
 //!   application-level `send` of the same operation is a new record.
-//! - Only Leg 1 messages (publishes and confirms) can be lost; the broker
-//!   and the store never crash and the broker never loses an accepted
-//!   message (Leg 2 is out of scope here; K1).
+//! - Only Leg 1 messages (publishes and confirms) can be lost; the store
+//!   and the producer never crash. A broker with one replica never loses
+//!   an accepted message. With two or three ([`replication`]) a leader
+//!   failover is a budgeted fault: the new leader has what it replicated,
+//!   and a record confirmed before a follower had it can be gone (Leg 2,
+//!   K1). A leader that fails with no eligible follower comes back with
+//!   its whole log. SQS is assumed durable.
 //! - Links are FIFO per pair of actors (TCP); stateright's ordered network.
 //! - Fault budgets are totals over a run: consumer crashes (counted by an
 //!   incarnation number in stateright storage), Leg 1 losses (sent minus
@@ -84,6 +88,7 @@ pub mod log;
 pub mod msg;
 pub mod producer;
 pub mod properties;
+pub mod replication;
 pub mod sinks;
 pub mod store;
 pub mod symmetry;
@@ -215,6 +220,15 @@ impl Actor for Node {
             }
             (Node::Consumer(_), NodeState::Consumer(s), Timer::AutoCommit) => {
                 consumer::on_auto_commit(s, o).map(NodeState::Consumer)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Replicate(f)) => {
+                replication::on_replicate(cfg, s, f, o).map(NodeState::Broker)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::IsrShrink(f)) => {
+                replication::on_shrink(cfg, s, f, o).map(NodeState::Broker)
+            }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Failover(f)) => {
+                replication::on_failover(cfg, s, f, o).map(NodeState::Broker)
             }
             (Node::Broker(_), NodeState::Broker(s), Timer::TxnAbort) => {
                 log::on_abort(s, o).map(NodeState::Broker)

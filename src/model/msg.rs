@@ -135,6 +135,14 @@ pub enum Timer {
     DedupWindow(u8),
     /// Broker: an operator redrives dead-lettered message `msg`.
     Redrive(u8),
+    /// Broker (replicated): follower `f` fetches the next record.
+    Replicate(u8),
+    /// Broker (replicated): in-sync follower `f`, behind, leaves the
+    /// in-sync set (a fault).
+    IsrShrink(u8),
+    /// Broker (replicated): the leader dies and follower `f` takes over
+    /// (a fault).
+    Failover(u8),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

@@ -451,6 +451,82 @@ fn window_then_stored_twice(m: &Model, s: &State) -> bool {
     broker(s).windows_left < m.cfg.bounds.dedup_window_expiries && stored_twice(m, s)
 }
 
+fn replication(s: &State) -> &super::replication::Replication {
+    broker(s).replication.as_ref().expect("a replicated broker")
+}
+
+fn lost_confirmed(_: &Model, s: &State) -> bool {
+    replication(s).lost_confirmed
+}
+
+fn failed_waiting(_: &Model, s: &State) -> bool {
+    replication(s).failed_waiting
+}
+
+fn unclean_elected(_: &Model, s: &State) -> bool {
+    replication(s).unclean_elected
+}
+
+/// An operation whose confirm a failover failed was re-published and
+/// confirmed.
+fn failed_publish_retried(_: &Model, s: &State) -> bool {
+    let (r, p) = (replication(s), producer(s));
+    (0..p.acked.len()).any(|op| r.dropped[op] >= 1 && p.acked[op] && p.retried[op] >= 1)
+}
+
+fn shrunk(m: &Model, s: &State) -> bool {
+    replication(s).shrinks_left < m.cfg.bounds.isr_shrinks
+}
+
+/// A failover matters where it cuts what was confirmed (`acks =
+/// "leader"`, or an unclean election of a follower the in-sync set left
+/// behind while others confirmed) or fails a publish still waiting.
+pub fn of_failover(cfg: &Config) -> Vec<Listed> {
+    use crate::pipeline::Acks;
+    let d = cfg.pipeline.durability;
+    let on = d.replicated() && cfg.bounds.broker_failovers > 0;
+    let lagging = d.unclean_election && cfg.bounds.isr_shrinks > 0;
+    let all = d.acks == Acks::All;
+    vec![
+        (
+            on && (!all || (lagging && d.min_in_sync < d.replicas)),
+            witness(
+                "a confirm sent before replication, then a failover cut the record",
+                lost_confirmed,
+            ),
+        ),
+        (
+            on && all,
+            witness(
+                "a failover failed a publish still waiting for replication",
+                failed_waiting,
+            ),
+        ),
+        (
+            on && all && cfg.pipeline.may_republish(),
+            witness(
+                "the producer re-published what a failover failed, and it was confirmed",
+                failed_publish_retried,
+            ),
+        ),
+        (
+            on && lagging,
+            witness(
+                "unclean election: an out-of-sync follower became the leader",
+                unclean_elected,
+            ),
+        ),
+    ]
+}
+
+pub fn of_isr_shrink(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.pipeline.durability.replicated() && cfg.bounds.isr_shrinks > 0;
+    vec![(
+        on,
+        witness("a lagging follower left the in-sync set", shrunk),
+    )]
+}
+
 pub fn of_window_expiry(cfg: &Config) -> Vec<Listed> {
     let on = cfg.pipeline.dedup_window
         && cfg.pipeline.publish_dedup

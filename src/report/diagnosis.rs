@@ -29,8 +29,6 @@ pub struct Diagnosis {
 }
 
 pub const LEG1: &str = "Leg 1, producer → broker";
-/// No trace is diagnosed as Leg 2 yet: the model's broker never loses a
-/// message it accepted.
 pub const LEG2: &str = "Leg 2, broker durability";
 pub const LEG3: &str = "Leg 3, broker → consumer";
 
@@ -271,6 +269,49 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     diagnosis(LEG3, gap, guarantee)
 }
 
+/// A failover cut a record of `lost`: the loss is the broker's.
+fn leg2_loss(model: &Model, trace: &Trace, lost: u8) -> Option<Diagnosis> {
+    let o = op(lost);
+    let (unclean, confirmed) = of_trace(model, trace).find_map(|(_, _, e)| match e {
+        Event::FailedOver { unclean, cut, .. } => cut
+            .iter()
+            .find(|c| c.1 == lost)
+            .map(|&(_, _, confirmed)| (unclean, confirmed)),
+        _ => None,
+    })?;
+    let d = model.cfg.pipeline.durability;
+    let why = match (confirmed, unclean) {
+        (true, true) => format!(
+            "{o} was confirmed while the follower that later took over was out of the in-sync set, and the unclean election made that follower, which never had it, the leader"
+        ),
+        (true, false) => format!(
+            "the leader confirmed {o} on its own append (acks=1), before any follower had it, and the failover made a follower without it the leader"
+        ),
+        (false, _) => format!(
+            "the failover cut {o} from the log before it was confirmed, and nothing stored it again where a consumer reads it"
+        ),
+    };
+    let after = if confirmed {
+        "the producer, confirmed, never re-published"
+    } else {
+        "the consumer's committed offset had already passed where its re-publish landed"
+    };
+    let fix = if d.acks == crate::pipeline::Acks::Leader {
+        "confirm only once the in-sync replicas hold the message (`broker.acks = \"all\"` with `broker.min-in-sync` ≥ 2)"
+    } else if d.unclean_election {
+        "never elect a follower that left the in-sync set (`broker.unclean-election = false`), and confirm only while `min-in-sync` ≥ 2 replicas hold the message"
+    } else {
+        "confirm only what survives a failover"
+    };
+    Some(diagnosis(
+        LEG2,
+        "published → durably replicated",
+        format!(
+            "The broker must {fix}: {why}; {after}, so no consumer will ever see it (K1)."
+        ),
+    ))
+}
+
 fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let last = trace.last_state();
     let Some(&lost) = crate::model::properties::unapplied_owed(model, last).first() else {
@@ -281,6 +322,9 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
         );
     };
     let o = op(lost);
+    if let Some(d) = leg2_loss(model, trace, lost) {
+        return d;
+    }
     let b = model::broker(last);
     let stored: Vec<usize> = (0..b.messages.len())
         .filter(|&m| b.messages[m].op == lost)

@@ -88,11 +88,46 @@ pub enum Event {
         attempt: u8,
         again: bool,
         new_sequence: bool,
+        /// A replicated broker holds the confirm until the record is
+        /// committed (`acks = "all"`).
+        waits: bool,
     },
-    /// Publish dedup dropped a publish whose id was already stored.
+    /// Publish dedup dropped a publish whose id was already stored;
+    /// `waits`: its confirm waits with the original's.
     DuplicateDropped {
         op: u8,
         id: u8,
+        waits: bool,
+    },
+    /// A follower copied a record; `rejoined`: it caught up and is in sync
+    /// again; `confirmed`: operations whose confirm went out as the record
+    /// (or an earlier one) became committed.
+    Replicated {
+        follower: u8,
+        msg: u8,
+        op: u8,
+        rejoined: bool,
+        confirmed: Vec<u8>,
+    },
+    /// An in-sync follower, `behind` records short, left the in-sync set;
+    /// `confirmed`: confirms it alone had held back.
+    IsrShrunk {
+        follower: u8,
+        behind: u8,
+        confirmed: Vec<u8>,
+    },
+    /// The leader died and `follower` took over with its first `kept`
+    /// records. `cut`: the records it lacked, each (message, op, whether
+    /// its confirm had gone out); `failed`: operations whose waiting
+    /// confirm failed with the old leader; `released`: unacked deliveries
+    /// back in the queue.
+    FailedOver {
+        follower: u8,
+        unclean: bool,
+        kept: u8,
+        cut: Vec<(u8, u8, bool)>,
+        failed: Vec<u8>,
+        released: Vec<u8>,
     },
     /// The producer got a confirm; `first` unless it was confirmed before.
     Confirmed {
@@ -306,6 +341,49 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             msg: *m,
             op: op_of(before, *m),
         },
+        ActorModelAction::Timeout(_, Timer::Replicate(f)) => {
+            let r0 = replication(before);
+            let msg = r0.followers[*f as usize].len;
+            Event::Replicated {
+                follower: *f,
+                msg,
+                op: op_of(before, msg),
+                rejoined: !r0.followers[*f as usize].in_sync
+                    && replication(after).followers[*f as usize].in_sync,
+                confirmed: newly_confirmed(before, after),
+            }
+        }
+        ActorModelAction::Timeout(_, Timer::IsrShrink(f)) => {
+            let len = model::broker(before).messages.len() as u8;
+            Event::IsrShrunk {
+                follower: *f,
+                behind: len - replication(before).followers[*f as usize].len,
+                confirmed: newly_confirmed(before, after),
+            }
+        }
+        ActorModelAction::Timeout(_, Timer::Failover(f)) => {
+            let (b0, r0) = (model::broker(before), replication(before));
+            let new = r0.followers[*f as usize];
+            let waiting: Vec<u8> = r0.waiting.iter().map(|w| w.msg).collect();
+            Event::FailedOver {
+                follower: *f,
+                unclean: !new.in_sync,
+                kept: new.len,
+                cut: (new.len..b0.messages.len() as u8)
+                    .map(|m| (m, op_of(before, m), !waiting.contains(&m)))
+                    .collect(),
+                failed: r0.waiting.iter().map(|w| w.op).collect(),
+                released: if b0.log.is_some() {
+                    Vec::new()
+                } else {
+                    (0..new.len)
+                        .filter(|&m| {
+                            matches!(b0.messages[m as usize].status, Status::Leased { .. })
+                        })
+                        .collect()
+                },
+            }
+        }
         ActorModelAction::Timeout(_, Timer::TxnAbort) => {
             let log = model::broker(after).log.expect("a log");
             Event::TransactionAborted {
@@ -392,6 +470,32 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
     }
 }
 
+fn replication(s: &State) -> &crate::model::replication::Replication {
+    model::broker(s)
+        .replication
+        .as_ref()
+        .expect("a replicated broker")
+}
+
+/// Operations whose waiting confirm went out in this step.
+fn newly_confirmed(before: &State, after: &State) -> Vec<u8> {
+    let still = &replication(after).waiting;
+    replication(before)
+        .waiting
+        .iter()
+        .filter(|w| !still.contains(w))
+        .map(|w| w.op)
+        .collect()
+}
+
+/// Whether the broker holds a confirm of `op` after this step.
+fn waits(after: &State, op: u8) -> bool {
+    model::broker(after)
+        .replication
+        .as_ref()
+        .is_some_and(|r| r.waiting.iter().any(|w| w.op == op))
+}
+
 /// Each step of a trace with its event.
 pub fn of_trace<'a>(
     model: &'a Model,
@@ -474,9 +578,14 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                     new_sequence: attempt > 0
                         && p.publish_dedup
                         && p.resend == crate::pipeline::Resend::Application,
+                    waits: waits(after, op),
                 }
             } else {
-                Event::DuplicateDropped { op, id }
+                Event::DuplicateDropped {
+                    op,
+                    id,
+                    waits: waits(after, op),
+                }
             }
         }
         Msg::PublishAck { op, .. } => Event::Confirmed {

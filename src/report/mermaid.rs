@@ -193,6 +193,65 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             "B",
             &format!("operator redrives {} from the DLQ", message(msg)),
         )],
+        (
+            _,
+            Event::Replicated {
+                follower,
+                msg,
+                confirmed,
+                ..
+            },
+        ) => vec![note(
+            "B",
+            &format!(
+                "{} copies {}{}",
+                words::follower(follower),
+                message(msg),
+                if confirmed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", committed: confirm {}", words::ops(&confirmed))
+                }
+            ),
+        )],
+        (_, Event::IsrShrunk { follower, .. }) => vec![note(
+            "B",
+            &format!("⏰ {} leaves the in-sync set", words::follower(follower)),
+        )],
+        (
+            _,
+            Event::FailedOver {
+                follower,
+                unclean,
+                cut,
+                ..
+            },
+        ) => {
+            let gone: Vec<String> = cut
+                .iter()
+                .map(|&(m, o, confirmed)| {
+                    format!(
+                        "{} ({}{}) gone",
+                        message(m),
+                        op(o),
+                        if confirmed { ", confirmed" } else { "" }
+                    )
+                })
+                .collect();
+            vec![note(
+                "B",
+                &format!(
+                    "💥 leader fails, {}{} takes over{}",
+                    if unclean { "out-of-sync " } else { "" },
+                    words::follower(follower),
+                    if gone.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", gone.join(", "))
+                    }
+                ),
+            )]
+        }
         (ActorModelAction::Crash(id), _) => vec![note(&alias(*id), "💥 crash")],
         (ActorModelAction::Recover(id), Event::Restarted { incarnation, .. }) => vec![note(
             &alias(*id),

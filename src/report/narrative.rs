@@ -15,7 +15,7 @@
 
 use super::diagnosis::{Diagnosis, diagnose};
 use super::events::{self, Event, ReplyOutcome, RetryOutcome};
-use super::words::{self, actor, applied_times, consumer, job, key, message, offset, op};
+use super::words::{self, actor, applied_times, consumer, job, key, message, offset, op, ops};
 use crate::check::Trace;
 use crate::model::broker::Status;
 use crate::model::consumer::Stage;
@@ -232,6 +232,7 @@ pub fn words(model: &Model, e: &Event) -> String {
             attempt,
             again,
             new_sequence,
+            waits,
         } => {
             let what = if *attempt == 0 {
                 op(*o)
@@ -253,15 +254,127 @@ pub fn words(model: &Model, e: &Event) -> String {
             } else {
                 " — published".to_string()
             };
-            format!(
-                "broker stores {what} as {} and confirms{again}",
-                message(*m)
-            )
+            let d = p.durability;
+            if *waits {
+                format!(
+                    "broker stores {what} as {} on the leader; the confirm waits until every in-sync replica has it (acks=all){again}",
+                    message(*m)
+                )
+            } else if d.replicated() && d.acks == crate::pipeline::Acks::Leader {
+                format!(
+                    "broker stores {what} as {} on the leader and confirms at once, before any follower has it (acks=1){again}",
+                    message(*m)
+                )
+            } else {
+                format!(
+                    "broker stores {what} as {} and confirms{again}",
+                    message(*m)
+                )
+            }
         }
-        Event::DuplicateDropped { op: o, id } => format!(
+        Event::DuplicateDropped {
+            op: o,
+            id,
+            waits: false,
+        } => format!(
             "broker: duplicate publish of {} (id {id}) dropped, confirms again",
             op(*o)
         ),
+        Event::DuplicateDropped {
+            op: o,
+            id,
+            waits: true,
+        } => format!(
+            "broker: duplicate publish of {} (id {id}) dropped; its confirm waits with the original's for replication",
+            op(*o)
+        ),
+        Event::Replicated {
+            follower,
+            msg: m,
+            op: o,
+            rejoined,
+            confirmed,
+        } => {
+            let mut line = format!(
+                "broker: {} copies {} ({})",
+                words::follower(*follower),
+                message(*m),
+                op(*o)
+            );
+            if *rejoined {
+                line.push_str(", caught up, and is back in the in-sync set");
+            }
+            if !confirmed.is_empty() {
+                line.push_str(&format!(
+                    "; now committed, the confirm of {} goes out",
+                    ops(confirmed)
+                ));
+            }
+            line
+        }
+        Event::IsrShrunk {
+            follower,
+            behind,
+            confirmed,
+        } => {
+            let mut line = format!(
+                "broker: {} falls {behind} record(s) behind for too long and leaves the in-sync set (replica.lag.time.max.ms); what it lacks no longer holds the commit back",
+                words::follower(*follower)
+            );
+            if !confirmed.is_empty() {
+                line.push_str(&format!(
+                    "; the confirm of {} goes out without it",
+                    ops(confirmed)
+                ));
+            }
+            line
+        }
+        Event::FailedOver {
+            follower,
+            unclean,
+            kept,
+            cut,
+            failed,
+            released,
+        } => {
+            let mut line = if *unclean {
+                format!(
+                    "💥 broker leader fails; an unclean election makes the out-of-sync {} the leader, with the first {kept} record(s)",
+                    words::follower(*follower)
+                )
+            } else {
+                format!(
+                    "💥 broker leader fails; the in-sync {} becomes the leader with the first {kept} record(s)",
+                    words::follower(*follower)
+                )
+            };
+            for (m, o, confirmed) in cut {
+                line.push_str(&format!(
+                    "; {} ({}) is gone{}",
+                    message(*m),
+                    op(*o),
+                    if *confirmed {
+                        " although its confirm went out (Leg 2)"
+                    } else {
+                        ", never confirmed"
+                    }
+                ));
+            }
+            if !failed.is_empty() {
+                line.push_str(&format!(
+                    "; the publish of {} fails with the old leader, unconfirmed",
+                    ops(failed)
+                ));
+            }
+            if !released.is_empty() {
+                let ms: Vec<String> = released.iter().map(|&m| message(m)).collect();
+                line.push_str(&format!(
+                    "; the old leader's deliveries die with it, {} back in the queue",
+                    ms.join(", ")
+                ));
+            }
+            line
+        }
         Event::Confirmed { op: o, first: true } => {
             format!("producer receives the confirm for {}", op(*o))
         }
@@ -578,6 +691,13 @@ fn why_unapplied(s: &State, o: u8) -> String {
                 "{} was handed to the producer, which gave up after {} attempt(s) without a confirm and told nobody: nobody applied it — Leg 1",
                 op(o),
                 p.retried[o as usize] + 1
+            )
+        } else if confirmed && b.replication.is_some() {
+            // A replicated broker confirms only what it appended: the
+            // record was there, and a failover cut it.
+            format!(
+                "{} was confirmed to the producer, but a leader failover cut its message from the log before a follower that took over had it — Leg 2",
+                op(o)
             )
         } else if confirmed {
             format!(

@@ -39,6 +39,17 @@ pub fn consumer(index: u8) -> String {
     format!("consumer {}", index + 1)
 }
 
+/// A broker follower, from 1 (the leader is not numbered).
+pub fn follower(index: u8) -> String {
+    format!("follower {}", index + 1)
+}
+
+/// Several operations: "op#1 and op#2".
+pub fn ops(ops: &[u8]) -> String {
+    let names: Vec<String> = ops.iter().map(|&o| op(o)).collect();
+    names.join(" and ")
+}
+
 pub fn job(j: JobRef) -> String {
     format!("{}, delivery {}", message(j.msg), j.delivery)
 }
