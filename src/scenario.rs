@@ -10,8 +10,8 @@ use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
-    Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline, Processing, Resend,
-    SUB_TABLES, StaleCompletion,
+    Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline,
+    Processing, Resend, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -669,6 +669,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
                 ),
                 _ => {
                     let only = match k.fault {
+                        Fault::BrokerFailover | Fault::IsrShrink
+                            if matches!(kind, BrokerKind::SqsStandard | BrokerKind::SqsFifo) =>
+                        {
+                            "SQS is assumed durable (AWS does not expose its replication)"
+                        }
+                        Fault::BrokerFailover | Fault::IsrShrink => {
+                            "it has one replica; followers come with `broker.replicas = 2` or `3`"
+                        }
                         Fault::PhantomRedelivery => {
                             "only SQS standard brings a deleted message back (`broker.kind = \"sqs-standard\"`)"
                         }
@@ -762,10 +770,7 @@ const MAX_REPLICAS: u8 = 3;
 /// `[broker]`'s replication fields (Leg 2), checked against the kind: SQS
 /// is taken as durable, and a RabbitMQ quorum queue fixes its confirm and
 /// its elections.
-fn read_durability(
-    b: &BrokerPart,
-    kind: BrokerKind,
-) -> Result<Durability, (&'static str, String)> {
+fn read_durability(b: &BrokerPart, kind: BrokerKind) -> Result<Durability, (&'static str, String)> {
     let set = [
         ("replicas", b.replicas.is_some()),
         ("acks", b.acks.is_some()),
@@ -987,7 +992,42 @@ fn void_fields(
         };
         t.is_some_and(|t| t.contains_key(key))
     };
+    let single = !p.durability.replicated();
+    let one_replica =
+        "the broker has one replica (`broker.replicas = 1`), so nothing is replicated or elected";
     let broker_rules = [
+        (
+            f.broker.acks.is_some() && single,
+            "broker",
+            "acks",
+            one_replica,
+        ),
+        (
+            f.broker.min_in_sync.is_some() && single,
+            "broker",
+            "min-in-sync",
+            one_replica,
+        ),
+        (
+            f.broker.unclean_election.is_some() && single,
+            "broker",
+            "unclean-election",
+            one_replica,
+        ),
+        (
+            f.broker.min_in_sync.is_some()
+                && !single
+                && p.durability.acks == crate::pipeline::Acks::Leader,
+            "broker",
+            "min-in-sync",
+            "`acks = \"leader\"` confirms on the leader's append, whatever the in-sync set holds",
+        ),
+        (
+            f.broker.unclean_election.is_some() && !single && b.isr_shrinks == 0,
+            "broker",
+            "unclean-election",
+            "no follower ever leaves the in-sync set (`bounds.isr-shrinks = 0`), so every election is clean",
+        ),
         (
             sub("sqs", "visibility-extension") && b.lease_expiries == 0,
             "broker.sqs",

@@ -810,6 +810,140 @@ fn sqs_and_rabbitmq_fields_and_their_errors() {
     }
 }
 
+#[test]
+fn replication_fields_and_their_errors() {
+    let on = |kind: &str, table: &str| {
+        VALID.replace(
+            "[bounds]",
+            &format!("[broker]\nkind = \"{kind}\"\n{table}\n\n[bounds]"),
+        )
+    };
+    // Valid tables check, and their verdicts are the model's: an unclean
+    // election can lose what acks=all confirmed; a quorum queue cannot.
+    let unclean = on(
+        "generic",
+        "replicas = 3\nacks = \"all\"\nmin-in-sync = 2\nunclean-election = true",
+    )
+    .replace("no-loss = \"proved\"", "no-loss = \"counterexample\"");
+    let (code, stderr, _) = check_file(&unclean);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let (code, stderr, _) = check_file(&on("rabbitmq", "replicas = 3"));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let no_shrink =
+        |text: String| text.replace("lease-expiries = 1", "lease-expiries = 1\nisr-shrinks = 0");
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            on("generic", "replicas = 4"),
+            8,
+            "broker.replicas",
+            "4 is out of range: allowed 1..=3",
+        ),
+        (
+            on("generic", "replicas = 0"),
+            8,
+            "broker.replicas",
+            "out of range",
+        ),
+        (
+            on("generic", "replicas = \"two\""),
+            8,
+            "broker.replicas",
+            "invalid type",
+        ),
+        (
+            on("generic", "replicas = 2\nmin-in-sync = 3"),
+            9,
+            "broker.min-in-sync",
+            "3 is out of range: allowed 1..=2",
+        ),
+        (
+            on("generic", "replicas = 2\nacks = \"one\""),
+            9,
+            "broker.acks",
+            "unknown variant",
+        ),
+        (
+            on("sqs-standard", "replicas = 2"),
+            8,
+            "broker.replicas",
+            "assumed durable",
+        ),
+        (
+            on("sqs-fifo", "acks = \"all\""),
+            8,
+            "broker.acks",
+            "assumed durable",
+        ),
+        (
+            on("rabbitmq", "replicas = 3\nacks = \"leader\""),
+            9,
+            "broker.acks",
+            "quorum queue",
+        ),
+        (
+            on("rabbitmq", "replicas = 3\nunclean-election = true"),
+            9,
+            "broker.unclean-election",
+            "quorum queue",
+        ),
+        (
+            on("generic", "acks = \"all\""),
+            8,
+            "broker.acks",
+            "one replica",
+        ),
+        (
+            on("generic", "unclean-election = false"),
+            8,
+            "broker.unclean-election",
+            "one replica",
+        ),
+        (
+            on(
+                "generic",
+                "replicas = 2\nacks = \"leader\"\nmin-in-sync = 2",
+            ),
+            10,
+            "broker.min-in-sync",
+            "confirms on the leader's append",
+        ),
+        (
+            no_shrink(on("generic", "replicas = 2\nunclean-election = true")),
+            9,
+            "broker.unclean-election",
+            "every election is clean",
+        ),
+        (
+            VALID.replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\nbroker-failovers = 1",
+            ),
+            13,
+            "bounds.broker-failovers",
+            "one replica",
+        ),
+        (
+            on("sqs-standard", "")
+                .replace("lease-expiries = 1", "lease-expiries = 1\nisr-shrinks = 1"),
+            17,
+            "bounds.isr-shrinks",
+            "assumed durable",
+        ),
+        (
+            on("generic", "replicas = 2").replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\nbroker-failovers = 5",
+            ),
+            17,
+            "bounds.broker-failovers",
+            "out of range",
+        ),
+    ];
+    for (text, line, field, words) in cases {
+        assert_bad(&text, line, field, words);
+    }
+}
+
 /// A Kafka scenario: one operation, two consumers, one rebalance.
 const KAFKA: &str = r#"schema = 1
 name = "tiny-kafka"

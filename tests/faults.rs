@@ -10,8 +10,8 @@ use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
-    AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Effect, Mode, Pipeline, Processing,
-    StaleCompletion,
+    Acks, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Durability, Effect, Mode, Pipeline,
+    Processing, StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -82,6 +82,33 @@ fn kafka_background(budget: u8) -> Config {
     cfg
 }
 
+/// A replicated broker (Leg 2): its fetches, ISR shrinks and failovers.
+/// Leg 1 faults stay off but for the retry a failed publish needs.
+fn replicated(kind: BrokerKind, durability: Durability, budget: u8) -> Config {
+    let mut cfg = on(kind, Mode::Idempotency, 1, 1, budget);
+    cfg.pipeline.durability = durability;
+    cfg.bounds.broker_failovers = budget;
+    cfg.bounds.isr_shrinks = budget;
+    cfg.bounds.losses = 0;
+    cfg.bounds.crashes = 0;
+    cfg.bounds.lease_expiries = 0;
+    cfg
+}
+
+const ACKS_LEADER: Durability = Durability {
+    replicas: 2,
+    acks: Acks::Leader,
+    min_in_sync: 1,
+    unclean_election: false,
+};
+
+const UNCLEAN: Durability = Durability {
+    replicas: 3,
+    acks: Acks::All,
+    min_in_sync: 2,
+    unclean_election: true,
+};
+
 #[test]
 fn every_budget_in_bounds_is_a_registry_entry() {
     let json = serde_json::to_value(Bounds::default()).unwrap();
@@ -122,7 +149,12 @@ fn the_scenario_parser_reads_every_registry_budget() {
         let kind = BROKER_KINDS
             .iter()
             .find(|kind| (k.vocabulary)(&(kind.preset)(generic)));
+        let replicated = Pipeline {
+            durability: ACKS_LEADER,
+            ..generic
+        };
         let header = match kind {
+            None if (k.vocabulary)(&replicated) => "[broker]\nreplicas = 2\n".into(),
             Some(kind) if kind.kind == BrokerKind::Generic => String::new(),
             Some(kind) => format!("[broker]\nkind = \"{}\"\n", kind.name),
             None => "[broker]\nkind = \"kafka\"\n[broker.kafka]\ntransactions = true\n".into(),
@@ -159,6 +191,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 2, 1),
         dlq(BrokerKind::SqsStandard),
         dlq(BrokerKind::RabbitMq),
+        replicated(BrokerKind::Generic, ACKS_LEADER, 1),
+        replicated(BrokerKind::Kafka, UNCLEAN, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -335,6 +369,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let (mut rebalances_armed, mut work_armed, mut aborts_armed) = (0, 0, 0);
     let mut auto_armed = 0;
     let (mut phantoms_armed, mut windows_armed, mut redrives_armed) = (0, 0, 0);
+    let mut replication_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -345,6 +380,8 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         kafka_background(1),
         on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 1, 1),
         dlq(BrokerKind::SqsStandard),
+        replicated(BrokerKind::Generic, ACKS_LEADER, 1),
+        replicated(BrokerKind::Kafka, UNCLEAN, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -356,8 +393,12 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                 if cfg.pipeline.transactions {
                     cfg.bounds.transaction_aborts = budget;
                 }
-            } else {
+            } else if !cfg.pipeline.durability.replicated() {
                 cfg.bounds.lease_expiries = budget;
+            }
+            if cfg.pipeline.durability.replicated() {
+                cfg.bounds.broker_failovers = budget;
+                cfg.bounds.isr_shrinks = budget;
             }
             let m = model::build(cfg);
             for s in reachable(&m) {
@@ -415,6 +456,31 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                             assert!(b.windows_left > 0, "{t:?} armed with none left");
                             assert!(b.seen.contains(key), "{t:?} armed for an id not seen");
                         }
+                        Timer::Replicate(f) | Timer::IsrShrink(f) | Timer::Failover(f) => {
+                            replication_armed += 1;
+                            let r = b
+                                .replication
+                                .as_ref()
+                                .expect("armed on a replicated broker");
+                            let fl = r.followers[*f as usize];
+                            let lags = (fl.len as usize) < b.messages.len();
+                            match t {
+                                Timer::Replicate(_) => {
+                                    assert!(lags, "{t:?} armed with nothing to copy")
+                                }
+                                Timer::IsrShrink(_) => assert!(
+                                    r.shrinks_left > 0 && fl.in_sync && lags,
+                                    "{t:?} armed for {fl:?} with {} left",
+                                    r.shrinks_left
+                                ),
+                                _ => assert!(
+                                    r.failovers_left > 0
+                                        && (fl.in_sync || cfg.pipeline.durability.unclean_election),
+                                    "{t:?} armed for {fl:?} with {} left",
+                                    r.failovers_left
+                                ),
+                            }
+                        }
                         Timer::Redrive(msg) => {
                             redrives_armed += 1;
                             assert_eq!(
@@ -446,6 +512,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(phantoms_armed > 0, "no phantom timer was ever armed");
     assert!(windows_armed > 0, "no dedup window timer was ever armed");
     assert!(redrives_armed > 0, "no redrive timer was ever armed");
+    assert!(replication_armed > 0, "no replication timer was ever armed");
     assert!(
         aborts_armed > 0,
         "no transaction abort timer was ever armed"

@@ -84,6 +84,15 @@ pub struct BrokerState {
     pub replication: Option<super::replication::Replication>,
 }
 
+impl BrokerState {
+    /// The stored message a delivery of `op` came from, if the leader
+    /// still has it: a failover can cut it, and a later publish can take
+    /// its offset.
+    pub fn entry(&self, msg: u8, op: u8) -> Option<&Entry> {
+        self.messages.get(msg as usize).filter(|e| e.op == op)
+    }
+}
+
 const DISPATCH: &str = "dispatch";
 
 /// A fault's budget where the pipeline lets it happen, else 0.
@@ -280,7 +289,10 @@ pub fn on_msg(
             // A delivery of an older leader's term: its receipt handle
             // or channel died in the failover.
             let current = job.generation == super::replication::epoch(s);
-            let status = s.messages.get(job.msg as usize).map_or(Status::Ready, |e| e.status);
+            let status = s
+                .messages
+                .get(job.msg as usize)
+                .map_or(Status::Ready, |e| e.status);
             let honours_stale =
                 current && cfg.pipeline.stale_completion == StaleCompletion::Accepted;
             // A dead-lettered message sits in another queue, out of the

@@ -201,7 +201,11 @@ fn arm_timers(cfg: &Config, len: u8, r: &Replication, o: &mut Out) {
         let f = f as u8;
         let lags = fl.len < len;
         toggle(o, Timer::Replicate(f), lags);
-        toggle(o, Timer::IsrShrink(f), r.shrinks_left > 0 && fl.in_sync && lags);
+        toggle(
+            o,
+            Timer::IsrShrink(f),
+            r.shrinks_left > 0 && fl.in_sync && lags,
+        );
         toggle(
             o,
             Timer::Failover(f),

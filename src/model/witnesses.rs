@@ -30,7 +30,9 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
     let (b, st) = (broker(s), store(s));
     consumers(s).any(|(i, down, c)| {
         down && c.jobs.iter().any(|j| {
-            let done = b.messages[j.job.msg as usize].status == Status::Done;
+            let done = b
+                .entry(j.job.msg, j.op)
+                .is_some_and(|e| e.status == Status::Done);
             match m.cfg.pipeline.order {
                 // The store has taken this job's request (it is no longer in
                 // flight), so the effect is committed, or was found committed
@@ -83,6 +85,18 @@ fn redelivery_of_applied(m: &Model, s: &State) -> bool {
     })
 }
 
+/// The message a queue delivery came from, if it was delivered under the
+/// current leader: a failover releases every lease, which is not an
+/// expiry.
+fn under_current_leader<'a>(
+    b: &'a super::broker::BrokerState,
+    j: &super::consumer::Job,
+) -> Option<&'a super::broker::Entry> {
+    (j.job.generation == super::replication::epoch(b))
+        .then(|| b.entry(j.job.msg, j.op))
+        .flatten()
+}
+
 /// The lease moved to another consumer while its first holder, alive,
 /// still works on the message: two holders at once.
 fn lease_overlap(_: &Model, s: &State) -> bool {
@@ -90,8 +104,9 @@ fn lease_overlap(_: &Model, s: &State) -> bool {
     consumers(s).any(|(i, down, c)| {
         !down
             && c.jobs.iter().any(|j| {
-                matches!(b.messages[j.job.msg as usize].status,
-                    Status::Leased { consumer, .. } if consumer != i)
+                under_current_leader(b, j).is_some_and(
+                    |e| matches!(e.status, Status::Leased { consumer, .. } if consumer != i),
+                )
             })
     })
 }
@@ -105,12 +120,12 @@ fn lease_lapsed_under_holder(_: &Model, s: &State) -> bool {
         !down
             && c.jobs
                 .iter()
-                .any(|j| match b.messages[j.job.msg as usize].status {
-                    Status::Ready => true,
-                    Status::Leased { consumer, delivery } => {
+                .any(|j| match under_current_leader(b, j).map(|e| e.status) {
+                    Some(Status::Ready) => true,
+                    Some(Status::Leased { consumer, delivery }) => {
                         consumer != i || delivery != j.job.delivery
                     }
-                    Status::Done | Status::DeadLettered => false,
+                    Some(Status::Done | Status::DeadLettered) | None => false,
                 })
     })
 }
@@ -190,8 +205,9 @@ fn acked_along_unfinished(_: &Model, s: &State) -> bool {
     consumers(s).any(|(i, down, c)| {
         !down
             && c.jobs.iter().any(|j| {
-                let e = &b.messages[j.job.msg as usize];
-                e.status == Status::Done && e.deliveries == j.job.delivery && unapplied(s, i, j)
+                b.entry(j.job.msg, j.op)
+                    .is_some_and(|e| e.status == Status::Done && e.deliveries == j.job.delivery)
+                    && unapplied(s, i, j)
             })
     })
 }

@@ -306,9 +306,7 @@ fn leg2_loss(model: &Model, trace: &Trace, lost: u8) -> Option<Diagnosis> {
     Some(diagnosis(
         LEG2,
         "published → durably replicated",
-        format!(
-            "The broker must {fix}: {why}; {after}, so no consumer will ever see it (K1)."
-        ),
+        format!("The broker must {fix}: {why}; {after}, so no consumer will ever see it (K1)."),
     ))
 }
 

@@ -43,6 +43,9 @@ pub enum CompletionOutcome {
     /// From a delivery that lost its lease, honoured anyway: the message is
     /// gone (SQS standard's delete with an old receipt handle).
     StaleHonoured,
+    /// Not recorded: the delivery was made by a leader that has since
+    /// failed, and its receipt handle or channel died with it.
+    OldLeader,
     /// Not recorded; `status` is where the message stands. `answered`:
     /// the broker still answered success (SQS standard).
     Refused { status: Status, answered: bool },
@@ -563,6 +566,17 @@ fn op_of(s: &State, msg: u8) -> u8 {
     model::broker(s).messages[msg as usize].op
 }
 
+/// The operation of a consumer's job: its own record of it, which
+/// outlives a failover that cut (and maybe reused) the broker's offset.
+fn op_of_job(s: &State, src: Id, job: JobRef) -> u8 {
+    consumer_state(s, model::consumer_index(src))
+        .1
+        .jobs
+        .iter()
+        .find(|j| j.job == job)
+        .map_or_else(|| op_of(s, job.msg), |j| j.op)
+}
+
 fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> Event {
     let p = &model.cfg.pipeline;
     match *msg {
@@ -627,7 +641,7 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
             }
         }
         Msg::Record { job, key } => Event::LedgerRow {
-            op: op_of(before, job.msg),
+            op: op_of_job(before, src, job),
             key,
             already: model::store(before).ledger.binary_search(&key).is_ok(),
         },
@@ -654,18 +668,32 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
             }
             Event::Committed {
                 consumer: model::consumer_index(src),
-                op: op_of(before, job.msg),
+                op: op_of_job(before, src, job),
                 offset,
                 outcome,
                 covers,
                 transaction: p
                     .transactions
-                    .then(|| model::broker(after).output[op_of(before, job.msg) as usize]),
+                    .then(|| model::broker(after).output[op_of_job(before, src, job) as usize]),
             }
         }
         Msg::Complete { job, .. } => {
             let consumer = model::consumer_index(src);
-            let entry = &model::broker(before).messages[job.msg as usize];
+            let current = job.generation == crate::model::replication::epoch(model::broker(before));
+            let Some(entry) = model::broker(before)
+                .messages
+                .get(job.msg as usize)
+                .filter(|_| current)
+            else {
+                return Event::Completion {
+                    consumer,
+                    op: op_of_job(before, src, job),
+                    job,
+                    outcome: CompletionOutcome::OldLeader,
+                    also: Vec::new(),
+                    covers: Vec::new(),
+                };
+            };
             let holder = Status::Leased {
                 consumer,
                 delivery: job.delivery,

@@ -158,6 +158,13 @@ pub fn applied_times(n: u8) -> String {
 pub fn completion(m: u8, outcome: CompletionOutcome) -> (String, &'static str) {
     match outcome {
         CompletionOutcome::Accepted => ("broker accepts: completion recorded".into(), "accepted"),
+        CompletionOutcome::OldLeader => (
+            format!(
+                "broker refuses it: {} was delivered by a leader that has since failed, and the delivery died with it",
+                message(m)
+            ),
+            "rejected, old leader's delivery",
+        ),
         CompletionOutcome::StaleHonoured => (
             "broker accepts the stale receipt handle: completion recorded, the message is gone"
                 .into(),
