@@ -62,6 +62,7 @@ pub enum Acks {
 /// Leg 2: how the broker keeps what it accepted. One replica is today's
 /// broker, which never loses an accepted message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Durability {
     /// The leader and its followers (1..=3).
     pub replicas: u8,
@@ -609,6 +610,38 @@ impl Config {
     /// allows it and a loss or a spurious retry can make it happen.
     pub fn retries_possible(&self) -> bool {
         self.pipeline.may_republish() && (self.bounds.retries > 0 || self.bounds.losses > 0)
+    }
+
+    /// Leg 2 in words: what a verdict assumes of the broker's own
+    /// durability. Pages print it so a proof on one replica is not cited
+    /// as surviving a failover.
+    pub fn describe_durability(&self, kind: BrokerKind) -> String {
+        let d = self.pipeline.durability;
+        if !d.replicated() {
+            return match kind {
+                BrokerKind::SqsStandard | BrokerKind::SqsFifo => {
+                    "SQS is assumed durable: a message it accepted is never lost (Leg 2 is not modelled)".into()
+                }
+                _ => "one replica that never loses a message it accepted (Leg 2 is not modelled; `[broker] replicas` explores failovers)".into(),
+            };
+        }
+        let confirm = match d.acks {
+            Acks::Leader => "the leader confirms on its own append".to_string(),
+            Acks::All => format!(
+                "a confirm waits for every in-sync replica, refused below {} in sync",
+                d.min_in_sync
+            ),
+        };
+        let election = if d.unclean_election {
+            "an out-of-sync follower may be elected"
+        } else {
+            "only an in-sync follower is elected"
+        };
+        let b = &self.bounds;
+        format!(
+            "{} replicas; {confirm}; {election}; ≤ {} failover(s), ≤ {} follower(s) leaving the in-sync set",
+            d.replicas, b.broker_failovers, b.isr_shrinks
+        )
     }
 
     /// The bounds in words, for every verdict: a proof is never cited

@@ -29,6 +29,8 @@ pub struct Document {
     pub bounds: serde_json::Value,
     /// The bounds in words: every verdict holds under these only.
     pub bounds_summary: String,
+    /// Leg 2 in words: the broker's durability this verdict assumes.
+    pub durability: String,
     /// `quick` (`[bounds]`, what results/ holds) or `deep` (`[bounds.deep]`).
     pub profile: String,
     /// Faults the pipeline allows that this run leaves out (budget 0): a
@@ -157,6 +159,7 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         pipeline: serde_json::to_value(scenario.config.pipeline).expect("plain data"),
         bounds: serde_json::to_value(scenario.config.bounds).expect("plain data"),
         bounds_summary: scenario.config.describe_bounds(),
+        durability: scenario.config.describe_durability(scenario.broker_kind),
         profile: scenario.profile.name().to_string(),
         not_covered: scenario
             .not_covered()

@@ -30,6 +30,7 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         );
     }
     let _ = writeln!(o, "\nBounds: {}.", d.bounds_summary);
+    let _ = writeln!(o, "\nBroker durability (Leg 2): {}.", d.durability);
     if let Some(line) = crate::report::text::not_covered_line(d) {
         let mut line = line;
         line[..1].make_ascii_uppercase();

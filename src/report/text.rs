@@ -66,6 +66,7 @@ pub fn render(d: &Document, explore: &str) -> String {
         );
     }
     let _ = writeln!(o, "  bounds: {}", d.bounds_summary);
+    let _ = writeln!(o, "  broker durability: {}", d.durability);
     if let Some(line) = not_covered_line(d) {
         let _ = writeln!(o, "  {line}");
     }
