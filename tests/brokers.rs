@@ -9,7 +9,7 @@ use onceproof::pipeline::{BrokerKind, CompletionOrder, Config, Processing};
 
 mod common;
 
-use common::{run, shipped};
+use common::{assert_shipped, run, shipped};
 
 use Verdict::{Counterexample as Ce, Proved};
 
@@ -48,14 +48,7 @@ fn every_shipped_sqs_and_rabbitmq_scenario_has_its_verdicts_and_witnesses() {
         ("rabbitmq-ack-multiple-pool", Ce, Ce),
     ];
     for (name, once, loss) in TABLE.into_iter().chain(more) {
-        let o = run(shipped(name));
-        assert_eq!(
-            (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
-            (Some(once), Some(loss)),
-            "{name}"
-        );
-        let unreached: Vec<_> = o.witnesses.iter().filter(|(_, r)| !r).collect();
-        assert!(unreached.is_empty(), "{name}: unreached {unreached:?}");
+        assert_shipped(name, once, loss);
     }
 }
 

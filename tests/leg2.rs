@@ -11,7 +11,7 @@ use onceproof::report::narrative;
 
 mod common;
 
-use common::{assert_unreached_where_impossible, run, shipped};
+use common::{assert_shipped, assert_unreached_where_impossible, run, shipped};
 
 use Verdict::{Counterexample as Ce, Proved};
 
@@ -24,14 +24,7 @@ fn every_shipped_leg2_scenario_has_its_verdicts_and_witnesses() {
         ("rabbitmq-quorum-failover", Proved, Proved),
         ("rabbitmq-quorum-failover-duplicate", Ce, Proved),
     ] {
-        let o = run(shipped(name));
-        assert_eq!(
-            (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
-            (Some(once), Some(loss)),
-            "{name}"
-        );
-        let unreached: Vec<_> = o.witnesses.iter().filter(|(_, r)| !r).collect();
-        assert!(unreached.is_empty(), "{name}: unreached {unreached:?}");
+        let o = assert_shipped(name, once, loss);
         assert!(
             o.witnesses.iter().any(|(w, _)| w.contains("failover")),
             "{name}: no failover witness demanded"

@@ -46,6 +46,25 @@ pub fn run(cfg: onceproof::pipeline::Config) -> onceproof::check::Outcome {
     o
 }
 
+/// A shipped scenario's verdicts (*side effect applied once*, *no loss*)
+/// are the given ones, from a complete run with every witness reached.
+pub fn assert_shipped(
+    name: &str,
+    once: onceproof::check::Verdict,
+    loss: onceproof::check::Verdict,
+) -> onceproof::check::Outcome {
+    use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
+    let o = run(shipped(name));
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(once), Some(loss)),
+        "{name}"
+    );
+    let unreached: Vec<_> = o.witnesses.iter().filter(|(_, r)| !r).collect();
+    assert!(unreached.is_empty(), "{name}: unreached {unreached:?}");
+    o
+}
+
 /// Each witness, demanded where its fault or outcome cannot happen (`cfg`),
 /// comes out unreached and turns the *no loss* proof `vacuous`.
 pub fn assert_unreached_where_impossible(cases: Vec<(onceproof::pipeline::Config, &str)>) {
