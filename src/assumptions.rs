@@ -70,6 +70,10 @@ pub const KNOWN: &[(&str, &str)] = &[
         "Weak dedup: retention shorter than the replay horizon forgets keys before the replay.",
     ),
     (
+        "O1",
+        "Transactional outbox: the event row commits with the business row, and a relay publishes it at least once, until confirmed.",
+    ),
+    (
         "D1",
         "Redis Streams: at-least-once, with overlap when a claim races a slow owner.",
     ),

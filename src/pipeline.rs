@@ -89,6 +89,19 @@ impl Durability {
     }
 }
 
+/// What the producer keeps of an operation it has handed to the pipeline,
+/// and so what it publishes again after its own restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Publish {
+    /// The operation lives only in the producer's memory (its client's
+    /// buffer and retry state): a restart forgets every unconfirmed one.
+    Direct,
+    /// The operation is a durable outbox row, marked once the broker
+    /// confirms it; a restarted relay re-publishes every unmarked row.
+    Outbox,
+}
+
 /// Which id a producer attaches to each publish attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -303,6 +316,7 @@ pub const BROKER_KINDS: [BrokerKindSpec; 5] = [
         preset: |p| Pipeline {
             stale_completion: StaleCompletion::Rejected,
             publish_dedup: true,
+            dedup_per_session: false,
             dedup_window: true,
             one_group: true,
             vocabulary: BrokerKind::SqsFifo,
@@ -356,8 +370,14 @@ pub struct Pipeline {
     /// What the producer does when `max_attempts` is spent.
     pub give_up: GiveUp,
     pub attempt_ids: AttemptIds,
+    pub publish: Publish,
     /// The broker drops a publish whose id it already stored (BROKER-FACTS K2, S4).
     pub publish_dedup: bool,
+    /// Publish dedup recognises an id only from the producer session that
+    /// stored it (Kafka's idempotent producer, K2: sequence numbers per
+    /// producer id, new after a restart); otherwise from anyone (SQS FIFO's
+    /// deduplication id, S4).
+    pub dedup_per_session: bool,
     pub stale_completion: StaleCompletion,
     pub order: CompletionOrder,
     pub ledger_key: LedgerKey,
@@ -441,7 +461,9 @@ impl Pipeline {
             max_attempts: None,
             give_up: GiveUp::Report,
             attempt_ids: AttemptIds::Stable,
+            publish: Publish::Direct,
             publish_dedup: false,
+            dedup_per_session: true,
             stale_completion: StaleCompletion::Rejected,
             order: CompletionOrder::EffectThenCompletion,
             ledger_key: LedgerKey::None,
@@ -555,6 +577,8 @@ pub struct Bounds {
     pub broker_failovers: u8,
     /// Total in-sync followers that fall behind and leave the in-sync set.
     pub isr_shrinks: u8,
+    /// Total producer crashes (each followed by a restart).
+    pub producer_crashes: u8,
 }
 
 impl Default for Bounds {
@@ -573,6 +597,7 @@ impl Default for Bounds {
             dedup_window_expiries: 0,
             broker_failovers: 0,
             isr_shrinks: 0,
+            producer_crashes: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);
@@ -609,7 +634,13 @@ impl Config {
     /// Whether the checker lets the producer re-publish at all: its policy
     /// allows it and a loss or a spurious retry can make it happen.
     pub fn retries_possible(&self) -> bool {
-        self.pipeline.may_republish() && (self.bounds.retries > 0 || self.bounds.losses > 0)
+        self.pipeline.may_republish()
+            && (self.bounds.retries > 0 || self.bounds.losses > 0 || self.restart_republishes())
+    }
+
+    /// A restarted producer re-publishes what its outbox still holds.
+    pub fn restart_republishes(&self) -> bool {
+        self.pipeline.publish == Publish::Outbox && self.bounds.producer_crashes > 0
     }
 
     /// Leg 2 in words: what a verdict assumes of the broker's own
@@ -682,7 +713,12 @@ impl Config {
 
     /// The most publish attempts one operation can see in a run.
     pub fn attempts_cap(&self) -> u8 {
-        let reachable = 1 + self.bounds.retries + self.bounds.losses;
+        let restarts = if self.restart_republishes() {
+            self.bounds.producer_crashes
+        } else {
+            0
+        };
+        let reachable = 1 + self.bounds.retries + self.bounds.losses + restarts;
         match (self.pipeline.producer_retries, self.pipeline.max_attempts) {
             (false, _) => 1,
             (true, Some(n)) => n.min(reachable),

@@ -11,7 +11,7 @@ use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
     Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline,
-    Processing, Resend, SUB_TABLES, StaleCompletion,
+    Processing, Publish, Resend, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -57,6 +57,7 @@ struct ProducerPart {
     on_give_up: Option<GiveUp>,
     attempt_ids: Option<AttemptIds>,
     retry: Option<Resend>,
+    publish: Option<Publish>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,6 +319,18 @@ impl Scenario {
             .collect()
     }
 
+    /// Of what this run leaves out, what the deep profile turns on.
+    pub fn deep_turns_on(&self) -> Vec<&'static str> {
+        let Some(deep) = self.deep else {
+            return Vec::new();
+        };
+        let deep_off: Vec<_> = crate::model::faults::left_out(&deep).collect();
+        crate::model::faults::left_out(&self.config)
+            .filter(|k| !deep_off.iter().any(|d| d.fault == k.fault))
+            .map(|k| k.unit.1)
+            .collect()
+    }
+
     pub fn expected(&self, property: &str) -> Option<Verdict> {
         self.expect
             .iter()
@@ -414,7 +427,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             "",
             "assumptions",
             format!(
-                "`{unknown}` is not a BROKER-FACTS assumption id (S1-S5, K1-K4, R1-R5, W1-W4, D1)"
+                "`{unknown}` is not a BROKER-FACTS assumption id (S1-S5, K1-K4, R1-R5, W1-W4, O1, D1)"
             ),
         ));
     }
@@ -592,6 +605,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         max_attempts: p.producer.max_attempts.or(base.max_attempts),
         give_up: p.producer.on_give_up.unwrap_or(base.give_up),
         attempt_ids: p.producer.attempt_ids.unwrap_or(base.attempt_ids),
+        publish: p.producer.publish.unwrap_or(base.publish),
+        dedup_per_session: base.dedup_per_session,
         publish_dedup: kafka
             .and_then(|k| k.enable_idempotence)
             .or(p.broker.publish_dedup)
@@ -832,6 +847,26 @@ fn inconsistent(
     p: &Pipeline,
     kind: BrokerKind,
 ) -> Option<(&'static str, &'static str, String)> {
+    if p.publish == Publish::Outbox {
+        let why = if !p.producer_retries {
+            Some(
+                "the relay waits for each confirm, and `producer.retry-on-timeout = false` fires and forgets",
+            )
+        } else if p.max_attempts.is_some() {
+            Some(
+                "the relay re-publishes until confirmed (the row stays until then), and `producer.max-attempts` gives up",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Some((
+                "producer",
+                "publish",
+                format!("an outbox row is marked published only on a confirm; {why}"),
+            ));
+        }
+    }
     if p.transactions {
         let why = if p.auto_commit != AutoCommit::Off {
             Some(
@@ -1089,7 +1124,18 @@ fn void_fields(
             "nothing is looked up (no ledger, or `store.ledger-check = false`)",
         ),
     ];
-    let rules: [(bool, &str, &str, String); 19] = [
+    let deep_crashes = f
+        .bounds
+        .get("deep")
+        .and_then(|d| d.get("producer-crashes"))
+        .is_some();
+    let rules: [(bool, &str, &str, String); 20] = [
+        (
+            f.producer.publish.is_some() && b.producer_crashes == 0 && !deep_crashes,
+            "producer",
+            "publish",
+            "the producer never crashes (`bounds.producer-crashes = 0`), so nothing decides what a restart re-publishes".to_string(),
+        ),
         (
             kafka.is_some_and(|k| k.on_abort.is_some()) && !p.transactions,
             "broker.kafka",

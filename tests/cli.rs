@@ -461,7 +461,7 @@ fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("  bounds: 1 operation, 1 consumer, ≤ 1 lost message; the producer never re-publishes (fire-and-forget); not explored: crashes, spurious retries, lease expiries"),
+        text.contains("  bounds: 1 operation, 1 consumer, ≤ 1 lost message; the producer never re-publishes (fire-and-forget); not explored: consumer crashes, spurious retries, lease expiries, producer crashes"),
         "{text}"
     );
     assert!(
@@ -524,7 +524,10 @@ fn bad_deep_profiles_name_their_field() {
 
 #[test]
 fn the_deep_profile_runs_deep_bounds_and_says_so() {
-    let text = VALID.replace("[expect]", "[bounds.deep]\noperations = 2\n\n[expect]");
+    let text = VALID.replace(
+        "[expect]",
+        "[bounds.deep]\noperations = 2\nlosses = 1\n\n[expect]",
+    );
     let (_dir, path) = scenario_file(&text);
     let run = |profile: &str| {
         let out = check_path(&path, &["--json", "--profile", profile]);
@@ -543,7 +546,21 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
     assert_eq!(quick["broker_kind"], "generic");
     assert_eq!(
         quick["not_covered"],
-        serde_json::json!(["crashes", "lost messages", "spurious retries"])
+        serde_json::json!([
+            "consumer crashes",
+            "lost messages",
+            "spurious retries",
+            "producer crashes"
+        ])
+    );
+    assert_eq!(quick["deep_turns_on"], serde_json::json!(["lost messages"]));
+    let plain = check_path(&path, &["--profile", "quick"]);
+    let plain = String::from_utf8(plain.stdout).unwrap();
+    assert!(
+        plain.contains(
+            "spurious retries, producer crashes (`--profile deep` turns on lost messages)\n"
+        ),
+        "{plain}"
     );
     let out = check_path(&path, &["--profile", "fast"]);
     assert_eq!(out.status.code(), Some(2));
@@ -561,7 +578,7 @@ fn a_proof_with_faults_off_says_what_it_does_not_cover() {
     let out = check_path(&path, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("not covered at quick bounds: crashes, lost messages, spurious retries\n"),
+        stdout.contains("not covered at quick bounds: consumer crashes, lost messages, spurious retries, producer crashes\n"),
         "{stdout}"
     );
 }

@@ -37,6 +37,7 @@ fn small_at_least_once() -> Config {
             dedup_window_expiries: 0,
             broker_failovers: 0,
             isr_shrinks: 0,
+            producer_crashes: 0,
         },
     }
 }

@@ -11,7 +11,7 @@ use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
     Acks, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Durability, Effect, Mode, Pipeline,
-    Processing, StaleCompletion,
+    Processing, Publish, StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -23,7 +23,10 @@ fn config(mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
     on(BrokerKind::Generic, mode, operations, consumers, budget)
 }
 
-/// `budget` for every fault the broker kind has, 0 for the others.
+/// `budget` for every fault the broker kind has and a schema-1 file
+/// explores by default, 0 for the others. Producer crashes are opt-in
+/// (default 0) and multiply every configuration here, so they have their
+/// own configurations ([`outbox`], [`producer_crash`]).
 fn on(kind: BrokerKind, mode: Mode, operations: u8, consumers: u8, budget: u8) -> Config {
     let pipeline = (kind.spec().preset)(Pipeline::of(mode));
     let mut bounds = Bounds {
@@ -32,7 +35,11 @@ fn on(kind: BrokerKind, mode: Mode, operations: u8, consumers: u8, budget: u8) -
         ..Bounds::default()
     };
     for k in &REGISTRY {
-        let n = if (k.vocabulary)(&pipeline) { budget } else { 0 };
+        let n = if (k.vocabulary)(&pipeline) && k.default > 0 {
+            budget
+        } else {
+            0
+        };
         (k.set_budget)(&mut bounds, n);
     }
     Config { pipeline, bounds }
@@ -50,6 +57,22 @@ fn kafka_async(operations: u8, budget: u8) -> Config {
     // The pool's interleavings multiply fast: Leg 1 faults stay off.
     cfg.bounds.losses = 0;
     cfg.bounds.retries = 0;
+    cfg
+}
+
+/// A producer that can crash, with Leg 1 faults on and consumer faults off.
+fn producer_crash(mode: Mode, operations: u8, budget: u8) -> Config {
+    let mut cfg = config(mode, operations, 1, budget);
+    cfg.bounds.producer_crashes = budget;
+    cfg.bounds.crashes = 0;
+    cfg.bounds.lease_expiries = 0;
+    cfg
+}
+
+/// An outbox relay that re-publishes after a producer restart.
+fn outbox(mode: Mode, budget: u8) -> Config {
+    let mut cfg = producer_crash(mode, 2, budget);
+    cfg.pipeline.publish = Publish::Outbox;
     cfg
 }
 
@@ -193,6 +216,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         dlq(BrokerKind::RabbitMq),
         replicated(BrokerKind::Generic, ACKS_LEADER, 1),
         replicated(BrokerKind::Kafka, UNCLEAN, 1),
+        outbox(Mode::AtomicBoundary, 1),
+        producer_crash(Mode::AtLeastOnce, 1, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -229,7 +254,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
 #[test]
 fn witnesses_hang_on_their_own_budget() {
     for mode in Mode::ALL {
-        let on = config(mode, 1, 2, 1);
+        let mut on = config(mode, 1, 2, 1);
+        on.bounds.producer_crashes = 1;
         for k in &REGISTRY {
             let mut off = on;
             (k.set_budget)(&mut off.bounds, 0);
@@ -321,6 +347,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         kafka_background(1),
         on(BrokerKind::SqsFifo, Mode::AtLeastOnce, 1, 2, 1),
         dlq(BrokerKind::SqsStandard),
+        outbox(Mode::Idempotency, 1),
+        producer_crash(Mode::AtomicBoundary, 2, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);

@@ -34,6 +34,7 @@ fn quiet() -> Bounds {
         dedup_window_expiries: 0,
         broker_failovers: 0,
         isr_shrinks: 0,
+        producer_crashes: 0,
     }
 }
 

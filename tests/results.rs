@@ -14,8 +14,10 @@ use std::path::Path;
 
 /// The most unique states `check --all` may explore, summed over models/
 /// (7.86 M before the RabbitMQ prefetch scenarios: `check --all` 43 s on 2
-/// cores; 8.06 M with them, under the 60 s the issues allow).
-const MATRIX_BUDGET: usize = 8_200_000;
+/// cores; 8.06 M with them, under the 60 s the issues allow; 8.23 M with
+/// the producer-crash scenarios: 57 s on a machine where the same run
+/// without them took 56 s).
+const MATRIX_BUDGET: usize = 8_300_000;
 
 #[test]
 fn committed_results_match_the_models() {

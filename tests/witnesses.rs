@@ -40,6 +40,7 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         dedup_window_expiries: 0,
         broker_failovers: 0,
         isr_shrinks: 0,
+        producer_crashes: 0,
     }
 }
 
@@ -389,6 +390,7 @@ fn every_fault_is_a_fault_and_nothing_else_is() {
             op: 0,
             id: 0,
             attempt: 0,
+            session: 1,
         },
     });
     assert_eq!(faults::fault(init, &crash), Some(Fault::Crash));

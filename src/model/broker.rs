@@ -16,6 +16,7 @@
 use super::faults::Fault;
 pub use super::log::LogState;
 use super::msg::{Dispatch, JobRef, Msg, Timer};
+use super::replication::Waiting;
 use super::{Out, consumer_id, consumer_index, no_delay};
 use crate::pipeline::{Config, DeadLetter, Resend, StaleCompletion};
 use serde::Serialize;
@@ -38,6 +39,8 @@ pub enum Status {
 pub struct Entry {
     pub op: u8,
     pub id: u8,
+    /// The producer session that published it.
+    pub session: u8,
     pub deliveries: u8,
     pub status: Status,
     /// `deliveries` when a redrive last brought it back: its receive
@@ -187,20 +190,45 @@ pub(super) fn offer(cfg: &Config, s: &BrokerState, o: &mut Out) {
 
 /// What publish dedup recognises a publish by: its id, or, for an
 /// application-level resend past Kafka's idempotent producer, the new
-/// sequence number every `send` gets (K2).
-fn dedup_key(cfg: &Config, id: u8, attempt: u8) -> u8 {
-    match cfg.pipeline.resend {
+/// sequence number every `send` gets (K2); and, where dedup is per
+/// producer session (K2), the session, so a restarted producer's publish
+/// is new to it.
+fn dedup_key(cfg: &Config, id: u8, attempt: u8, session: u8) -> u8 {
+    let key = match cfg.pipeline.resend {
         Resend::ClientInternal => id,
         Resend::Application => id * cfg.attempts_cap() + attempt,
+    };
+    key + (session_of(cfg, session) - 1) * keys_per_session(cfg)
+}
+
+/// The session dedup tells apart: the producer's, or 1 for everyone.
+fn session_of(cfg: &Config, session: u8) -> u8 {
+    if cfg.pipeline.dedup_per_session {
+        session
+    } else {
+        1
     }
 }
 
-/// The id a dedup key stands for.
-pub fn id_of_key(cfg: &Config, key: u8) -> u8 {
+/// Distinct keys one session can produce: ids range over operations ×
+/// attempts at most.
+fn keys_per_session(cfg: &Config) -> u8 {
+    let ids = cfg.bounds.operations * cfg.attempts_cap();
     match cfg.pipeline.resend {
+        Resend::ClientInternal => ids,
+        Resend::Application => ids * cfg.attempts_cap(),
+    }
+}
+
+/// The id and session a dedup key stands for.
+pub fn id_of_key(cfg: &Config, key: u8) -> (u8, u8) {
+    let span = keys_per_session(cfg);
+    let (session, key) = (key / span + 1, key % span);
+    let id = match cfg.pipeline.resend {
         Resend::ClientInternal => key,
         Resend::Application => key / cfg.attempts_cap(),
-    }
+    };
+    (id, session)
 }
 
 /// A leased message leaves its holder's channel (acked or requeued).
@@ -239,39 +267,59 @@ pub fn on_msg(
     o: &mut Out,
 ) -> Option<BrokerState> {
     match msg {
-        Msg::Publish { op, id, attempt } => {
+        Msg::Publish {
+            op,
+            id,
+            attempt,
+            session,
+        } => {
             let replicated = s.replication.is_some();
+            let ack = super::replication::Waiting {
+                msg: 0,
+                op,
+                id,
+                session,
+            };
             if !replicated {
-                o.send(src, Msg::PublishAck { op, id });
+                o.send(src, ack.confirm());
             }
-            let known = s.seen.binary_search(&dedup_key(cfg, id, attempt));
+            let key = dedup_key(cfg, id, attempt, session);
+            let known = s.seen.binary_search(&key);
             if cfg.pipeline.publish_dedup && known.is_ok() {
                 if !replicated {
                     return None;
                 }
                 // A duplicate's confirm waits with its original's.
                 let mut next = s.clone();
-                let original = s.messages.iter().position(|e| e.id == id);
-                super::replication::confirm(cfg, &mut next, original.map(|m| m as u8), op, id, o);
+                let original = s.messages.iter().position(|e| {
+                    e.id == id && session_of(cfg, e.session) == session_of(cfg, session)
+                });
+                let original = original.map(|m| Waiting {
+                    msg: m as u8,
+                    ..ack
+                });
+                super::replication::confirm(cfg, &mut next, original, ack, o);
                 return (next != *s).then_some(next);
             }
             let mut next = s.clone();
             if let Err(at) = known {
-                next.seen.insert(at, dedup_key(cfg, id, attempt));
+                next.seen.insert(at, key);
                 if next.windows_left > 0 {
-                    o.set_timer(Timer::DedupWindow(dedup_key(cfg, id, attempt)), no_delay());
+                    o.set_timer(Timer::DedupWindow(key), no_delay());
                 }
             }
             next.messages.push(Entry {
                 op,
                 id,
+                session,
                 deliveries: 0,
                 status: Status::Ready,
                 redriven_at: 0,
             });
             if replicated {
                 let at = next.messages.len() as u8 - 1;
-                super::replication::confirm(cfg, &mut next, Some(at), op, id, o);
+                let stored = Waiting { msg: at, ..ack };
+                super::replication::confirm(cfg, &mut next, Some(stored), ack, o);
                 super::replication::settle(cfg, &mut next, o);
             }
             offer(cfg, &next, o);

@@ -51,9 +51,8 @@ pub struct ConsumerState {
 /// Starts or restarts. A restart opens a new session, which tells the
 /// broker that the old one's leases are free (BROKER-FACTS R2).
 pub fn start(storage: &Option<Durable>, o: &mut Out) -> ConsumerState {
-    let durable = Durable::on_start(storage);
-    let incarnation = durable.incarnation;
-    o.save(durable);
+    let incarnation = Durable::next_incarnation(storage);
+    o.save(Durable::Consumer { incarnation });
     if incarnation > 1 {
         o.send(Id::from(BROKER), Msg::Join { incarnation });
     }

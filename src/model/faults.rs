@@ -25,7 +25,8 @@
 use super::msg::Timer;
 use super::witnesses::Listed;
 use super::{
-    Action, BROKER, MAX_OPERATIONS, Model, PRODUCER, State, in_flight, in_flight_from, witnesses,
+    Action, BROKER, FIRST_CONSUMER, MAX_OPERATIONS, Model, PRODUCER, State, in_flight,
+    in_flight_from, witnesses,
 };
 use crate::pipeline::{Bounds, Config};
 use serde::Serialize;
@@ -45,6 +46,7 @@ pub enum Fault {
     DedupWindowExpiry,
     BrokerFailover,
     IsrShrink,
+    ProducerCrash,
 }
 
 /// One fault, everything about it.
@@ -81,7 +83,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 10] = [
+pub const REGISTRY: [FaultKind; 11] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -92,10 +94,12 @@ pub const REGISTRY: [FaultKind; 10] = [
         vocabulary: |_| true,
         possible: |_| true,
         spent: |_, t| super::crashes(t.state),
-        is_action: |_, a| matches!(a, ActorModelAction::Crash(_)),
+        // A broker or store crash never stays within the budgets (their
+        // faults are their own timers), so only the producer's is apart.
+        is_action: |_, a| matches!(a, ActorModelAction::Crash(id) if usize::from(*id) != PRODUCER),
         witnesses: witnesses::of_crash,
         name: "consumer crash",
-        unit: ("crash", "crashes"),
+        unit: ("consumer crash", "consumer crashes"),
         rate_keys: &["consumer-crashes-per-hour", "gap-ms"],
     },
     FaultKind {
@@ -279,6 +283,25 @@ pub const REGISTRY: [FaultKind; 10] = [
         unit: ("ISR shrink", "ISR shrinks"),
         rate_keys: &["isr-shrinks-per-hour"],
     },
+    FaultKind {
+        fault: Fault::ProducerCrash,
+        field: "producer-crashes",
+        // Opt-in: a producer that cannot crash is what every schema-1 file
+        // meant, and `[producer] publish` says what a restart re-publishes.
+        default: 0,
+        bounds_doc: "producer crashes, in total; it always restarts, as a new session (K2), \
+                     and re-publishes what `[producer] publish` kept",
+        budget: |b| b.producer_crashes,
+        set_budget: |b, n| b.producer_crashes = n,
+        vocabulary: |_| true,
+        possible: |_| true,
+        spent: |_, t| super::producer_crashes(t.state),
+        is_action: |_, a| matches!(a, ActorModelAction::Crash(id) if usize::from(*id) == PRODUCER),
+        witnesses: witnesses::of_producer_crash,
+        name: "producer crash",
+        unit: ("producer crash", "producer crashes"),
+        rate_keys: &["producer-crashes-per-hour", "confirm-latency-ms"],
+    },
 ];
 
 impl Fault {
@@ -300,8 +323,10 @@ pub struct Tally<'a> {
     pub leg1_lost: [u8; MAX_OPERATIONS],
     /// Every other message lost so far.
     pub other_lost: u8,
-    /// Per operation: the retries its losses pay for, its lost Leg 1
-    /// messages and the confirms a broker failover failed.
+    /// Per operation: the retries its settled attempts pay for: its lost
+    /// Leg 1 messages, the confirms a broker failover failed, and the
+    /// confirms that reached a restarted producer addressed to its dead
+    /// session.
     pub paid: [u8; MAX_OPERATIONS],
 }
 
@@ -316,6 +341,9 @@ impl<'a> Tally<'a> {
             }
         }
         let mut paid = leg1_lost;
+        for (p, stale) in paid.iter_mut().zip(s.history.stale_confirms) {
+            *p += stale;
+        }
         if let Some(r) = &super::broker(s).replication {
             for (p, d) in paid.iter_mut().zip(&r.dropped) {
                 *p += d;
@@ -331,10 +359,13 @@ impl<'a> Tally<'a> {
 }
 
 /// Spurious re-publishes so far: per operation, the retries not paid for by
-/// a loss of one of its Leg 1 messages. When every attempt of an operation
-/// has been lost (nothing of it is in flight and it is unconfirmed), it has
-/// lost one message per attempt, so the retry that follows is free: the
-/// budget can never strand an operation whose publish was lost.
+/// a settled attempt (see [`Tally::paid`]). When every attempt of an
+/// operation has been settled (nothing of it is in flight and it is
+/// unconfirmed: each attempt lost a message, or its confirm reached a
+/// session a producer crash had ended), the retry that follows is free:
+/// the budget can never strand an operation whose publish was lost. A
+/// restarted outbox relay's re-publish is an attempt too, paid for by the
+/// crash, so its settlement only adds to what is paid.
 fn spurious_retries(t: &Tally) -> u8 {
     super::producer(t.state)
         .retried
@@ -377,11 +408,12 @@ pub fn fault(s: &State, a: &Action) -> Option<Fault> {
 
 /// Total fault budgets, which stateright itself does not bound: it limits
 /// concurrent crashes only, lets any actor crash, and loses any message.
-/// Only consumers crash and only Leg 1 messages are lost here.
+/// Only consumers and the producer crash and only Leg 1 messages are lost
+/// here; the broker's own faults are its timers.
 pub fn within_budgets(cfg: &Config, s: &State) -> bool {
-    let only_consumers_crash = s.crashed[..super::FIRST_CONSUMER].iter().all(|c| !c);
+    let broker_and_store_up = s.crashed[BROKER..FIRST_CONSUMER].iter().all(|c| !c);
     let tally = Tally::of(s);
-    only_consumers_crash
+    broker_and_store_up
         && tally.other_lost == 0
         && REGISTRY
             .iter()
@@ -391,17 +423,19 @@ pub fn within_budgets(cfg: &Config, s: &State) -> bool {
 /// Whether taking `a` from `s` (a state within the budgets) leaves them:
 /// exactly the actions whose next state fails [`within_budgets`]. Most such
 /// actions are a crash or a lost message beyond its budget, or a fault the
-/// model never allows (a crash of the producer, broker or store, a lost
-/// message off Leg 1), or a retry beyond `bounds.retries`; all are decided
+/// model never allows (a crash of the broker or store, a lost message off
+/// Leg 1), or a retry beyond `bounds.retries`; all are decided
 /// from `s` alone, so the checker never builds the states it would throw
 /// away. `tests/faults.rs` checks the equivalence on every reachable state
 /// of several configurations.
 pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
     let b = &m.cfg.bounds;
     match a {
-        ActorModelAction::Crash(id) => {
-            usize::from(*id) < super::FIRST_CONSUMER || super::crashes(s) >= b.crashes
-        }
+        ActorModelAction::Crash(id) => match usize::from(*id) {
+            PRODUCER => super::producer_crashes(s) >= b.producer_crashes,
+            i if i < FIRST_CONSUMER => true,
+            _ => super::crashes(s) >= b.crashes,
+        },
         ActorModelAction::Drop(env) => {
             env.msg.leg1_op().is_none() || t.leg1_lost.iter().sum::<u8>() >= b.losses
         }

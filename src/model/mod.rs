@@ -60,15 +60,20 @@
 //! - The idempotent producer (K2) drops the client's own re-sends; an
 //!   application-level `send` of the same operation is a new record.
 //! - Only Leg 1 messages (publishes and confirms) can be lost; the store
-//!   and the producer never crash. A broker with one replica never loses
+//!   never crashes. The producer crashes only where
+//!   `bounds.producer-crashes` allows (default 0), and always restarts as a
+//!   new producer session: the broker's per-session publish dedup (K2)
+//!   does not know it, and it re-publishes only what it kept durable
+//!   (`[producer] publish`: nothing, or the unmarked outbox rows). A
+//!   broker with one replica never loses
 //!   an accepted message. With two or three ([`replication`]) a leader
 //!   failover is a budgeted fault: the new leader has what it replicated,
 //!   and a record confirmed before a follower had it can be gone (Leg 2,
 //!   K1). A leader that fails with no eligible follower comes back with
 //!   its whole log. SQS is assumed durable.
 //! - Links are FIFO per pair of actors (TCP); stateright's ordered network.
-//! - Fault budgets are totals over a run: consumer crashes (counted by an
-//!   incarnation number in stateright storage), Leg 1 losses (sent minus
+//! - Fault budgets are totals over a run: consumer and producer crashes
+//!   (counted by an incarnation number in stateright storage), Leg 1 losses (sent minus
 //!   received minus in flight), lease expiries (the broker's counter), and
 //!   spurious producer retries (a re-publish while the previous attempt or
 //!   its confirm is still on its way). A retry after a real loss is paid for
@@ -153,7 +158,8 @@ impl Actor for Node {
     type Msg = Msg;
     type Timer = Timer;
     type State = NodeState;
-    /// What survives a crash: today a consumer's incarnation number.
+    /// What survives a crash: an incarnation number, and the producer's
+    /// durable record.
     type Storage = durable::Durable;
     type Random = Dispatch;
 
@@ -169,7 +175,7 @@ impl Actor for Node {
 
     fn on_start(&self, _id: Id, storage: &Option<durable::Durable>, o: &mut Out) -> NodeState {
         match self {
-            Node::Producer(cfg) => NodeState::Producer(producer::start(cfg, o)),
+            Node::Producer(cfg) => NodeState::Producer(producer::start(cfg, storage, o)),
             Node::Broker(cfg) => NodeState::Broker(broker::start(cfg, o)),
             Node::Store(cfg) => NodeState::Store(store::start(cfg)),
             Node::Consumer(_) => NodeState::Consumer(consumer::start(storage, o)),
@@ -178,8 +184,8 @@ impl Actor for Node {
 
     fn on_msg(&self, _id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out) {
         let next = match (self, state.as_ref()) {
-            (Node::Producer(_), NodeState::Producer(s)) => {
-                producer::on_msg(s, msg, o).map(NodeState::Producer)
+            (Node::Producer(cfg), NodeState::Producer(s)) => {
+                producer::on_msg(cfg, s, msg, o).map(NodeState::Producer)
             }
             (Node::Broker(cfg), NodeState::Broker(s)) => {
                 broker::on_msg(cfg, s, src, msg, o).map(NodeState::Broker)
@@ -269,6 +275,14 @@ pub struct History {
     pub confirmed: u8,
     /// A re-published attempt reached the broker.
     pub retry_received: bool,
+    /// The latest producer session that published (1 until a restarted
+    /// producer publishes again).
+    pub producer_session: u8,
+    /// Confirms, per operation, that reached the producer after the
+    /// session they were addressed to had died: neither lost nor read, so
+    /// they settle an attempt like a loss does (the retry budget's
+    /// accounting, [`faults::Tally`]).
+    pub stale_confirms: [u8; MAX_OPERATIONS],
 }
 
 fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
@@ -280,7 +294,10 @@ fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     }
     match env.msg {
         Msg::PublishAck { op, .. } => next.confirmed |= 1 << op,
-        Msg::Publish { op, .. } => next.promised |= 1 << op,
+        Msg::Publish { op, session, .. } => {
+            next.promised |= 1 << op;
+            next.producer_session = next.producer_session.max(*session);
+        }
         _ => {}
     }
     Some(next)
@@ -293,8 +310,12 @@ fn record_in(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     } else {
         next.other_outstanding -= 1;
     }
-    if let Msg::Publish { attempt, .. } = env.msg {
-        next.retry_received |= *attempt > 0;
+    match env.msg {
+        Msg::Publish { attempt, .. } => next.retry_received |= *attempt > 0,
+        Msg::PublishAck { op, session, .. } if *session < h.producer_session => {
+            next.stale_confirms[*op as usize] += 1;
+        }
+        _ => {}
     }
     Some(next)
 }
@@ -317,6 +338,11 @@ pub fn in_flight_from(s: &State, src: Id) -> impl Iterator<Item = &Msg> {
             .flat_map(|(_, q)| q),
         _ => unreachable!("the model uses an ordered network"),
     }
+}
+
+/// Producer crashes so far, counting a current one.
+pub fn producer_crashes(s: &State) -> u8 {
+    durable::Durable::restarts(&s.actor_storages[PRODUCER]) + s.crashed[PRODUCER] as u8
 }
 
 /// Consumer crashes so far, counting a current one.
@@ -345,7 +371,7 @@ pub fn build_demanding(cfg: Config, demanded: Vec<properties::Check>) -> Model {
         } else {
             LossyNetwork::No
         })
-        .max_crashes(b.crashes.min(b.consumers) as usize)
+        .max_crashes((b.crashes.min(b.consumers) + b.producer_crashes.min(1)) as usize)
         .record_msg_out(record_out)
         .record_msg_in(record_in)
         .within_boundary(faults::within_budgets);

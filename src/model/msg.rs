@@ -31,15 +31,20 @@ pub enum Key {
 pub enum Msg {
     /// Producer → broker. `op` is the payload ("charge order 1"); `id` is
     /// the message id the producer attached to this attempt.
+    /// `session` is the producer's incarnation (its producer id and
+    /// connection): per-session publish dedup and confirms are scoped by it.
     Publish {
         op: u8,
         id: u8,
         attempt: u8,
+        session: u8,
     },
-    /// Broker → producer: the publisher confirm.
+    /// Broker → producer: the publisher confirm, for the session that
+    /// published.
     PublishAck {
         op: u8,
         id: u8,
+        session: u8,
     },
     /// Broker → consumer, under a lease. `session` is the consumer
     /// incarnation the broker believes it is talking to.

@@ -63,6 +63,18 @@ pub struct Waiting {
     pub msg: u8,
     pub op: u8,
     pub id: u8,
+    /// The producer session that published, which the confirm goes to.
+    pub session: u8,
+}
+
+impl Waiting {
+    pub fn confirm(&self) -> Msg {
+        Msg::PublishAck {
+            op: self.op,
+            id: self.id,
+            session: self.session,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -148,23 +160,28 @@ fn confirmable(cfg: &Config, s: &BrokerState, r: &Replication, msg: u8) -> bool 
     d.acks == Acks::Leader || ((msg as usize) < visible(s) && in_sync(r) >= d.min_in_sync)
 }
 
-/// A publish of `op` landed on record `msg` (appended, or found by
-/// publish dedup): confirm it now or when it is committed. `None`: the
+/// A publish landed on a record (`stored`: appended, or found by publish
+/// dedup): confirm it now or when the record is committed. `None`: the
 /// record is unknown (a dedup key that names no kept record), confirmed
 /// at once as before.
-pub fn confirm(cfg: &Config, s: &mut BrokerState, msg: Option<u8>, op: u8, id: u8, o: &mut Out) {
+pub fn confirm(
+    cfg: &Config,
+    s: &mut BrokerState,
+    stored: Option<Waiting>,
+    publish: Waiting,
+    o: &mut Out,
+) {
     let Some(r) = &s.replication else {
         return;
     };
-    match msg {
-        Some(msg) if !confirmable(cfg, s, r, msg) => {
-            let w = Waiting { msg, op, id };
+    match stored {
+        Some(w) if !confirmable(cfg, s, r, w.msg) => {
             let r = s.replication.as_mut().expect("replicated");
             if let Err(at) = r.waiting.binary_search(&w) {
                 r.waiting.insert(at, w);
             }
         }
-        _ => o.send(Id::from(PRODUCER), Msg::PublishAck { op, id }),
+        _ => o.send(Id::from(PRODUCER), publish.confirm()),
     }
 }
 
@@ -178,7 +195,7 @@ fn flush(cfg: &Config, s: &mut BrokerState, o: &mut Out) {
         .iter()
         .partition(|w| confirmable(cfg, s, r, w.msg));
     for w in &ready {
-        o.send(Id::from(PRODUCER), Msg::PublishAck { op: w.op, id: w.id });
+        o.send(Id::from(PRODUCER), w.confirm());
     }
     s.replication.as_mut().expect("replicated").waiting = rest;
 }
@@ -284,9 +301,12 @@ pub fn on_failover(cfg: &Config, s: &BrokerState, f: u8, o: &mut Out) -> Option<
         o.cancel_timer(Timer::Redrive(m as u8));
     }
     next.messages.truncate(kept);
-    let ids: Vec<u8> = next.messages.iter().map(|e| e.id).collect();
-    next.seen
-        .retain(|&k| ids.contains(&super::broker::id_of_key(cfg, k)));
+    let ids: Vec<(u8, u8)> = next.messages.iter().map(|e| (e.id, e.session)).collect();
+    next.seen.retain(|&k| {
+        let (id, session) = super::broker::id_of_key(cfg, k);
+        ids.iter()
+            .any(|&(i, s)| i == id && (s == session || !cfg.pipeline.dedup_per_session))
+    });
     next.replication = Some(r);
     if next.log.is_some() {
         super::log::on_truncate(&mut next);

@@ -539,6 +539,45 @@ pub fn of_failover(cfg: &Config) -> Vec<Listed> {
     ]
 }
 
+/// The producer came back up after a crash that caught an operation
+/// unconfirmed (the restart is what marks it).
+fn restarted_unconfirmed(_: &Model, s: &State) -> bool {
+    !s.crashed[super::PRODUCER] && producer(s).orphaned != 0
+}
+
+/// An operation a restart caught unconfirmed was confirmed to the new
+/// session: the relay's re-publish went through.
+fn republish_confirmed(_: &Model, s: &State) -> bool {
+    let p = producer(s);
+    !s.crashed[super::PRODUCER]
+        && p.acked
+            .iter()
+            .enumerate()
+            .any(|(op, &a)| a && p.orphaned & (1 << op) != 0)
+}
+
+/// A producer crash matters where it catches an operation unconfirmed; an
+/// outbox relay must then get it confirmed by its new session.
+pub fn of_producer_crash(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.bounds.producer_crashes > 0;
+    vec![
+        (
+            on,
+            witness(
+                "the producer restarted with an operation unconfirmed",
+                restarted_unconfirmed,
+            ),
+        ),
+        (
+            on && cfg.restart_republishes(),
+            witness(
+                "a restarted outbox relay's re-publish was confirmed",
+                republish_confirmed,
+            ),
+        ),
+    ]
+}
+
 pub fn of_isr_shrink(cfg: &Config) -> Vec<Listed> {
     let on = cfg.pipeline.durability.replicated() && cfg.bounds.isr_shrinks > 0;
     vec![(

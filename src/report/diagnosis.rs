@@ -160,7 +160,26 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         // Two broker messages of one operation: a retried publish stored twice.
         let gap = "published → published (one operation stored as two messages)";
         let o = op(dup);
-        let guarantee = if p.ledger_key == LedgerKey::OperationId && !p.ledger_check {
+        let relayed = of_trace(model, trace).find_map(|(_, _, e)| match e {
+            Event::ProducerRestarted {
+                session,
+                republished,
+                ..
+            } if republished.contains(&dup) => Some(session),
+            _ => None,
+        });
+        let guarantee = if let Some(session) = relayed {
+            let broker = if p.publish_dedup && p.dedup_per_session {
+                "the broker's publish dedup recognises retries within one producer session only (K2), and the restarted relay is a new one, so it stored both"
+            } else if p.publish_dedup {
+                "the broker's dedup window had closed, so it stored both"
+            } else {
+                "nothing at the broker deduplicates publishes, so it stored both"
+            };
+            format!(
+                "The effect store must refuse an operation id it has already applied (key the ledger by the outbox event id): an outbox relay publishes at least once, and after its restart as session {session} it re-published {o}, whose confirm the crash had cut; {broker}."
+            )
+        } else if p.ledger_key == LedgerKey::OperationId && !p.ledger_check {
             format!(
                 "The effect store must look the operation id up and skip the effect in the same transaction as the effect: the producer's retry stored {o} as two messages, and a ledger that is written but never checked refuses neither."
             )
@@ -329,7 +348,17 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
         .collect();
     if stored.is_empty() {
         let p = model::producer(last);
-        let guarantee = if p.gave_up[lost as usize] {
+        let forgot = of_trace(model, trace).find_map(|(_, _, e)| match e {
+            Event::ProducerRestarted {
+                session, forgot, ..
+            } if forgot.contains(&lost) => Some(session),
+            _ => None,
+        });
+        let guarantee = if let Some(session) = forgot {
+            format!(
+                "A producer must keep what it has not seen confirmed where a crash cannot take it (a transactional outbox, relayed until confirmed: `producer.publish = \"outbox\"`): {o}'s publish was lost, the producer crashed before re-publishing it, and its restart as session {session} had no record of it."
+            )
+        } else if p.gave_up[lost as usize] {
             format!(
                 "A producer that gives up on a publish must report the failure to its caller, who still owns the operation: it gave up on {o} after {} attempt(s) without a confirm and told nobody.",
                 p.retried[lost as usize] + 1

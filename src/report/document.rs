@@ -38,6 +38,8 @@ pub struct Document {
     pub not_covered: Vec<String>,
     /// The file has `[bounds.deep]`.
     pub has_deep_profile: bool,
+    /// Of `not_covered`, what `--profile deep` turns on.
+    pub deep_turns_on: Vec<String>,
     pub properties: Vec<PropertyResult>,
     pub witnesses: Vec<Witness>,
     pub states: States,
@@ -167,6 +169,15 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
             .map(String::from)
             .collect(),
         has_deep_profile: scenario.deep.is_some(),
+        deep_turns_on: if scenario.profile == crate::scenario::Profile::Quick {
+            scenario
+                .deep_turns_on()
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            Vec::new()
+        },
         properties,
         witnesses: outcome
             .witnesses

@@ -136,6 +136,9 @@ pub enum Event {
     Confirmed {
         op: u8,
         first: bool,
+        /// Addressed to a producer session that a crash ended (its
+        /// connection died with it): nobody reads it.
+        stale_session: Option<u8>,
     },
     /// A message was lost in the network.
     Lost {
@@ -174,6 +177,19 @@ pub enum Event {
     Restarted {
         consumer: u8,
         incarnation: u8,
+    },
+    /// The producer went down with these operations neither confirmed nor
+    /// given up (nor already forgotten).
+    ProducerCrashed {
+        unconfirmed: Vec<u8>,
+    },
+    /// The producer came back as session `session`: an outbox relay
+    /// re-published `republished`; a direct producer `forgot` what it had
+    /// not seen confirmed.
+    ProducerRestarted {
+        session: u8,
+        republished: Vec<u8>,
+        forgot: Vec<u8>,
     },
     Leased {
         msg: u8,
@@ -414,6 +430,34 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
                 },
             }
         }
+        ActorModelAction::Crash(id) if usize::from(*id) == model::PRODUCER => {
+            let p = model::producer(before);
+            Event::ProducerCrashed {
+                unconfirmed: (0..p.acked.len() as u8)
+                    .filter(|&op| {
+                        let i = op as usize;
+                        !p.acked[i] && !p.gave_up[i] && !p.forgot(&model.cfg, op)
+                    })
+                    .collect(),
+            }
+        }
+        ActorModelAction::Recover(id) if usize::from(*id) == model::PRODUCER => {
+            let (p0, p1) = (model::producer(before), model::producer(after));
+            let (mut republished, mut forgot) = (Vec::new(), Vec::new());
+            for op in 0..p1.acked.len() as u8 {
+                let i = op as usize;
+                if p1.republished[i] > p0.republished[i] {
+                    republished.push(op);
+                } else if p1.forgot(&model.cfg, op) && !p0.forgot(&model.cfg, op) {
+                    forgot.push(op);
+                }
+            }
+            Event::ProducerRestarted {
+                session: p1.session,
+                republished,
+                forgot,
+            }
+        }
         ActorModelAction::Crash(id) => {
             let consumer = model::consumer_index(*id);
             let (_, c) = consumer_state(before, consumer);
@@ -580,7 +624,9 @@ fn op_of_job(s: &State, src: Id, job: JobRef) -> u8 {
 fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg: &Msg) -> Event {
     let p = &model.cfg.pipeline;
     match *msg {
-        Msg::Publish { op, id, attempt } => {
+        Msg::Publish {
+            op, id, attempt, ..
+        } => {
             let (b0, b1) = (model::broker(before), model::broker(after));
             if b1.messages.len() > b0.messages.len() {
                 Event::Stored {
@@ -602,10 +648,11 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 }
             }
         }
-        Msg::PublishAck { op, .. } => Event::Confirmed {
+        Msg::PublishAck { op, session, .. } => Event::Confirmed {
             op,
             first: !model::producer(before).acked[op as usize]
                 && model::producer(after).acked[op as usize],
+            stale_session: (session != model::producer(before).session).then_some(session),
         },
         Msg::Deliver { job, op, .. } => {
             let consumer = model::consumer_index(dst);

@@ -137,13 +137,19 @@ fn stage(s: Stage) -> Value {
 
 fn message(msg: &Msg) -> Value {
     match *msg {
-        Msg::Publish { op, id, attempt } => variant(
+        Msg::Publish {
+            op,
+            id,
+            attempt,
+            session,
+        } => variant(
             "Publish",
-            json!({ "op": nth(op), "id": int(id), "attempt": int(attempt + 1) }),
+            json!({ "op": nth(op), "id": int(id), "attempt": int(attempt + 1), "session": int(session) }),
         ),
-        Msg::PublishAck { op, id } => {
-            variant("PublishAck", json!({ "op": nth(op), "id": int(id) }))
-        }
+        Msg::PublishAck { op, id, session } => variant(
+            "PublishAck",
+            json!({ "op": nth(op), "id": int(id), "session": int(session) }),
+        ),
         Msg::Deliver {
             job,
             op,

@@ -253,6 +253,23 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             )]
         }
         (ActorModelAction::Crash(id), _) => vec![note(&alias(*id), "💥 crash")],
+        (
+            ActorModelAction::Recover(id),
+            Event::ProducerRestarted {
+                session, forgot, ..
+            },
+        ) => {
+            let forgot: Vec<String> = forgot.iter().map(|&o| op(o)).collect();
+            let what = if forgot.is_empty() {
+                String::new()
+            } else {
+                format!(", {} forgotten", forgot.join(", "))
+            };
+            vec![note(
+                &alias(*id),
+                &format!("restart, session {session}{what}"),
+            )]
+        }
         (ActorModelAction::Recover(id), Event::Restarted { incarnation, .. }) => vec![note(
             &alias(*id),
             &format!("restart, incarnation {incarnation}, work forgotten"),
@@ -341,10 +358,23 @@ fn label(model: &Model, msg: &Msg) -> String {
             op: o,
             id,
             attempt: 0,
+            ..
         } => {
             format!("publish {} (id {id})", op(o))
         }
-        Msg::Publish { op: o, id, attempt } => {
+        Msg::Publish {
+            op: o,
+            id,
+            attempt,
+            session,
+        } if session > 1 => format!(
+            "re-publish {} after restart (attempt {}, id {id}, session {session})",
+            op(o),
+            attempt + 1
+        ),
+        Msg::Publish {
+            op: o, id, attempt, ..
+        } => {
             format!("re-publish {} (attempt {}, id {id})", op(o), attempt + 1)
         }
         Msg::PublishAck { op: o, .. } => format!("confirm {}", op(o)),

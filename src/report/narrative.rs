@@ -206,6 +206,33 @@ pub fn words(model: &Model, e: &Event) -> String {
                 )
             }
         }
+        Event::ProducerCrashed { unconfirmed } => {
+            if unconfirmed.is_empty() {
+                "the producer crashes".to_string()
+            } else {
+                format!("the producer crashes with {} unconfirmed", ops(unconfirmed))
+            }
+        }
+        Event::ProducerRestarted {
+            session,
+            republished,
+            forgot,
+        } => {
+            let what = if !republished.is_empty() {
+                format!(
+                    "; its outbox relay re-publishes the unmarked {}",
+                    ops(republished)
+                )
+            } else if !forgot.is_empty() {
+                format!(
+                    " with no memory of {}: nothing durable says it was sent, so nobody re-publishes it",
+                    ops(forgot)
+                )
+            } else {
+                String::new()
+            };
+            format!("the producer restarts as session {session}{what}")
+        }
         Event::Restarted {
             consumer: c,
             incarnation,
@@ -375,12 +402,23 @@ pub fn words(model: &Model, e: &Event) -> String {
             }
             line
         }
-        Event::Confirmed { op: o, first: true } => {
+        Event::Confirmed {
+            op: o,
+            stale_session: Some(session),
+            ..
+        } => format!(
+            "a confirm for {} addressed to producer session {session} arrives; that session died with its connection, so nobody reads it",
+            op(*o)
+        ),
+        Event::Confirmed {
+            op: o, first: true, ..
+        } => {
             format!("producer receives the confirm for {}", op(*o))
         }
         Event::Confirmed {
             op: o,
             first: false,
+            ..
         } => format!(
             "producer receives another confirm for {} and ignores it",
             op(*o)
@@ -672,13 +710,13 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
 fn at_rest_loss(model: &Model, s: &State, property: &str) -> String {
     let parts: Vec<String> = properties::unapplied_owed(model, s)
         .iter()
-        .map(|&o| why_unapplied(s, o))
+        .map(|&o| why_unapplied(model, s, o))
         .collect();
     format!("system at rest: {} ✗ {property}", parts.join("; "))
 }
 
 /// How an owed operation ended up never applied, in one clause.
-fn why_unapplied(s: &State, o: u8) -> String {
+fn why_unapplied(model: &Model, s: &State, o: u8) -> String {
     let b = model::broker(s);
     let stored: Vec<usize> = (0..b.messages.len())
         .filter(|&m| b.messages[m].op == o)
@@ -691,6 +729,11 @@ fn why_unapplied(s: &State, o: u8) -> String {
                 "{} was handed to the producer, which gave up after {} attempt(s) without a confirm and told nobody: nobody applied it — Leg 1",
                 op(o),
                 p.retried[o as usize] + 1
+            )
+        } else if p.forgot(&model.cfg, o) {
+            format!(
+                "{} was published, the publish was lost, and the producer's crash took its only record of it: nobody applied it — Leg 1",
+                op(o)
             )
         } else if confirmed && b.replication.is_some() {
             // A replicated broker confirms only what it appended: the

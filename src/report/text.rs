@@ -25,10 +25,13 @@ pub fn not_covered_line(d: &Document) -> Option<String> {
             "not covered at {} bounds: {}{}",
             d.profile,
             d.not_covered.join(", "),
-            if d.profile == "quick" && d.has_deep_profile {
-                " (`--profile deep` turns them on)"
-            } else {
-                ""
+            match d.deep_turns_on.len() {
+                0 => String::new(),
+                n if n == d.not_covered.len() => " (`--profile deep` turns them on)".to_string(),
+                _ => format!(
+                    " (`--profile deep` turns on {})",
+                    d.deep_turns_on.join(", ")
+                ),
             }
         )
     })
