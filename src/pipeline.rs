@@ -437,6 +437,10 @@ pub struct Pipeline {
     /// The consumer looks the ledger up only for a delivery flagged
     /// `redelivered` (a RabbitMQ shortcut).
     pub dedup_only_if_redelivered: bool,
+    /// When the effect store's reply does not come in time, the consumer
+    /// sends the effect again (a client retry on timeout); otherwise it
+    /// waits for the reply.
+    pub retry_effect_on_timeout: bool,
     /// Unacked deliveries the broker pushes to one consumer (RabbitMQ
     /// `basic.qos` prefetch count). 1: a consumer holds one message at a
     /// time and asks for the next (every kind's pull). From 2 the broker
@@ -486,6 +490,7 @@ impl Pipeline {
             redrive: false,
             auto_ack: false,
             dedup_only_if_redelivered: false,
+            retry_effect_on_timeout: false,
             prefetch: 1,
             ack_multiple: false,
             durability: Durability::SINGLE,
@@ -514,6 +519,15 @@ impl Pipeline {
     /// transaction).
     pub fn touches_store(&self) -> bool {
         self.effect == Effect::External
+    }
+
+    /// Some effect request waits for the store's reply: the consumer
+    /// completes after the effect, or writes a ledger row after it.
+    pub fn awaits_effect_reply(&self) -> bool {
+        self.touches_store()
+            && (self.order == CompletionOrder::EffectThenCompletion
+                || (self.ledger_write == LedgerWrite::AfterEffect
+                    && self.ledger_key != LedgerKey::None))
     }
 
     /// The consumer holds several records at once: a Kafka poll's batch,
@@ -579,6 +593,9 @@ pub struct Bounds {
     pub isr_shrinks: u8,
     /// Total producer crashes (each followed by a restart).
     pub producer_crashes: u8,
+    /// Total effect-store replies lost after the store's transaction
+    /// committed (or arriving after the consumer's timeout).
+    pub reply_losses: u8,
 }
 
 impl Default for Bounds {
@@ -598,6 +615,7 @@ impl Default for Bounds {
             broker_failovers: 0,
             isr_shrinks: 0,
             producer_crashes: 0,
+            reply_losses: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

@@ -235,6 +235,7 @@ fn read_part<T: serde::de::DeserializeOwned>(t: &toml::Table) -> Result<T, (Stri
 struct ConsumerPart {
     order: Option<CompletionOrder>,
     dedup_only_if_redelivered: Option<bool>,
+    retry_effect_on_timeout: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -657,6 +658,10 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             .consumer
             .dedup_only_if_redelivered
             .unwrap_or(base.dedup_only_if_redelivered),
+        retry_effect_on_timeout: p
+            .consumer
+            .retry_effect_on_timeout
+            .unwrap_or(base.retry_effect_on_timeout),
         prefetch: rabbit.and_then(|r| r.prefetch).unwrap_or(base.prefetch),
         ack_multiple: rabbit
             .and_then(|r| r.ack_multiple)
@@ -1124,12 +1129,23 @@ fn void_fields(
             "nothing is looked up (no ledger, or `store.ledger-check = false`)",
         ),
     ];
-    let deep_crashes = f
-        .bounds
-        .get("deep")
-        .and_then(|d| d.get("producer-crashes"))
-        .is_some();
-    let rules: [(bool, &str, &str, String); 20] = [
+    let in_deep = |field: &str| f.bounds.get("deep").and_then(|d| d.get(field)).is_some();
+    let deep_crashes = in_deep("producer-crashes");
+    let rules: [(bool, &str, &str, String); 22] = [
+        (
+            f.consumer.retry_effect_on_timeout.is_some() && !p.awaits_effect_reply(),
+            "consumer",
+            "retry-effect-on-timeout",
+            "the consumer never waits for the effect store's reply (it acks first and writes no ledger row after the effect, or the effect is the Kafka output topic)".to_string(),
+        ),
+        (
+            f.consumer.retry_effect_on_timeout.is_some()
+                && b.reply_losses == 0
+                && !in_deep("reply-losses"),
+            "consumer",
+            "retry-effect-on-timeout",
+            "no store reply is ever lost or late (`bounds.reply-losses = 0`), so the consumer's timeout never fires".to_string(),
+        ),
         (
             f.producer.publish.is_some() && b.producer_crashes == 0 && !deep_crashes,
             "producer",

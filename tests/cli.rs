@@ -461,7 +461,7 @@ fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("  bounds: 1 operation, 1 consumer, ≤ 1 lost message; the producer never re-publishes (fire-and-forget); not explored: consumer crashes, spurious retries, lease expiries, producer crashes"),
+        text.contains("  bounds: 1 operation, 1 consumer, ≤ 1 lost message; the producer never re-publishes (fire-and-forget); not explored: consumer crashes, spurious retries, lease expiries, producer crashes, lost store replies"),
         "{text}"
     );
     assert!(
@@ -550,7 +550,8 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
             "consumer crashes",
             "lost messages",
             "spurious retries",
-            "producer crashes"
+            "producer crashes",
+            "lost store replies"
         ])
     );
     assert_eq!(quick["deep_turns_on"], serde_json::json!(["lost messages"]));
@@ -558,7 +559,7 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
     let plain = String::from_utf8(plain.stdout).unwrap();
     assert!(
         plain.contains(
-            "spurious retries, producer crashes (`--profile deep` turns on lost messages)\n"
+            "producer crashes, lost store replies (`--profile deep` turns on lost messages)\n"
         ),
         "{plain}"
     );
@@ -578,7 +579,7 @@ fn a_proof_with_faults_off_says_what_it_does_not_cover() {
     let out = check_path(&path, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("not covered at quick bounds: consumer crashes, lost messages, spurious retries, producer crashes\n"),
+        stdout.contains("not covered at quick bounds: consumer crashes, lost messages, spurious retries, producer crashes, lost store replies\n"),
         "{stdout}"
     );
 }
@@ -1249,6 +1250,87 @@ fn kafka_transaction_fields_and_their_errors() {
             7,
             "producer.retry",
             "deduplicates by the message id",
+        ),
+    ];
+    for (text, line, field, words) in cases {
+        assert_bad(&text, line, field, words);
+    }
+}
+
+#[test]
+fn producer_and_store_fault_fields_and_their_errors() {
+    let bounds = |extra: &str| {
+        VALID.replace(
+            "lease-expiries = 1",
+            &format!("lease-expiries = 1\n{extra}"),
+        )
+    };
+    // Valid: the consumer retries a lost reply without a ledger, and the
+    // verdicts are the model's (the expected counterexample to once).
+    let retry = bounds("reply-losses = 1").replace(
+        "[bounds]",
+        "[consumer]\nretry-effect-on-timeout = true\n\n[bounds]",
+    );
+    let (code, stderr, _) = check_file(&retry);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let with_crash = |table: &str| {
+        bounds("producer-crashes = 1").replace("[bounds]", &format!("{table}\n[bounds]"))
+    };
+    let at_most_once = VALID
+        .replace("\"at-least-once\"", "\"at-most-once\"")
+        .replace("lease-expiries = 1", "lease-expiries = 1\nreply-losses = 1")
+        .replace(
+            "[bounds]",
+            "[consumer]\nretry-effect-on-timeout = true\n[bounds]",
+        );
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            with_table("[producer]\npublish = \"relay\"\n"),
+            7,
+            "producer.publish",
+            "unknown variant",
+        ),
+        (
+            with_table("[producer]\npublish = \"outbox\"\n"),
+            7,
+            "producer.publish",
+            "bounds.producer-crashes = 0",
+        ),
+        (
+            with_crash("[producer]\npublish = \"outbox\"\nmax-attempts = 2\n"),
+            7,
+            "producer.publish",
+            "max-attempts",
+        ),
+        (
+            bounds("producer-crashes = 9"),
+            13,
+            "bounds.producer-crashes",
+            "9 is out of range",
+        ),
+        (
+            with_table("[consumer]\nretry-effect-on-timeout = \"yes\"\n"),
+            7,
+            "consumer.retry-effect-on-timeout",
+            "bool",
+        ),
+        (
+            with_table("[consumer]\nretry-effect-on-timeout = true\n"),
+            7,
+            "consumer.retry-effect-on-timeout",
+            "bounds.reply-losses = 0",
+        ),
+        (
+            at_most_once,
+            7,
+            "consumer.retry-effect-on-timeout",
+            "never waits for the effect store's reply",
+        ),
+        (
+            bounds("reply-losses = 9"),
+            13,
+            "bounds.reply-losses",
+            "9 is out of range",
         ),
     ];
     for (text, line, field, words) in cases {

@@ -38,6 +38,7 @@ fn small_at_least_once() -> Config {
             broker_failovers: 0,
             isr_shrinks: 0,
             producer_crashes: 0,
+            reply_losses: 0,
         },
     }
 }

@@ -71,8 +71,18 @@ fn producer_crash(mode: Mode, operations: u8, budget: u8) -> Config {
 
 /// An outbox relay that re-publishes after a producer restart.
 fn outbox(mode: Mode, budget: u8) -> Config {
-    let mut cfg = producer_crash(mode, 2, budget);
+    let mut cfg = producer_crash(mode, 1, budget);
     cfg.pipeline.publish = Publish::Outbox;
+    cfg
+}
+
+/// Effect-store replies that can be lost, and a consumer that retries on
+/// timeout, beside the default faults (one consumer: the round trip is
+/// its own, and a second one multiplies the unreduced space).
+fn reply_loss(mode: Mode, budget: u8) -> Config {
+    let mut cfg = config(mode, 1, 1, budget);
+    cfg.bounds.reply_losses = budget;
+    cfg.pipeline.retry_effect_on_timeout = true;
     cfg
 }
 
@@ -218,6 +228,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         replicated(BrokerKind::Kafka, UNCLEAN, 1),
         outbox(Mode::AtomicBoundary, 1),
         producer_crash(Mode::AtLeastOnce, 1, 1),
+        reply_loss(Mode::AtLeastOnce, 1),
+        reply_loss(Mode::Idempotency, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -256,6 +268,8 @@ fn witnesses_hang_on_their_own_budget() {
     for mode in Mode::ALL {
         let mut on = config(mode, 1, 2, 1);
         on.bounds.producer_crashes = 1;
+        on.bounds.reply_losses = 1;
+        on.pipeline.retry_effect_on_timeout = true;
         for k in &REGISTRY {
             let mut off = on;
             (k.set_budget)(&mut off.bounds, 0);
@@ -308,7 +322,12 @@ fn the_bounds_table_in_the_docs_lists_every_budget() {
 #[test]
 fn the_bounds_line_names_every_budget() {
     for kind in BROKER_KINDS.map(|k| k.kind) {
-        let line = on(kind, Mode::AtLeastOnce, 1, 2, 1).describe_bounds();
+        // Every budget of the kind's vocabulary on, the opt-in ones too.
+        let mut all_on = on(kind, Mode::AtLeastOnce, 1, 2, 1);
+        for k in REGISTRY.iter().filter(|k| (k.vocabulary)(&all_on.pipeline)) {
+            (k.set_budget)(&mut all_on.bounds, 1);
+        }
+        let line = all_on.describe_bounds();
         let off = on(kind, Mode::AtLeastOnce, 1, 2, 0).describe_bounds();
         let pipeline = (kind.spec().preset)(Pipeline::of(Mode::AtLeastOnce));
         for k in &REGISTRY {
@@ -349,6 +368,7 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         dlq(BrokerKind::SqsStandard),
         outbox(Mode::Idempotency, 1),
         producer_crash(Mode::AtomicBoundary, 2, 1),
+        reply_loss(Mode::AtomicBoundary, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -398,6 +418,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let mut auto_armed = 0;
     let (mut phantoms_armed, mut windows_armed, mut redrives_armed) = (0, 0, 0);
     let mut replication_armed = 0;
+    let mut effect_timeouts_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -410,6 +431,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         dlq(BrokerKind::SqsStandard),
         replicated(BrokerKind::Generic, ACKS_LEADER, 1),
         replicated(BrokerKind::Kafka, UNCLEAN, 1),
+        reply_loss(Mode::AtLeastOnce, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -458,6 +480,14 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                 }
                 for (i, _, c) in model::consumers(&s) {
                     for t in s.timers_set[usize::from(model::consumer_id(i))].iter() {
+                        if let Timer::EffectTimeout(job) = t {
+                            effect_timeouts_armed += 1;
+                            assert!(
+                                c.jobs.iter().any(|j| j.job == *job
+                                    && j.stage == onceproof::model::consumer::Stage::Applying),
+                                "{t:?} armed with no effect awaiting its reply"
+                            );
+                        }
                         if let Timer::AutoCommit = t {
                             auto_armed += 1;
                             assert!(c.stored.is_some(), "{t:?} armed with no stored offset");
@@ -541,6 +571,10 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(windows_armed > 0, "no dedup window timer was ever armed");
     assert!(redrives_armed > 0, "no redrive timer was ever armed");
     assert!(replication_armed > 0, "no replication timer was ever armed");
+    assert!(
+        effect_timeouts_armed > 0,
+        "no effect timeout was ever armed"
+    );
     assert!(
         aborts_armed > 0,
         "no transaction abort timer was ever armed"

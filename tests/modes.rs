@@ -262,6 +262,7 @@ fn a_lost_fire_and_forget_publish_is_a_loss() {
         broker_failovers: 0,
         isr_shrinks: 0,
         producer_crashes: 0,
+        reply_losses: 0,
     };
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));

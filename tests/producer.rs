@@ -162,3 +162,43 @@ fn the_producer_crash_budget_is_total() {
     assert_eq!(two.verdict(APPLIED_ONCE), Some(Proved));
     assert_eq!(two.verdict(NO_LOSS), Some(Proved));
 }
+
+/// The Explorer offers a producer crash only while the budget has one
+/// left, and never a crash of the broker or the store (their faults are
+/// their own steps): a person browsing cannot take a step the checker
+/// never explores.
+#[test]
+fn the_explorer_offers_only_the_crashes_the_checker_explores() {
+    use onceproof::explorable::Explorable;
+    use onceproof::model::{BROKER, PRODUCER, STORE};
+    use stateright::Model as _;
+    use stateright::actor::ActorModelAction;
+    let m = onceproof::model::build(shipped("producer-restart-outbox"));
+    let e = Explorable::new(m.clone());
+    let (mut offered, mut spent) = (0, 0);
+    for s in common::reachable(&m) {
+        let mut listed = Vec::new();
+        e.actions(&s, &mut listed);
+        let crashes_offered = listed
+            .iter()
+            .filter_map(|a| match a {
+                ActorModelAction::Crash(id) => Some(usize::from(*id)),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        assert!(
+            !crashes_offered.contains(&BROKER) && !crashes_offered.contains(&STORE),
+            "{crashes_offered:?}"
+        );
+        if onceproof::model::producer_crashes(&s) == 0 {
+            offered += usize::from(crashes_offered.contains(&PRODUCER));
+        } else {
+            spent += 1;
+            assert!(
+                !crashes_offered.contains(&PRODUCER),
+                "a second producer crash"
+            );
+        }
+    }
+    assert!(offered > 0 && spent > 0, "{offered} {spent}");
+}

@@ -35,6 +35,7 @@ fn quiet() -> Bounds {
         broker_failovers: 0,
         isr_shrinks: 0,
         producer_crashes: 0,
+        reply_losses: 0,
     }
 }
 

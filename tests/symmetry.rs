@@ -59,13 +59,19 @@ fn fingerprint(s: &State) -> u64 {
 }
 
 /// The scenario at small bounds; with a third consumer the producer's
-/// faults are turned off to keep the plain exploration small.
+/// faults and lost store replies are turned off to keep the plain
+/// exploration small. Lost store replies are renamed at two consumers,
+/// with the producer's faults off there too.
 fn small(mut cfg: Config, operations: u8, consumers: u8) -> Config {
     cfg.bounds.operations = cfg.bounds.operations.min(operations);
     cfg.bounds.consumers = consumers;
-    if consumers > 2 {
+    if consumers > 2 || cfg.bounds.reply_losses > 0 {
         cfg.bounds.losses = 0;
         cfg.bounds.retries = 0;
+    }
+    if consumers > 2 {
+        cfg.bounds.producer_crashes = 0;
+        cfg.bounds.reply_losses = 0;
     }
     cfg
 }

@@ -80,9 +80,10 @@ fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
     }
 }
 
-/// Sends the effect request. Returns the stage to wait in, or None when
-/// nothing is left to wait for (the reply would change nothing).
-fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+/// Sends the effect request (`retry`: again, after its reply did not
+/// come). Returns the stage to wait in, or None when nothing is left to
+/// wait for (the reply would change nothing).
+fn request_effect(cfg: &Config, j: &Job, retry: bool, o: &mut Out) -> Option<Stage> {
     let wait = cfg.pipeline.order == CompletionOrder::EffectThenCompletion
         || records_after_effect(cfg, j).is_some();
     o.send(
@@ -94,9 +95,37 @@ fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
             // The shortcut trusts a first delivery to be the first copy.
             check: !(cfg.pipeline.dedup_only_if_redelivered && j.job.delivery == 1),
             reply: wait,
+            retry,
         },
     );
+    // The client's timeout can fire only when a reply can be lost: the
+    // timer stands for nothing otherwise.
+    if wait && cfg.pipeline.retry_effect_on_timeout && cfg.bounds.reply_losses > 0 {
+        o.set_timer(Timer::EffectTimeout(j.job), super::no_delay());
+    }
     wait.then_some(Stage::Applying)
+}
+
+fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    request_effect(cfg, j, false, o)
+}
+
+/// The effect store's reply for `job` did not come in time: the client
+/// sends the same effect again, with the same key, and waits anew. The
+/// checker fires this only once the reply was lost (a reply merely late
+/// meets the same store state, [`super::faults`]).
+pub fn on_effect_timeout(
+    cfg: &Config,
+    s: &ConsumerState,
+    job: JobRef,
+    o: &mut Out,
+) -> Option<ConsumerState> {
+    let j = s
+        .jobs
+        .iter()
+        .find(|j| j.job == job && j.stage == Stage::Applying)?;
+    request_effect(cfg, j, true, o);
+    Some(s.clone())
 }
 
 /// The consumer asks for the next record. Under a prefetch window the
@@ -301,7 +330,10 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
             }
             return Some(next);
         }
-        Msg::Applied { job, .. } => (job, Stage::Applying),
+        Msg::Applied { job, .. } => {
+            o.cancel_timer(Timer::EffectTimeout(job));
+            (job, Stage::Applying)
+        }
         Msg::Recorded { job } => (job, Stage::Recording),
         Msg::Completed { job, .. } => (job, Stage::Completing),
         _ => return None,

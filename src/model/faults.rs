@@ -22,7 +22,7 @@
 //! witness exists outside it. Adding a fault is one entry here plus the
 //! actor code that makes it happen.
 
-use super::msg::Timer;
+use super::msg::{Msg, Timer};
 use super::witnesses::Listed;
 use super::{
     Action, BROKER, FIRST_CONSUMER, MAX_OPERATIONS, Model, PRODUCER, State, in_flight,
@@ -47,6 +47,7 @@ pub enum Fault {
     BrokerFailover,
     IsrShrink,
     ProducerCrash,
+    ReplyLoss,
 }
 
 /// One fault, everything about it.
@@ -83,7 +84,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 11] = [
+pub const REGISTRY: [FaultKind; 12] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -112,7 +113,7 @@ pub const REGISTRY: [FaultKind; 11] = [
         vocabulary: |_| true,
         possible: |_| true,
         spent: |_, t| t.leg1_lost.iter().sum(),
-        is_action: |_, a| matches!(a, ActorModelAction::Drop(_)),
+        is_action: |_, a| matches!(a, ActorModelAction::Drop(env) if !env.msg.is_effect_reply()),
         witnesses: witnesses::of_loss,
         name: "lost message",
         unit: ("lost message", "lost messages"),
@@ -302,6 +303,26 @@ pub const REGISTRY: [FaultKind; 11] = [
         unit: ("producer crash", "producer crashes"),
         rate_keys: &["producer-crashes-per-hour", "confirm-latency-ms"],
     },
+    FaultKind {
+        fault: Fault::ReplyLoss,
+        field: "reply-losses",
+        // Opt-in, like producer crashes: a store whose replies always
+        // arrive is what every schema-1 file meant.
+        default: 0,
+        bounds_doc: "effect-store replies lost after the store's transaction committed: \
+                     dropped on the way back, cut by a store crash between commit and reply, \
+                     or later than the consumer's timeout",
+        budget: |b| b.reply_losses,
+        set_budget: |b, n| b.reply_losses = n,
+        vocabulary: |_| true,
+        possible: |c| c.pipeline.awaits_effect_reply(),
+        spent: |_, t| t.replies_lost,
+        is_action: |_, a| matches!(a, ActorModelAction::Drop(env) if env.msg.is_effect_reply()),
+        witnesses: witnesses::of_reply_loss,
+        name: "lost store reply",
+        unit: ("lost store reply", "lost store replies"),
+        rate_keys: &["store-timeouts-per-hour", "store-latency-ms"],
+    },
 ];
 
 impl Fault {
@@ -321,6 +342,8 @@ pub struct Tally<'a> {
     /// Leg 1 messages lost so far, per operation: sent, minus received,
     /// minus still in flight.
     pub leg1_lost: [u8; MAX_OPERATIONS],
+    /// The effect store's replies lost so far.
+    pub replies_lost: u8,
     /// Every other message lost so far.
     pub other_lost: u8,
     /// Per operation: the retries its settled attempts pay for: its lost
@@ -333,10 +356,12 @@ pub struct Tally<'a> {
 impl<'a> Tally<'a> {
     pub fn of(s: &'a State) -> Tally<'a> {
         let mut leg1_lost = s.history.leg1_outstanding;
+        let mut replies_lost = s.history.replies_outstanding;
         let mut other_lost = s.history.other_outstanding;
         for msg in in_flight(s) {
             match msg.leg1_op() {
                 Some(op) => leg1_lost[op as usize] -= 1,
+                None if msg.is_effect_reply() => replies_lost -= 1,
                 None => other_lost -= 1,
             }
         }
@@ -352,6 +377,7 @@ impl<'a> Tally<'a> {
         Tally {
             state: s,
             leg1_lost,
+            replies_lost,
             other_lost,
             paid,
         }
@@ -415,9 +441,35 @@ pub fn within_budgets(cfg: &Config, s: &State) -> bool {
     let tally = Tally::of(s);
     broker_and_store_up
         && tally.other_lost == 0
+        && !late_effect_retry(cfg, s)
         && REGISTRY
             .iter()
             .all(|k| (k.spent)(cfg, &tally) <= (k.budget)(&cfg.bounds))
+}
+
+/// A consumer re-sent an effect while its first request or that request's
+/// reply was still on its way: two of one job's effect messages in flight
+/// at once. Such a late reply reaches the same store state as a lost reply
+/// followed by the retry, which the `reply-losses` budget explores, so the
+/// checker leaves the late case out (and the timeout is never explored
+/// before the reply is gone).
+fn late_effect_retry(cfg: &Config, s: &State) -> bool {
+    if !cfg.pipeline.retry_effect_on_timeout || cfg.bounds.reply_losses == 0 {
+        return false;
+    }
+    let mut jobs: Vec<super::msg::JobRef> = in_flight(s)
+        .filter_map(|m| match m {
+            Msg::Apply {
+                job, reply: true, ..
+            }
+            | Msg::Applied { job, .. } => Some(*job),
+            _ => None,
+        })
+        .collect();
+    let n = jobs.len();
+    jobs.sort_unstable();
+    jobs.dedup();
+    jobs.len() < n
 }
 
 /// Whether taking `a` from `s` (a state within the budgets) leaves them:
@@ -436,8 +488,20 @@ pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
             i if i < FIRST_CONSUMER => true,
             _ => super::crashes(s) >= b.crashes,
         },
+        ActorModelAction::Drop(env) if env.msg.is_effect_reply() => {
+            t.replies_lost >= b.reply_losses
+        }
         ActorModelAction::Drop(env) => {
             env.msg.leg1_op().is_none() || t.leg1_lost.iter().sum::<u8>() >= b.losses
+        }
+        // A reply merely late, or a request not yet taken, reaches the same
+        // store state as a lost reply followed by the retry, so the client's
+        // timeout is explored once the reply is gone: the retry is then the
+        // consumer's own step, not a second fault.
+        ActorModelAction::Timeout(id, Timer::EffectTimeout(job)) => {
+            in_flight_from(s, *id).any(|m| matches!(m, Msg::Apply { job: j, .. } if j == job))
+                || in_flight_from(s, Id::from(super::STORE))
+                    .any(|m| matches!(m, Msg::Applied { job: j, .. } if j == job))
         }
         // A re-publish raises the operation's retries by one and loses
         // nothing, so its spurious count (retries beyond losses) may grow.

@@ -59,8 +59,13 @@
 //!   effect outside the transaction is not covered by it.
 //! - The idempotent producer (K2) drops the client's own re-sends; an
 //!   application-level `send` of the same operation is a new record.
-//! - Only Leg 1 messages (publishes and confirms) can be lost; the store
-//!   never crashes. The producer crashes only where
+//! - Only Leg 1 messages (publishes and confirms) and, as their own fault
+//!   (`bounds.reply-losses`), the effect store's replies can be lost. The
+//!   store's state is durable and each request is one transaction, so a
+//!   store crash shows only as a reply lost after the commit (a crash
+//!   before it changes nothing); a reply later than the consumer's timeout
+//!   reaches the same store state as a lost one followed by the retry, and
+//!   is explored as that. The producer crashes only where
 //!   `bounds.producer-crashes` allows (default 0), and always restarts as a
 //!   new producer session: the broker's per-session publish dedup (K2)
 //!   does not know it, and it re-publishes only what it kept durable
@@ -224,6 +229,9 @@ impl Actor for Node {
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Rebalance(to)) => {
                 log::on_rebalance(cfg, s, to, o).map(NodeState::Broker)
             }
+            (Node::Consumer(cfg), NodeState::Consumer(s), Timer::EffectTimeout(job)) => {
+                consumer::on_effect_timeout(cfg, s, job, o).map(NodeState::Consumer)
+            }
             (Node::Consumer(_), NodeState::Consumer(s), Timer::AutoCommit) => {
                 consumer::on_auto_commit(s, o).map(NodeState::Consumer)
             }
@@ -265,6 +273,9 @@ pub struct History {
     /// Leg 1 messages sent and not yet received (in flight or lost), per
     /// operation (a publish or a confirm carries one).
     pub leg1_outstanding: [u8; MAX_OPERATIONS],
+    /// The effect store's replies sent and not yet received (in flight or
+    /// lost: `bounds.reply-losses`).
+    pub replies_outstanding: u8,
     /// Every other message sent and not yet received.
     pub other_outstanding: u8,
     /// Bit `op` is set once `op` has been handed to the pipeline (the
@@ -283,16 +294,28 @@ pub struct History {
     /// they settle an attempt like a loss does (the retry budget's
     /// accounting, [`faults::Tally`]).
     pub stale_confirms: [u8; MAX_OPERATIONS],
+    /// A consumer re-sent an effect whose reply never came.
+    pub effect_retried: bool,
+    /// The store's ledger refused such a re-sent effect.
+    pub retry_refused: bool,
 }
 
 fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     let mut next = *h;
     if let Some(op) = env.msg.leg1_op() {
         next.leg1_outstanding[op as usize] += 1;
+    } else if env.msg.is_effect_reply() {
+        next.replies_outstanding += 1;
     } else {
         next.other_outstanding += 1;
     }
     match env.msg {
+        Msg::Apply { retry: true, .. } => next.effect_retried = true,
+        Msg::Applied {
+            retry: true,
+            fresh: false,
+            ..
+        } => next.retry_refused = true,
         Msg::PublishAck { op, .. } => next.confirmed |= 1 << op,
         Msg::Publish { op, session, .. } => {
             next.promised |= 1 << op;
@@ -307,6 +330,8 @@ fn record_in(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     let mut next = *h;
     if let Some(op) = env.msg.leg1_op() {
         next.leg1_outstanding[op as usize] -= 1;
+    } else if env.msg.is_effect_reply() {
+        next.replies_outstanding -= 1;
     } else {
         next.other_outstanding -= 1;
     }
@@ -366,7 +391,7 @@ pub fn build_demanding(cfg: Config, demanded: Vec<properties::Check>) -> Model {
         .actor(Node::Store(cfg))
         .actors((0..b.consumers).map(|_| Node::Consumer(cfg)))
         .init_network(Network::new_ordered([]))
-        .lossy_network(if b.losses > 0 {
+        .lossy_network(if b.losses > 0 || b.reply_losses > 0 {
             LossyNetwork::Yes
         } else {
             LossyNetwork::No

@@ -64,11 +64,16 @@ pub enum Msg {
         check: bool,
         /// The consumer waits for `Applied`; otherwise it has moved on.
         reply: bool,
+        /// Sent again because the previous request's reply never came
+        /// (`consumer.retry-effect-on-timeout`).
+        retry: bool,
     },
-    /// Store → consumer. `fresh` is false when the ledger found the key.
+    /// Store → consumer. `fresh` is false when the ledger found the key;
+    /// `retry` echoes the request's.
     Applied {
         job: JobRef,
         fresh: bool,
+        retry: bool,
     },
     /// Consumer → store: write the ledger row in its own transaction.
     Record {
@@ -112,6 +117,12 @@ impl Msg {
             _ => None,
         }
     }
+
+    /// The effect store's reply to an effect request: lost only as the
+    /// `reply-losses` fault.
+    pub fn is_effect_reply(&self) -> bool {
+        matches!(self, Msg::Applied { .. })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -148,6 +159,9 @@ pub enum Timer {
     /// Broker (replicated): the leader dies and follower `f` takes over
     /// (a fault).
     Failover(u8),
+    /// Consumer: the effect store's reply for this job did not come in
+    /// time (`consumer.retry-effect-on-timeout`).
+    EffectTimeout(JobRef),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

@@ -1,6 +1,12 @@
 //! The effect store: the database or payment API where the side effect
-//! lands. It never crashes (it is the durable side of the boundary), so its
-//! state is the ground truth the properties read.
+//! lands. Its state is durable (it is the ground truth the properties
+//! read) and each request is one transaction that commits or not. What
+//! can fail is the round trip: its reply to the consumer can be lost after
+//! the commit (`bounds.reply-losses`: a dropped reply, a store crash
+//! between commit and reply, or a reply later than the consumer's
+//! timeout), and the consumer cannot tell a committed effect from a
+//! failed one (the seed's "providers succeed but the response arrives
+//! late enough to look like a failure").
 
 use super::Out;
 use super::msg::{Key, Msg};
@@ -41,6 +47,7 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             key,
             check,
             reply,
+            retry,
         } => {
             let p = &cfg.pipeline;
             // One transaction: the lookup, the effect and (WithEffect) the
@@ -51,7 +58,14 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
                 && s.ledger.binary_search(&k).is_ok()
             {
                 if reply {
-                    o.send(src, Msg::Applied { job, fresh: false });
+                    o.send(
+                        src,
+                        Msg::Applied {
+                            job,
+                            fresh: false,
+                            retry,
+                        },
+                    );
                 }
                 return None;
             }
@@ -62,7 +76,14 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
                 insert(&mut next.ledger, k);
             }
             if reply {
-                o.send(src, Msg::Applied { job, fresh: true });
+                o.send(
+                    src,
+                    Msg::Applied {
+                        job,
+                        fresh: true,
+                        retry,
+                    },
+                );
             }
             Some(next)
         }

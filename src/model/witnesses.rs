@@ -556,6 +556,51 @@ fn republish_confirmed(_: &Model, s: &State) -> bool {
             .any(|(op, &a)| a && p.orphaned & (1 << op) != 0)
 }
 
+fn store_reply_lost(_: &Model, s: &State) -> bool {
+    super::faults::Tally::of(s).replies_lost > 0
+}
+
+fn effect_resent(_: &Model, s: &State) -> bool {
+    s.history.effect_retried
+}
+
+fn resent_effect_refused(_: &Model, s: &State) -> bool {
+    s.history.retry_refused
+}
+
+/// A lost reply matters where the consumer acts on the silence: it sends
+/// the effect again, and a ledger checked in the effect's transaction must
+/// then refuse it.
+pub fn of_reply_loss(cfg: &Config) -> Vec<Listed> {
+    let p = &cfg.pipeline;
+    let on = cfg.bounds.reply_losses > 0 && p.awaits_effect_reply();
+    let retries = on && p.retry_effect_on_timeout;
+    let refuses = p.ledger_key != LedgerKey::None
+        && p.ledger_check
+        && p.ledger_write == crate::pipeline::LedgerWrite::WithEffect
+        && !p.dedup_only_if_redelivered;
+    vec![
+        (
+            on,
+            witness("a store reply lost after its commit", store_reply_lost),
+        ),
+        (
+            retries,
+            witness(
+                "the consumer re-sent the effect after its reply was lost",
+                effect_resent,
+            ),
+        ),
+        (
+            retries && refuses,
+            witness(
+                "the ledger refused the re-sent effect",
+                resent_effect_refused,
+            ),
+        ),
+    ]
+}
+
 /// A producer crash matters where it catches an operation unconfirmed; an
 /// outbox relay must then get it confirmed by its new session.
 pub fn of_producer_crash(cfg: &Config) -> Vec<Listed> {

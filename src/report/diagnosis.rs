@@ -37,6 +37,8 @@ struct Application {
     step: usize,
     /// The record (message) that was applied.
     msg: u8,
+    /// The delivery that applied it (a committed transaction has none).
+    delivery: Option<u8>,
 }
 
 /// The steps that applied `o` in `sink`: an effect the store committed, or
@@ -53,7 +55,11 @@ fn applications(model: &Model, trace: &Trace, sink: Sink, o: u8) -> Vec<Applicat
                     skipped: false,
                     ..
                 },
-            ) if op == o => Some(Application { step, msg: job.msg }),
+            ) if op == o => Some(Application {
+                step,
+                msg: job.msg,
+                delivery: Some(job.delivery),
+            }),
             (
                 Sink::OutputTopic,
                 Event::Committed {
@@ -72,6 +78,7 @@ fn applications(model: &Model, trace: &Trace, sink: Sink, o: u8) -> Vec<Applicat
                 Some(Application {
                     step,
                     msg: offset - 1,
+                    delivery: None,
                 })
             }
             _ => None,
@@ -214,6 +221,38 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             )
         };
         return diagnosis(LEG1, gap, guarantee);
+    }
+
+    // One delivery applied twice: only the consumer's own retry of an
+    // effect whose reply it never got sends it again.
+    if first.msg == second.msg && first.delivery.is_some() && first.delivery == second.delivery {
+        let c = of_trace(model, trace)
+            .skip(first.step)
+            .take(second.step - first.step)
+            .find_map(|(_, _, e)| match e {
+                Event::EffectTimedOut { consumer, op, .. } if op == dup => Some(consumer),
+                _ => None,
+            });
+        if let Some(c) = c {
+            let o = op(dup);
+            let why = format!(
+                "the store committed {o}'s effect, its reply to {} was lost (a dropped reply, a store crash between commit and reply, or a reply later than the client's timeout), and the consumer, unable to tell a committed effect from a failed one, sent it again",
+                super::words::consumer(c)
+            );
+            let guarantee = match (p.ledger_key, p.ledger_check, p.ledger_write) {
+                (LedgerKey::None, _, _) => format!(
+                    "A request whose outcome is unknown may be retried only against an effect that refuses a repeat: {STORE_REFUSES} (or the API's idempotency key, the operation id): {why}. Without that, do not retry on timeout; reconcile instead."
+                ),
+                (_, false, _) => format!(
+                    "The effect store must look the key up and skip the effect in the same transaction as the effect: a ledger row that is written but never checked refuses nothing; {why}."
+                ),
+                (_, _, LedgerWrite::AfterEffect) => format!(
+                    "The ledger row must commit in the same transaction as the effect: {why}, and the row written after the effect was not there yet to refuse the retry."
+                ),
+                _ => format!("{STORE_REFUSES}: {why}."),
+            };
+            return diagnosis(LEG3, "effect committed → effect reply received", guarantee);
+        }
     }
 
     // One broker message handed out twice.

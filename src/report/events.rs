@@ -293,6 +293,13 @@ pub enum Event {
         msg: u8,
         op: u8,
     },
+    /// A consumer's call to the effect store timed out (its reply was
+    /// lost): it sends the same effect again.
+    EffectTimedOut {
+        consumer: u8,
+        job: JobRef,
+        op: u8,
+    },
     /// A consumer's background auto-commit timer fired: it sends a commit
     /// of `offset` (the stored offset + 1).
     AutoCommitTimer {
@@ -340,6 +347,20 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             consumer: model::consumer_index(*id),
             msg: *m,
         },
+        ActorModelAction::Timeout(id, Timer::EffectTimeout(job)) => {
+            let consumer = model::consumer_index(*id);
+            let op = consumer_state(before, consumer)
+                .1
+                .jobs
+                .iter()
+                .find(|j| j.job == *job)
+                .map_or(0, |j| j.op);
+            Event::EffectTimedOut {
+                consumer,
+                job: *job,
+                op,
+            }
+        }
         ActorModelAction::Timeout(id, Timer::AutoCommit) => {
             let consumer = model::consumer_index(*id);
             let stored = consumer_state(before, consumer)

@@ -171,9 +171,12 @@ fn message(msg: &Msg) -> Value {
                 "key": match k { Some(k) => variant("Some", key(k)), None => variant("None", unit()) },
             }),
         ),
-        Msg::Applied { job, fresh } => variant(
+        Msg::Applied { job, fresh, retry } => variant(
             "Applied",
-            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "fresh": fresh }),
+            json!({
+                "message": nth(job.msg), "delivery": int(job.delivery), "fresh": fresh,
+                "retry": retry,
+            }),
         ),
         Msg::Record { job, key: k } => variant(
             "Record",

@@ -322,6 +322,15 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 }
             ),
         )],
+        (
+            _,
+            Event::EffectTimedOut {
+                consumer, op: o, ..
+            },
+        ) => vec![note(
+            &format!("C{}", consumer + 1),
+            &format!("⏰ no reply from the effect store for {}: re-send", op(o)),
+        )],
         (_, Event::AutoCommitTimer { consumer, offset }) => vec![note(
             &format!("C{}", consumer + 1),
             &format!("⏰ auto-commit timer: commit stored offset {offset}"),
@@ -381,10 +390,18 @@ fn label(model: &Model, msg: &Msg) -> String {
         Msg::Deliver { job: j, op: o, .. } => {
             format!("{} {} ({})", v.deliver_label, op(o), job(j))
         }
-        Msg::Apply { op: o, key: k, .. } => match k {
-            Some(k) => format!("apply {} (key {})", op(o), key(k)),
-            None => format!("apply {}", op(o)),
-        },
+        Msg::Apply {
+            op: o,
+            key: k,
+            retry,
+            ..
+        } => {
+            let verb = if retry { "re-send apply" } else { "apply" };
+            match k {
+                Some(k) => format!("{verb} {} (key {})", op(o), key(k)),
+                None => format!("{verb} {}", op(o)),
+            }
+        }
         Msg::Applied { fresh: true, .. } => "applied".into(),
         Msg::Applied { fresh: false, .. } => "already applied".into(),
         Msg::Record { key: k, .. } => format!("write ledger key {}", key(k)),

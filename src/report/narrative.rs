@@ -159,6 +159,16 @@ pub fn words(model: &Model, e: &Event) -> String {
                 offset(*resumes_at)
             )
         }
+        Event::EffectTimedOut {
+            consumer: c,
+            job: j,
+            op: o,
+        } => format!(
+            "{}'s call to the effect store for {} ({}) times out with no reply; not knowing whether it committed, it sends the effect again",
+            consumer(*c),
+            op(*o),
+            words::job(*j)
+        ),
         Event::AutoCommitTimer {
             consumer: c,
             offset: n,
@@ -606,6 +616,11 @@ fn lost(src: Id, dst: Id, msg: &Msg) -> String {
         Msg::PublishAck { op: o, .. } => {
             format!("broker's confirm of {} to the producer is lost", op(*o))
         }
+        Msg::Applied { job: j, .. } => format!(
+            "the effect store's reply to {} ({}) is lost after its transaction committed (a dropped reply, or the store crashed between commit and reply)",
+            actor(dst),
+            words::job(*j)
+        ),
         other => format!(
             "a message from {} to {} is lost: {other:?}",
             actor(src),
