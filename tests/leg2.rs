@@ -6,12 +6,12 @@
 
 use onceproof::check::{self, Limits, Verdict};
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{Acks, BrokerKind, Config, Mode, Pipeline};
+use onceproof::pipeline::{Acks, BrokerKind, Mode, Pipeline};
 use onceproof::report::narrative;
 
 mod common;
 
-use common::{assert_shipped, assert_unreached_where_impossible, run, shipped};
+use common::{assert_shipped, assert_unreached_where_impossible, refutes, run, shipped};
 
 use Verdict::{Counterexample as Ce, Proved};
 
@@ -30,10 +30,6 @@ fn every_shipped_leg2_scenario_has_its_verdicts_and_witnesses() {
             "{name}: no failover witness demanded"
         );
     }
-}
-
-fn refutes(cfg: Config, property: &str, why: &str) {
-    assert_eq!(run(cfg).verdict(property), Some(Ce), "{why}");
 }
 
 #[test]

@@ -124,6 +124,7 @@ fn each_store_reply_witness_is_vacuous_where_it_cannot_happen() {
             waits,
             "the consumer re-sent the effect after its reply was lost",
         ),
+        (waits, "the ledger refused the re-sent effect"),
     ]);
 }
 

@@ -457,19 +457,21 @@ fn late_effect_retry(cfg: &Config, s: &State) -> bool {
     if !cfg.pipeline.retry_effect_on_timeout || cfg.bounds.reply_losses == 0 {
         return false;
     }
-    let mut jobs: Vec<super::msg::JobRef> = in_flight(s)
-        .filter_map(|m| match m {
-            Msg::Apply {
-                job, reply: true, ..
-            }
-            | Msg::Applied { job, .. } => Some(*job),
-            _ => None,
-        })
-        .collect();
-    let n = jobs.len();
-    jobs.sort_unstable();
-    jobs.dedup();
-    jobs.len() < n
+    effect_round_trips(s)
+        .enumerate()
+        .any(|(i, job)| effect_round_trips(s).skip(i + 1).any(|j| j == job))
+}
+
+/// The job of every effect request awaiting its reply, and of every reply,
+/// on its way.
+fn effect_round_trips(s: &State) -> impl Iterator<Item = super::msg::JobRef> + '_ {
+    in_flight(s).filter_map(|m| match m {
+        Msg::Apply {
+            job, reply: true, ..
+        }
+        | Msg::Applied { job, .. } => Some(*job),
+        _ => None,
+    })
 }
 
 /// Whether taking `a` from `s` (a state within the budgets) leaves them:
@@ -498,10 +500,8 @@ pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
         // store state as a lost reply followed by the retry, so the client's
         // timeout is explored once the reply is gone: the retry is then the
         // consumer's own step, not a second fault.
-        ActorModelAction::Timeout(id, Timer::EffectTimeout(job)) => {
-            in_flight_from(s, *id).any(|m| matches!(m, Msg::Apply { job: j, .. } if j == job))
-                || in_flight_from(s, Id::from(super::STORE))
-                    .any(|m| matches!(m, Msg::Applied { job: j, .. } if j == job))
+        ActorModelAction::Timeout(_, Timer::EffectTimeout(job)) => {
+            effect_round_trips(s).any(|j| j == *job)
         }
         // A re-publish raises the operation's retries by one and loses
         // nothing, so its spurious count (retries beyond losses) may grow.

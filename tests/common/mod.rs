@@ -86,3 +86,12 @@ pub fn assert_unreached_where_impossible(cases: Vec<(onceproof::pipeline::Config
         assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Vacuous), "{name}");
     }
 }
+
+/// The checker must refute `property` for `cfg` (a negative control).
+pub fn refutes(cfg: onceproof::pipeline::Config, property: &str, why: &str) {
+    assert_eq!(
+        run(cfg).verdict(property),
+        Some(onceproof::check::Verdict::Counterexample),
+        "{why}"
+    );
+}
