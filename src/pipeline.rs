@@ -146,6 +146,21 @@ pub enum LedgerWrite {
     WithEffect,
     /// In a separate step after the effect (BROKER-FACTS W3).
     AfterEffect,
+    /// In a separate step before the effect (W3's mirror): a crash in
+    /// between leaves a key for an effect that never happened.
+    BeforeEffect,
+}
+
+/// Where the ledger lookup happens (`[store] check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lookup {
+    /// The key is checked by the write itself, a unique insert, in one
+    /// transaction with it (a conditional commit).
+    UniqueInsert,
+    /// The key is read in its own transaction and the insert never fails
+    /// (no unique constraint): two holders can both find no row (W2).
+    CheckThenAct,
 }
 
 /// What the broker does with a completion signal from a delivery that no
@@ -385,6 +400,8 @@ pub struct Pipeline {
     /// in the same transaction as the effect (a conditional commit).
     pub ledger_check: bool,
     pub ledger_write: LedgerWrite,
+    #[serde(rename = "check")]
+    pub lookup: Lookup,
     /// The broker is one partition of an ordered log with a committed
     /// offset (Kafka): completion is an offset commit that covers every
     /// earlier record, a restart or a new owner resumes from the committed
@@ -473,6 +490,7 @@ impl Pipeline {
             ledger_key: LedgerKey::None,
             ledger_check: true,
             ledger_write: LedgerWrite::WithEffect,
+            lookup: Lookup::UniqueInsert,
             log: false,
             auto_commit: AutoCommit::Off,
             processing: Processing::Sync,

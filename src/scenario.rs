@@ -10,7 +10,7 @@ use crate::check::Verdict;
 use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
-    Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Mode, Pipeline,
+    Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Lookup, Mode, Pipeline,
     Processing, Publish, Resend, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
@@ -244,6 +244,7 @@ struct StorePart {
     ledger_key: Option<LedgerKey>,
     ledger_check: Option<bool>,
     ledger_write: Option<LedgerWrite>,
+    check: Option<Lookup>,
     effect: Option<Effect>,
 }
 
@@ -617,6 +618,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ledger_key: p.store.ledger_key.unwrap_or(base.ledger_key),
         ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
+        lookup: p.store.check.unwrap_or(base.lookup),
         log: base.log,
         auto_commit,
         processing: kafka
@@ -1294,7 +1296,9 @@ fn void_fields(
             .filter(|r| r.0)
             .map(|(_, section, key, why)| (section, key, why.to_string())),
     );
-    if f.store.ledger_write.is_some() && !(p.has_ledger() && p.ledger_check && p.touches_store()) {
+    // How the ledger is written and looked up means nothing when it is
+    // never read.
+    if !(p.has_ledger() && p.ledger_check && p.touches_store()) {
         let why = if !p.touches_store() {
             outside
         } else if p.has_ledger() {
@@ -1302,7 +1306,13 @@ fn void_fields(
         } else {
             "there is no ledger (`store.ledger-key = \"none\"`)"
         };
-        void.push(("store", "ledger-write", why.to_string()));
+        let set = [
+            (f.store.ledger_write.is_some(), "ledger-write"),
+            (f.store.check.is_some(), "check"),
+        ];
+        for (_, key) in set.into_iter().filter(|s| s.0) {
+            void.push(("store", key, why.to_string()));
+        }
     }
     void
 }

@@ -1337,3 +1337,49 @@ fn producer_and_store_fault_fields_and_their_errors() {
         assert_bad(&text, line, field, words);
     }
 }
+
+#[test]
+fn ledger_pattern_fields_and_their_errors() {
+    let idempotent = VALID.replace("\"at-least-once\"", "\"idempotency\"");
+    let store = |table: &str| idempotent.replace("[bounds]", &format!("{table}\n[bounds]"));
+    // Valid: check-then-act and a row written before the effect check and
+    // exit as the model decides (the expectation names applied-once CE).
+    let (code, stderr, _) = check_file(&store("[store]\ncheck = \"check-then-act\"\n"));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            store("[store]\ncheck = \"sometimes\"\n"),
+            7,
+            "store.check",
+            "unknown variant",
+        ),
+        (store("[store]\ncheck = true\n"), 7, "store.check", "string"),
+        (
+            store("[store]\nledger-write = \"before\"\n"),
+            7,
+            "store.ledger-write",
+            "unknown variant",
+        ),
+        (
+            with_table("[store]\ncheck = \"check-then-act\"\n"),
+            7,
+            "store.check",
+            "there is no ledger",
+        ),
+        (
+            store("[store]\nledger-check = false\ncheck = \"unique-insert\"\n"),
+            8,
+            "store.check",
+            "the ledger is never read",
+        ),
+        (
+            with_table("[store]\nledger-write = \"before-effect\"\n"),
+            7,
+            "store.ledger-write",
+            "there is no ledger",
+        ),
+    ];
+    for (text, line, field, words) in cases {
+        assert_bad(&text, line, field, words);
+    }
+}

@@ -12,7 +12,9 @@ use super::durable::Durable;
 use super::msg::Timer;
 use super::msg::{JobRef, Key, Msg};
 use super::{BROKER, Out, STORE};
-use crate::pipeline::{AfterAbort, AutoCommit, CompletionOrder, Config, LedgerKey, LedgerWrite};
+use crate::pipeline::{
+    AfterAbort, AutoCommit, CompletionOrder, Config, LedgerKey, LedgerWrite, Lookup,
+};
 use serde::Serialize;
 use stateright::actor::Id;
 
@@ -27,6 +29,11 @@ pub enum Stage {
     Recording,
     /// Waiting for the broker to accept completion.
     Completing,
+    /// Waiting for the ledger lookup, a transaction of its own
+    /// (check-then-act).
+    Looking,
+    /// Waiting for the ledger row written before the effect.
+    Claiming,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -76,7 +83,33 @@ fn ledger_key(cfg: &Config, j: &Job) -> Option<Key> {
 fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
     match cfg.pipeline.ledger_write {
         LedgerWrite::AfterEffect => ledger_key(cfg, j),
-        LedgerWrite::WithEffect => None,
+        LedgerWrite::WithEffect | LedgerWrite::BeforeEffect => None,
+    }
+}
+
+/// Whether this delivery is looked up at all: the RabbitMQ shortcut
+/// trusts a first delivery to be the first copy.
+fn looks_up(cfg: &Config, j: &Job) -> bool {
+    checks(cfg, j.job)
+}
+
+fn checks(cfg: &Config, job: JobRef) -> bool {
+    cfg.pipeline.ledger_check && !(cfg.pipeline.dedup_only_if_redelivered && job.delivery == 1)
+}
+
+/// The first request of a delivery's effect side: a lookup of its own
+/// (check-then-act), the ledger row written before the effect, or the
+/// effect. The reports read it to say what a delivery leads to.
+pub fn first_request(cfg: &Config, job: JobRef) -> Stage {
+    let p = &cfg.pipeline;
+    if !p.has_ledger() {
+        Stage::Applying
+    } else if p.lookup == Lookup::CheckThenAct && checks(cfg, job) {
+        Stage::Looking
+    } else if p.ledger_write == LedgerWrite::BeforeEffect {
+        Stage::Claiming
+    } else {
+        Stage::Applying
     }
 }
 
@@ -84,29 +117,51 @@ fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
 /// come). Returns the stage to wait in, or None when nothing is left to
 /// wait for (the reply would change nothing).
 fn request_effect(cfg: &Config, j: &Job, retry: bool, o: &mut Out) -> Option<Stage> {
-    let wait = cfg.pipeline.order == CompletionOrder::EffectThenCompletion
-        || records_after_effect(cfg, j).is_some();
+    let p = &cfg.pipeline;
+    let wait =
+        p.order == CompletionOrder::EffectThenCompletion || records_after_effect(cfg, j).is_some();
+    // A row written before the effect is not written again; a lookup of
+    // its own (check-then-act) is not repeated inside the effect's
+    // transaction.
+    let key = ledger_key(cfg, j).filter(|_| p.ledger_write != LedgerWrite::BeforeEffect);
     o.send(
         Id::from(STORE),
         Msg::Apply {
             job: j.job,
             op: j.op,
-            key: ledger_key(cfg, j),
-            // The shortcut trusts a first delivery to be the first copy.
-            check: !(cfg.pipeline.dedup_only_if_redelivered && j.job.delivery == 1),
+            key,
+            check: looks_up(cfg, j) && p.lookup == Lookup::UniqueInsert,
             reply: wait,
             retry,
         },
     );
     // The client's timeout can fire only when a reply can be lost: the
     // timer stands for nothing otherwise.
-    if wait && cfg.pipeline.retry_effect_on_timeout && cfg.bounds.reply_losses > 0 {
+    if wait && p.retry_effect_on_timeout && cfg.bounds.reply_losses > 0 {
         o.set_timer(Timer::EffectTimeout(j.job), super::no_delay());
     }
     wait.then_some(Stage::Applying)
 }
 
+/// The effect side of a job, from its [`first_request`].
 fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    match (first_request(cfg, j.job), ledger_key(cfg, j)) {
+        (Stage::Looking, Some(key)) => {
+            o.send(Id::from(STORE), Msg::Lookup { job: j.job, key });
+            Some(Stage::Looking)
+        }
+        _ => claim_or_apply(cfg, j, o),
+    }
+}
+
+/// The ledger row, if it is written before the effect, else the effect.
+fn claim_or_apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    if cfg.pipeline.ledger_write == LedgerWrite::BeforeEffect
+        && let Some(key) = ledger_key(cfg, j)
+    {
+        o.send(Id::from(STORE), Msg::Claim { job: j.job, key });
+        return Some(Stage::Claiming);
+    }
     request_effect(cfg, j, false, o)
 }
 
@@ -335,6 +390,8 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
             (job, Stage::Applying)
         }
         Msg::Recorded { job } => (job, Stage::Recording),
+        Msg::Claimed { job, .. } => (job, Stage::Claiming),
+        Msg::LookedUp { job, .. } => (job, Stage::Looking),
         Msg::Completed { job, .. } => (job, Stage::Completing),
         _ => return None,
     };
@@ -364,6 +421,15 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
         // A rejected completion means the lease moved on: another delivery
         // owns the work now.
         Msg::Completed { .. } => (None, false),
+        Msg::LookedUp { found: false, .. } => (claim_or_apply(cfg, &j, o), false),
+        // The row written before the effect is the claim; a unique insert
+        // that found it already there counts the operation as done.
+        Msg::Claimed { fresh, .. }
+            if fresh || !(looks_up(cfg, &j) && cfg.pipeline.lookup == Lookup::UniqueInsert) =>
+        {
+            (request_effect(cfg, &j, false, o), false)
+        }
+        // The effect is done, or the ledger says so.
         _ => after_effect(cfg, &j, more, o),
     };
     match then {

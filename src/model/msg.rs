@@ -75,13 +75,37 @@ pub enum Msg {
         fresh: bool,
         retry: bool,
     },
-    /// Consumer → store: write the ledger row in its own transaction.
+    /// Consumer → store: write the ledger row in its own transaction, after
+    /// the effect.
     Record {
         job: JobRef,
         key: Key,
     },
     Recorded {
         job: JobRef,
+    },
+    /// Consumer → store: write the ledger row in its own transaction,
+    /// before the effect.
+    Claim {
+        job: JobRef,
+        key: Key,
+    },
+    /// Store → consumer. `fresh` is false when the row was already there
+    /// (a unique insert fails; a blind one changes nothing).
+    Claimed {
+        job: JobRef,
+        fresh: bool,
+    },
+    /// Consumer → store (check-then-act): read the ledger in a transaction
+    /// of its own.
+    Lookup {
+        job: JobRef,
+        key: Key,
+    },
+    /// Store → consumer: whether the lookup found the key.
+    LookedUp {
+        job: JobRef,
+        found: bool,
     },
     /// Consumer → broker: ack / delete / offset commit for one delivery.
     Complete {

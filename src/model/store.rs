@@ -7,6 +7,10 @@
 //! timeout), and the consumer cannot tell a committed effect from a
 //! failed one (the seed's "providers succeed but the response arrives
 //! late enough to look like a failure").
+//!
+//! The ledger's lookup is part of the effect's transaction (a unique
+//! insert) or a transaction of its own (check-then-act, W2); its row is
+//! written with the effect, after it (W3) or before it (W3's mirror).
 
 use super::Out;
 use super::msg::{Key, Msg};
@@ -87,14 +91,26 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             }
             Some(next)
         }
-        Msg::Record { job, key } => {
-            o.send(src, Msg::Recorded { job });
-            if s.ledger.binary_search(&key).is_ok() {
+        Msg::Record { job, key } | Msg::Claim { job, key } => {
+            let fresh = s.ledger.binary_search(&key).is_err();
+            o.send(
+                src,
+                match msg {
+                    Msg::Claim { .. } => Msg::Claimed { job, fresh },
+                    _ => Msg::Recorded { job },
+                },
+            );
+            if !fresh {
                 return None;
             }
             let mut next = s.clone();
             insert(&mut next.ledger, key);
             Some(next)
+        }
+        Msg::Lookup { job, key } => {
+            let found = s.ledger.binary_search(&key).is_ok();
+            o.send(src, Msg::LookedUp { job, found });
+            None
         }
         _ => None,
     }

@@ -37,10 +37,13 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
                 // The store has taken this job's request (it is no longer in
                 // flight), so the effect is committed, or was found committed
                 // by the ledger: either way the operation is applied.
+                // A lookup of its own commits nothing; a row written before
+                // the effect is the first thing committed.
                 CompletionOrder::EffectThenCompletion => {
-                    let requested = in_flight_from(s, consumer_id(i))
-                        .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job));
-                    !done && !requested
+                    let requested = in_flight_from(s, consumer_id(i)).any(|msg| {
+                        matches!(msg, Msg::Apply { job, .. } | Msg::Claim { job, .. } if *job == j.job)
+                    });
+                    !done && !requested && j.stage != Stage::Looking
                 }
                 CompletionOrder::CompletionThenEffect => {
                     j.stage == Stage::Completing && done && st.applied[j.op as usize] == 0
@@ -220,7 +223,7 @@ fn two_unacked(_: &Model, s: &State) -> bool {
 /// A job whose effect has not reached the store: waiting to start, or its
 /// request still on its way. The narrative's "covers" reads it too.
 pub fn unapplied(s: &State, consumer: u8, j: &super::consumer::Job) -> bool {
-    j.stage == Stage::Queued
+    matches!(j.stage, Stage::Queued | Stage::Looking | Stage::Claiming)
         || in_flight_from(s, consumer_id(consumer))
             .any(|msg| matches!(msg, Msg::Apply { job, .. } if *job == j.job))
 }

@@ -12,7 +12,7 @@ use crate::model::properties::NO_LOSS;
 use crate::model::sinks::Sink;
 use crate::model::{self, Model};
 use crate::pipeline::{
-    AfterAbort, AttemptIds, AutoCommit, CompletionOrder, LedgerKey, LedgerWrite, Resend,
+    AfterAbort, AttemptIds, AutoCommit, CompletionOrder, LedgerKey, LedgerWrite, Lookup, Resend,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,9 @@ pub struct Diagnosis {
     /// The sentence a design review should demand.
     pub guarantee: String,
 }
+
+/// W2's remedy, named by the pattern.
+const CHECK_THEN_ACT: &str = "Check-then-act: the lookup and the insert are separate transactions, so two holders of one operation can both pass the check (W2); make the insert unique and part of the effect's transaction (`store.check = \"unique-insert\"`)";
 
 pub const LEG1: &str = "Leg 1, producer → broker";
 pub const LEG2: &str = "Leg 2, broker durability";
@@ -190,6 +193,10 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             format!(
                 "The effect store must look the operation id up and skip the effect in the same transaction as the effect: the producer's retry stored {o} as two messages, and a ledger that is written but never checked refuses neither."
             )
+        } else if p.ledger_key == LedgerKey::OperationId && p.lookup == Lookup::CheckThenAct {
+            format!(
+                "{CHECK_THEN_ACT}: the producer's retry stored {o} as two messages, and their two holders both found no row before either wrote one."
+            )
         } else if p.ledger_key == LedgerKey::OperationId
             && p.ledger_write == LedgerWrite::AfterEffect
         {
@@ -258,7 +265,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     // One broker message handed out twice.
     // An output record is written by the commit itself, so what put a
     // second holder to work can come before the first application.
-    let from = if sink == Sink::OutputTopic {
+    // So can a lease that expired between a separate lookup and its effect.
+    let check_then_act = p.lookup == Lookup::CheckThenAct && p.has_ledger() && p.ledger_check;
+    let from = if sink == Sink::OutputTopic || check_then_act {
         0
     } else {
         first.step
@@ -266,6 +275,8 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     let cause = redelivery_cause(model, trace, first.msg, from, second.step);
     let gap = if sink == Sink::OutputTopic {
         "partition moved → the older generation's transaction committed"
+    } else if check_then_act {
+        "ledger looked up → key inserted (another holder passed the same lookup)"
     } else {
         "effect committed → completion recorded"
     };
@@ -282,6 +293,12 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
                 "a rebalance moved the partition while its owner still worked on {m}, and the new owner resumed from the committed offset behind it (the old owner, a zombie, applied the effect anyway)"
             ),
             " Fencing stops the zombie's commit, not its side effect.",
+        ),
+        Redelivery::Crash if check_then_act => (
+            format!(
+                "a consumer crashed after its lookup, with its effect request still on its way to the store, so the broker redelivered {m} while that request had not yet committed"
+            ),
+            "",
         ),
         Redelivery::Crash => (
             format!(
@@ -310,6 +327,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         ),
         (_, false, _) => format!(
             "The effect store must look the key up and skip the effect in the same transaction as the effect (a conditional commit): a ledger row that is written but never checked refuses nothing; {why}."
+        ),
+        _ if check_then_act => format!(
+            "{CHECK_THEN_ACT}: {why}, and both holders found no row before either wrote one."
         ),
         (_, _, LedgerWrite::AfterEffect) => {
             let race = match cause {
@@ -418,7 +438,20 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
         return diagnosis(LEG1, "handed to the producer → published", guarantee);
     }
     let done = stored.iter().any(|&m| b.messages[m].status == Status::Done);
-    if done && model.cfg.pipeline.order == CompletionOrder::CompletionThenEffect {
+    let p = &model.cfg.pipeline;
+    let claimed = of_trace(model, trace).any(|(_, _, e)| {
+        matches!(e, Event::LedgerRow { op, already: false, before_effect: true, .. } if op == lost)
+    });
+    if claimed && model::store(last).applied[lost as usize] == 0 {
+        return diagnosis(
+            LEG3,
+            "ledger row committed → effect committed",
+            format!(
+                "Insert before the effect, separately (W3's mirror): {o}'s key committed in its own transaction, then its holder stopped before the effect, and every later copy found the key and counted {o} as done. The key must commit in the effect's transaction (`store.ledger-write = \"with-effect\"`), so that neither exists without the other."
+            ),
+        );
+    }
+    if done && p.order == CompletionOrder::CompletionThenEffect {
         let crashed = of_trace(model, trace).any(|(_, _, e)| matches!(e, Event::Crashed { .. }));
         let why = if crashed {
             format!(

@@ -72,9 +72,12 @@ pub enum ReplyOutcome {
     /// This incarnation holds no such work: the reply is ignored.
     Ignored { incarnation: u8 },
     /// The consumer takes it; `records_next`: it writes its ledger row
-    /// next; `completes_next`: it sends completion next.
+    /// next; `applies_next`: it requests the effect next (after a lookup
+    /// or a row written before the effect); `completes_next`: it sends
+    /// completion next.
     Taken {
         records_next: bool,
+        applies_next: bool,
         completes_next: bool,
     },
 }
@@ -218,11 +221,21 @@ pub enum Event {
         key_written: bool,
         times: u8,
     },
-    /// A separate ledger write (`ledger-write = "after-effect"`).
+    /// A separate ledger write (`ledger-write = "after-effect"` or
+    /// `"before-effect"`); `already`: the row was there (a unique insert
+    /// fails, a blind one changes nothing).
     LedgerRow {
         op: u8,
         key: Key,
         already: bool,
+        before_effect: bool,
+    },
+    /// A ledger lookup in its own transaction (`store.check =
+    /// "check-then-act"`).
+    Lookup {
+        op: u8,
+        key: Key,
+        found: bool,
     },
     /// `also`: the earlier deliveries of the channel an accepted ack with
     /// `multiple = true` acked with it; `covers`: those a live consumer
@@ -708,10 +721,16 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 times: model::store(after).applied[op as usize],
             }
         }
-        Msg::Record { job, key } => Event::LedgerRow {
+        Msg::Record { job, key } | Msg::Claim { job, key } => Event::LedgerRow {
             op: op_of_job(before, src, job),
             key,
             already: model::store(before).ledger.binary_search(&key).is_ok(),
+            before_effect: matches!(msg, Msg::Claim { .. }),
+        },
+        Msg::Lookup { job, key } => Event::Lookup {
+            op: op_of_job(before, src, job),
+            key,
+            found: model::store(before).ledger.binary_search(&key).is_ok(),
         },
         Msg::Complete { job, .. } if p.log => {
             let log = model::broker(before).log.expect("a log");
@@ -797,6 +816,8 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
         }
         Msg::Applied { job, .. } => reply(before, after, dst, job, Stage::Applying, msg),
         Msg::Recorded { job } => reply(before, after, dst, job, Stage::Recording, msg),
+        Msg::Claimed { job, .. } => reply(before, after, dst, job, Stage::Claiming, msg),
+        Msg::LookedUp { job, .. } => reply(before, after, dst, job, Stage::Looking, msg),
         Msg::Completed { job, .. } => reply(before, after, dst, job, Stage::Completing, msg),
         Msg::Poll => Event::Polled { src },
         Msg::Seek => {
@@ -851,8 +872,16 @@ fn reply(before: &State, after: &State, dst: Id, job: JobRef, stage: Stage, msg:
                     .filter(|m| matches!(m, Msg::Complete { job: j, .. } if *j == job))
                     .count()
             };
+            let applies = |s: &State| {
+                model::in_flight_from(s, dst)
+                    .filter(|m| matches!(m, Msg::Apply { job: j, .. } if *j == job))
+                    .count()
+            };
             ReplyOutcome::Taken {
-                records_next: next.is_some_and(|x| x.stage == Stage::Recording),
+                records_next: next
+                    .is_some_and(|x| matches!(x.stage, Stage::Recording | Stage::Claiming)),
+                applies_next: matches!(stage, Stage::Looking | Stage::Claiming)
+                    && applies(after) > applies(before),
                 completes_next: next.is_none()
                     && stage != Stage::Completing
                     && completions(after) > completions(before),

@@ -131,6 +131,8 @@ fn stage(s: Stage) -> Value {
         Stage::Applying => "Applying",
         Stage::Recording => "Recording",
         Stage::Completing => "Completing",
+        Stage::Looking => "Looking",
+        Stage::Claiming => "Claiming",
     };
     variant(tag, unit())
 }
@@ -185,6 +187,22 @@ fn message(msg: &Msg) -> Value {
         Msg::Recorded { job } => variant(
             "Recorded",
             json!({ "message": nth(job.msg), "delivery": int(job.delivery) }),
+        ),
+        Msg::Claim { job, key: k } => variant(
+            "Claim",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "key": key(k) }),
+        ),
+        Msg::Claimed { job, fresh } => variant(
+            "Claimed",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "fresh": fresh }),
+        ),
+        Msg::Lookup { job, key: k } => variant(
+            "Lookup",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "key": key(k) }),
+        ),
+        Msg::LookedUp { job, found } => variant(
+            "LookedUp",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "found": found }),
         ),
         Msg::Complete { job, .. } => variant(
             "Complete",

@@ -405,7 +405,12 @@ fn label(model: &Model, msg: &Msg) -> String {
         Msg::Applied { fresh: true, .. } => "applied".into(),
         Msg::Applied { fresh: false, .. } => "already applied".into(),
         Msg::Record { key: k, .. } => format!("write ledger key {}", key(k)),
-        Msg::Recorded { .. } => "ledger row written".into(),
+        Msg::Recorded { .. } | Msg::Claimed { fresh: true, .. } => "ledger row written".into(),
+        Msg::Claim { key: k, .. } => format!("write ledger key {} first", key(k)),
+        Msg::Claimed { fresh: false, .. } => "ledger row already there".into(),
+        Msg::Lookup { key: k, .. } => format!("look up ledger key {}", key(k)),
+        Msg::LookedUp { found: true, .. } => "key found".into(),
+        Msg::LookedUp { found: false, .. } => "key absent".into(),
         Msg::Complete { job: j, .. } => format!("{} {}", v.complete_label, job(j)),
         Msg::Completed { accepted: true, .. } => "completion accepted".into(),
         Msg::Completed {

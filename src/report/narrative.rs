@@ -460,7 +460,13 @@ pub fn words(model: &Model, e: &Event) -> String {
                 CompletionOrder::EffectThenCompletion if !p.touches_store() => {
                     "produces its output record inside a transaction"
                 }
-                CompletionOrder::EffectThenCompletion => "requests the effect",
+                CompletionOrder::EffectThenCompletion => {
+                    match crate::model::consumer::first_request(&model.cfg, *j) {
+                        Stage::Looking => "looks its ledger up first, in a transaction of its own",
+                        Stage::Claiming => "writes its ledger row first, before the effect",
+                        _ => "requests the effect",
+                    }
+                }
                 CompletionOrder::CompletionThenEffect => {
                     "asks the broker to record completion before the effect"
                 }
@@ -507,6 +513,7 @@ pub fn words(model: &Model, e: &Event) -> String {
             op: o,
             key: k,
             already: true,
+            before_effect: false,
         } => format!(
             "effect store already holds ledger key {} for {}; nothing to write",
             key(*k),
@@ -515,11 +522,37 @@ pub fn words(model: &Model, e: &Event) -> String {
         Event::LedgerRow {
             op: o,
             key: k,
-            already: false,
+            already: true,
+            before_effect: true,
         } => format!(
-            "effect store writes ledger key {} for {} in a separate step after the effect",
+            "effect store already holds ledger key {} for {}: the insert before the effect finds it",
             key(*k),
             op(*o)
+        ),
+        Event::LedgerRow {
+            op: o,
+            key: k,
+            already: false,
+            before_effect,
+        } => format!(
+            "effect store writes ledger key {} for {} in a separate step {} the effect",
+            key(*k),
+            op(*o),
+            if *before_effect { "before" } else { "after" }
+        ),
+        Event::Lookup {
+            op: o,
+            key: k,
+            found,
+        } => format!(
+            "effect store looks ledger key {} for {} up in a transaction of its own: {}",
+            key(*k),
+            op(*o),
+            if *found {
+                "found"
+            } else {
+                "absent (and nothing reserves it until this holder writes it)"
+            }
         ),
         Event::Completion {
             consumer: c,
@@ -667,13 +700,15 @@ fn stage_words(stage: Stage) -> &'static str {
         Stage::Applying => "waiting for the effect store's reply",
         Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",
+        Stage::Looking => "waiting for its ledger lookup",
+        Stage::Claiming => "waiting for its ledger row to be written before the effect",
     }
 }
 
 /// A reply to a consumer: what it learns, and what it does next.
 fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -> String {
     let o = op(o);
-    let (records_next, completes_next) = match outcome {
+    let (records_next, applies_next, completes_next) = match outcome {
         ReplyOutcome::Ignored { incarnation } => {
             let from = if matches!(msg, Msg::Completed { .. }) {
                 "broker"
@@ -688,13 +723,23 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
         }
         ReplyOutcome::Taken {
             records_next,
+            applies_next,
             completes_next,
-        } => (records_next, completes_next),
+        } => (records_next, applies_next, completes_next),
     };
     let learns = match *msg {
         Msg::Applied { fresh: true, .. } => format!("learns {o} is applied"),
         Msg::Applied { fresh: false, .. } => format!("learns {o} was already applied"),
-        Msg::Recorded { .. } => format!("learns the ledger row for {o} is written"),
+        Msg::Claimed { fresh: false, .. } if !applies_next => {
+            format!("learns {o}'s ledger row already exists and counts {o} as done")
+        }
+        Msg::Recorded { .. } | Msg::Claimed { .. } => {
+            format!("learns the ledger row for {o} is written")
+        }
+        Msg::LookedUp { found: true, .. } => {
+            format!("learns the ledger holds {o} and skips its effect")
+        }
+        Msg::LookedUp { found: false, .. } => format!("learns the ledger has no row for {o}"),
         Msg::Completed { accepted: true, .. } if txn => {
             format!("learns its transaction for {} committed", message(j.msg))
         }
@@ -714,6 +759,8 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
     let mut line = format!("{} {learns}", consumer(c));
     if records_next {
         line.push_str("; writes its ledger row next");
+    } else if applies_next {
+        line.push_str(&format!("; requests the effect of {o} next"));
     } else if completes_next {
         line.push_str(&format!("; sends completion of {}", job(j)));
     }

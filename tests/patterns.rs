@@ -1,0 +1,138 @@
+//! Replay-safety patterns at the effect store (BROKER-FACTS W2, W3):
+//! check-then-act against a unique insert in the effect's transaction, and
+//! the ledger row committed before the effect. Every shipped scenario's
+//! verdicts with its witnesses reached, a negative control for every
+//! proof, the race and the crash shown as the causes (the same pipeline
+//! without them holds), and the diagnosis naming the pattern and its fix.
+
+use onceproof::check::Verdict;
+use onceproof::model;
+use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
+use onceproof::pipeline::{LedgerWrite, Lookup};
+use onceproof::report::diagnosis::Diagnosis;
+use onceproof::report::narrative;
+
+mod common;
+
+use common::{assert_shipped, refutes, run, shipped};
+
+use Verdict::{Counterexample as Ce, Proved};
+
+#[test]
+fn every_shipped_ledger_pattern_has_its_verdicts_and_witnesses() {
+    for (name, once, loss) in [
+        ("idempotency-check-then-act", Ce, Proved),
+        ("idempotency-unique-insert", Proved, Proved),
+        ("idempotency-insert-before-effect", Proved, Ce),
+    ] {
+        assert_shipped(name, once, loss);
+    }
+}
+
+/// The two scenarios of W2 differ in `store.check` alone.
+#[test]
+fn check_then_act_and_unique_insert_differ_in_one_value() {
+    let mut racy = shipped("idempotency-unique-insert");
+    racy.pipeline.lookup = Lookup::CheckThenAct;
+    assert_eq!(racy, shipped("idempotency-check-then-act"));
+}
+
+#[test]
+fn every_ledger_pattern_proof_has_a_negative_control() {
+    let unique = shipped("idempotency-unique-insert");
+    let mut unchecked = unique;
+    unchecked.pipeline.ledger_check = false;
+    refutes(
+        unchecked,
+        APPLIED_ONCE,
+        "a ledger never read refuses nothing",
+    );
+    let mut racy = unique;
+    racy.pipeline.lookup = Lookup::CheckThenAct;
+    refutes(racy, APPLIED_ONCE, "two holders pass a separate lookup");
+
+    // The row before the effect keeps *once*: the unique insert is the
+    // claim. Read separately, two holders both claim and both apply.
+    let before = shipped("idempotency-insert-before-effect");
+    let mut before_racy = before;
+    before_racy.pipeline.lookup = Lookup::CheckThenAct;
+    before_racy.bounds.crashes = 0;
+    before_racy.bounds.lease_expiries = 1;
+    refutes(
+        before_racy,
+        APPLIED_ONCE,
+        "a blind claim after a separate lookup",
+    );
+    let mut before_unclaimed = before;
+    before_unclaimed.pipeline.ledger_check = false;
+    refutes(before_unclaimed, APPLIED_ONCE, "a claim nobody reads");
+}
+
+/// Check-then-act loses to any second holder, not only a lease race: a
+/// crashed holder's effect request still on its way to the store commits
+/// after the redelivery's lookup. The unique insert holds under the same
+/// crash. The row before the effect loses an operation only through a
+/// crash, and written in the effect's transaction it loses nothing.
+#[test]
+fn what_breaks_each_pattern() {
+    let mut crash = shipped("idempotency-check-then-act");
+    crash.bounds.lease_expiries = 0;
+    crash.bounds.crashes = 1;
+    let o = run(crash);
+    assert_eq!(o.verdict(APPLIED_ONCE), Some(Ce));
+    let m = model::build(crash);
+    let d = narrative::narrative(&m, o.trace(APPLIED_ONCE).unwrap(), APPLIED_ONCE).diagnosis;
+    assert!(
+        d.guarantee.contains("effect request still on its way"),
+        "{d:?}"
+    );
+    let mut unique = crash;
+    unique.pipeline.lookup = Lookup::UniqueInsert;
+    let o = run(unique);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+
+    let mut no_crash = shipped("idempotency-insert-before-effect");
+    no_crash.bounds.crashes = 0;
+    assert_eq!(run(no_crash).verdict(NO_LOSS), Some(Proved));
+    let mut with_effect = shipped("idempotency-insert-before-effect");
+    with_effect.pipeline.ledger_write = LedgerWrite::WithEffect;
+    let o = run(with_effect);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+}
+
+fn diagnosis_of(name: &str, property: &str) -> Diagnosis {
+    let cfg = shipped(name);
+    let o = run(cfg);
+    let trace = o
+        .trace(property)
+        .unwrap_or_else(|| panic!("{name}: a counterexample to {property}"));
+    narrative::narrative(&model::build(cfg), trace, property).diagnosis
+}
+
+#[test]
+fn the_diagnosis_names_the_pattern_and_its_fix() {
+    let d = diagnosis_of("idempotency-check-then-act", APPLIED_ONCE);
+    assert!(
+        d.gap.starts_with("ledger looked up → key inserted"),
+        "{d:?}"
+    );
+    assert!(d.guarantee.starts_with("Check-then-act"), "{d:?}");
+    assert!(
+        d.guarantee.contains("store.check = \"unique-insert\""),
+        "{d:?}"
+    );
+    assert!(d.guarantee.contains("lease on message 1 expired"), "{d:?}");
+    let d = diagnosis_of("idempotency-insert-before-effect", NO_LOSS);
+    assert_eq!(d.gap, "ledger row committed → effect committed");
+    assert!(d.guarantee.contains("W3's mirror"), "{d:?}");
+    assert!(
+        d.guarantee.contains("ledger-write = \"with-effect\""),
+        "{d:?}"
+    );
+}
