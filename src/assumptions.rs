@@ -74,6 +74,10 @@ pub const KNOWN: &[(&str, &str)] = &[
         "Transactional outbox: the event row commits with the business row, and a relay publishes it at least once, until confirmed.",
     ),
     (
+        "O2",
+        "Dual write: a business commit and a publish to another system are two writes with no transaction across them; a crash between them loses the event.",
+    ),
+    (
         "D1",
         "Redis Streams: at-least-once, with overlap when a claim races a slow owner.",
     ),

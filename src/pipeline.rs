@@ -97,6 +97,11 @@ pub enum Publish {
     /// The operation lives only in the producer's memory (its client's
     /// buffer and retry state): a restart forgets every unconfirmed one.
     Direct,
+    /// The business row commits first (the caller is told the order
+    /// exists), and the producer publishes its event in a separate step: a
+    /// crash in between loses the event, and a restart forgets every
+    /// unconfirmed one, as `Direct` does.
+    DualWrite,
     /// The operation is a durable outbox row, marked once the broker
     /// confirms it; a restarted relay re-publishes every unmarked row.
     Outbox,

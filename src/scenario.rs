@@ -1152,7 +1152,7 @@ fn void_fields(
             f.producer.publish.is_some() && b.producer_crashes == 0 && !deep_crashes,
             "producer",
             "publish",
-            "the producer never crashes (`bounds.producer-crashes = 0`), so nothing decides what a restart re-publishes".to_string(),
+            "the producer never crashes (`bounds.producer-crashes = 0`), so no crash falls between a business row and its publish, and nothing decides what a restart re-publishes".to_string(),
         ),
         (
             kafka.is_some_and(|k| k.on_abort.is_some()) && !p.transactions,

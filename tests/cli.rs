@@ -1348,6 +1348,12 @@ fn ledger_pattern_fields_and_their_errors() {
     assert_eq!((code, stderr.as_str()), (0, ""));
     let cases: Vec<(String, usize, &str, &str)> = vec![
         (
+            with_table("[producer]\npublish = \"dual-write\"\n"),
+            7,
+            "producer.publish",
+            "no crash falls between a business row and its publish",
+        ),
+        (
             store("[store]\ncheck = \"sometimes\"\n"),
             7,
             "store.check",

@@ -1,6 +1,7 @@
-//! Replay-safety patterns at the effect store (BROKER-FACTS W2, W3):
-//! check-then-act against a unique insert in the effect's transaction, and
-//! the ledger row committed before the effect. Every shipped scenario's
+//! Replay-safety patterns (BROKER-FACTS W2, W3, O1, O2): at the effect
+//! store, check-then-act against a unique insert in the effect's
+//! transaction, and the ledger row committed before the effect; at the
+//! producer, a dual write against a transactional outbox. Every shipped scenario's
 //! verdicts with its witnesses reached, a negative control for every
 //! proof, the race and the crash shown as the causes (the same pipeline
 //! without them holds), and the diagnosis naming the pattern and its fix.
@@ -8,22 +9,24 @@
 use onceproof::check::Verdict;
 use onceproof::model;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{LedgerWrite, Lookup};
+use onceproof::pipeline::{LedgerKey, LedgerWrite, Lookup, Mode, Publish};
 use onceproof::report::diagnosis::Diagnosis;
 use onceproof::report::narrative;
 
 mod common;
 
-use common::{assert_shipped, refutes, run, shipped};
+use common::{assert_shipped, assert_unreached_where_impossible, refutes, run, shipped};
 
 use Verdict::{Counterexample as Ce, Proved};
 
 #[test]
-fn every_shipped_ledger_pattern_has_its_verdicts_and_witnesses() {
+fn every_shipped_pattern_has_its_verdicts_and_witnesses() {
     for (name, once, loss) in [
         ("idempotency-check-then-act", Ce, Proved),
         ("idempotency-unique-insert", Proved, Proved),
         ("idempotency-insert-before-effect", Proved, Ce),
+        ("producer-dual-write", Proved, Ce),
+        ("producer-outbox-at-least-once", Ce, Proved),
     ] {
         assert_shipped(name, once, loss);
     }
@@ -135,4 +138,88 @@ fn the_diagnosis_names_the_pattern_and_its_fix() {
         d.guarantee.contains("ledger-write = \"with-effect\""),
         "{d:?}"
     );
+}
+
+/// The dual write and the outbox differ in `producer.publish` alone: the
+/// outbox proves *no loss* where the dual write loses the event, and the
+/// dual write holds without the crash between its two writes.
+#[test]
+fn the_outbox_closes_the_dual_writes_gap() {
+    let dual = shipped("producer-dual-write");
+    let mut outbox = dual;
+    outbox.pipeline.publish = Publish::Outbox;
+    let o = run(outbox);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+    let mut no_crash = dual;
+    no_crash.bounds.producer_crashes = 0;
+    assert_eq!(run(no_crash).verdict(NO_LOSS), Some(Proved));
+    // The control of the outbox proof: the same relay as a dual write.
+    let mut back = shipped("producer-restart-outbox");
+    back.pipeline.publish = Publish::DualWrite;
+    refutes(
+        back,
+        NO_LOSS,
+        "a dual write loses the event its crash cut off",
+    );
+}
+
+/// The outbox closes the producer's gap, not the consumer's: its relay
+/// publishes at least once, and only a consumer keyed by the event id
+/// refuses the copy.
+#[test]
+fn an_outbox_needs_an_idempotent_consumer() {
+    let mut keyed = shipped("producer-outbox-at-least-once");
+    keyed.pipeline.ledger_key = LedgerKey::OperationId;
+    let o = run(keyed);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+    let mut by_delivery = keyed;
+    by_delivery.pipeline.ledger_key = LedgerKey::Delivery;
+    refutes(
+        by_delivery,
+        APPLIED_ONCE,
+        "a key the re-publish does not repeat",
+    );
+}
+
+#[test]
+fn the_dual_write_counterexample_names_the_gap_and_the_outbox() {
+    let d = diagnosis_of("producer-dual-write", NO_LOSS);
+    assert_eq!(d.leg, "Leg 1, producer → broker");
+    assert_eq!(d.gap, "business row committed → published");
+    assert!(d.guarantee.starts_with("Dual write"), "{d:?}");
+    assert!(
+        d.guarantee.contains("producer.publish = \"outbox\""),
+        "{d:?}"
+    );
+    let cfg = shipped("producer-dual-write");
+    let o = run(cfg);
+    let n = narrative::narrative(&model::build(cfg), o.trace(NO_LOSS).unwrap(), NO_LOSS);
+    assert!(
+        n.steps[0].contains(
+            "after the business row of op#1 committed and before its event was published"
+        ),
+        "{:?}",
+        n.steps
+    );
+}
+
+#[test]
+fn the_dual_write_witness_is_vacuous_where_its_gap_cannot_happen() {
+    let name = "the producer restarted with a committed operation never published";
+    let mut no_crash = shipped("producer-dual-write");
+    no_crash.bounds.producer_crashes = 0;
+    let mut direct = shipped("producer-dual-write");
+    direct.pipeline.publish = Publish::Direct;
+    let mut plain = direct;
+    plain.pipeline = onceproof::pipeline::Pipeline {
+        publish: Publish::Outbox,
+        ..onceproof::pipeline::Pipeline::of(Mode::Idempotency)
+    };
+    assert_unreached_where_impossible(vec![(no_crash, name), (direct, name), (plain, name)]);
 }

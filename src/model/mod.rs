@@ -211,6 +211,9 @@ impl Actor for Node {
             (Node::Producer(cfg), NodeState::Producer(s), Timer::Retry(op)) => {
                 producer::on_timeout(cfg, s, op, o).map(NodeState::Producer)
             }
+            (Node::Producer(cfg), NodeState::Producer(s), Timer::Send(op)) => {
+                producer::on_send(cfg, s, op, o).map(NodeState::Producer)
+            }
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Lease(msg)) => {
                 broker::on_lease_expiry(cfg, s, msg, o).map(NodeState::Broker)
             }
@@ -300,6 +303,23 @@ pub struct History {
     pub retry_refused: bool,
 }
 
+impl History {
+    /// Before the first step. A dual write's business rows have committed
+    /// (each caller was told its order exists), so every operation is owed
+    /// before its event is published.
+    pub fn initial(cfg: &Config) -> History {
+        let all = ((1u16 << cfg.bounds.operations) - 1) as u8;
+        History {
+            promised: if cfg.pipeline.publish == crate::pipeline::Publish::DualWrite {
+                all
+            } else {
+                0
+            },
+            ..History::default()
+        }
+    }
+}
+
 fn record_out(_: &Config, h: &History, env: Envelope<&Msg>) -> Option<History> {
     let mut next = *h;
     if let Some(op) = env.msg.leg1_op() {
@@ -385,7 +405,7 @@ pub fn build(cfg: Config) -> Model {
 /// witnesses a configuration would not, to see them come out unreached).
 pub fn build_demanding(cfg: Config, demanded: Vec<properties::Check>) -> Model {
     let b = cfg.bounds;
-    let mut m = ActorModel::new(cfg, History::default())
+    let mut m = ActorModel::new(cfg, History::initial(&cfg))
         .actor(Node::Producer(cfg))
         .actor(Node::Broker(cfg))
         .actor(Node::Store(cfg))

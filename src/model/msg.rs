@@ -153,6 +153,9 @@ impl Msg {
 pub enum Timer {
     /// Producer: the acknowledgement of `op` did not come in time.
     Retry(u8),
+    /// Producer (dual write): publish the event of `op`, whose business
+    /// row has committed.
+    Send(u8),
     /// Broker: the lease on message `msg` expires.
     Lease(u8),
     /// Broker (Kafka): the group coordinator moves the partition to this

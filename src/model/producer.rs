@@ -15,7 +15,10 @@
 //! ignored (its connection died). What it then publishes again is
 //! `[producer] publish`: a direct producer forgets every operation it had
 //! not seen confirmed; an outbox relay re-publishes every unmarked row (a
-//! re-publish the crash pays for, not `bounds.retries`).
+//! re-publish the crash pays for, not `bounds.retries`). A dual write
+//! commits the business row before anything is published (the operation is
+//! owed from then on: [`super::History::initial`]) and publishes each event
+//! in a step of its own (`Timer::Send`), so a crash can fall in between.
 use super::durable::{Durable, ProducerRecord};
 use super::msg::{Msg, Timer};
 use super::{BROKER, Out};
@@ -43,7 +46,7 @@ impl ProducerState {
     /// Whether the producer still tracks `op`: a direct producer's restart
     /// forgot what it had not seen confirmed.
     pub fn forgot(&self, cfg: &Config, op: u8) -> bool {
-        cfg.pipeline.publish == Publish::Direct
+        cfg.pipeline.publish != Publish::Outbox
             && self.orphaned & (1 << op) != 0
             && !self.acked[op as usize]
     }
@@ -122,7 +125,11 @@ pub fn start(cfg: &Config, storage: &Option<Durable>, o: &mut Out) -> ProducerSt
     };
     for op in 0..ops as u8 {
         let i = op as usize;
-        if session == 1 {
+        if session == 1 && cfg.pipeline.publish == Publish::DualWrite {
+            // The business transaction has committed; the event's publish
+            // is a step of its own.
+            o.set_timer(Timer::Send(op), super::no_delay());
+        } else if session == 1 {
             publish(cfg, &s, op, 0, o);
         } else if !s.acked[i] && !s.gave_up[i] && !s.forgot(cfg, op) {
             s.orphaned |= 1 << op;
@@ -148,6 +155,13 @@ pub fn on_msg(cfg: &Config, s: &ProducerState, msg: Msg, o: &mut Out) -> Option<
         }
         _ => None,
     }
+}
+
+/// Dual write: the event of `op`, whose business row has committed, is
+/// published.
+pub fn on_send(cfg: &Config, s: &ProducerState, op: u8, o: &mut Out) -> Option<ProducerState> {
+    publish(cfg, s, op, 0, o);
+    Some(s.clone())
 }
 
 /// Whether the next retry timer of `op` ends in giving up rather than a

@@ -13,7 +13,7 @@ use super::faults::REGISTRY;
 use super::msg::Msg;
 use super::properties::{Check, at_rest};
 use super::{Model, State, broker, consumer_id, consumers, in_flight_from, producer, store};
-use crate::pipeline::{CompletionOrder, Config, GiveUp, LedgerKey, StaleCompletion};
+use crate::pipeline::{CompletionOrder, Config, GiveUp, LedgerKey, Publish, StaleCompletion};
 use stateright::Expectation;
 
 fn witness(name: &'static str, condition: fn(&Model, &State) -> bool) -> Check {
@@ -548,6 +548,19 @@ fn restarted_unconfirmed(_: &Model, s: &State) -> bool {
     !s.crashed[super::PRODUCER] && producer(s).orphaned != 0
 }
 
+/// A restart caught an operation the broker never stored and nothing is
+/// publishing: a dual write's event that its crash cut off from its
+/// business row.
+fn restarted_unpublished(_: &Model, s: &State) -> bool {
+    let (p, b) = (producer(s), broker(s));
+    !s.crashed[super::PRODUCER]
+        && (0..p.acked.len()).any(|op| {
+            p.orphaned & (1 << op) != 0
+                && s.history.leg1_outstanding[op] == 0
+                && b.messages.iter().all(|e| e.op as usize != op)
+        })
+}
+
 /// An operation a restart caught unconfirmed was confirmed to the new
 /// session: the relay's re-publish went through.
 fn republish_confirmed(_: &Model, s: &State) -> bool {
@@ -621,6 +634,13 @@ pub fn of_producer_crash(cfg: &Config) -> Vec<Listed> {
             witness(
                 "a restarted outbox relay's re-publish was confirmed",
                 republish_confirmed,
+            ),
+        ),
+        (
+            on && cfg.pipeline.publish == Publish::DualWrite,
+            witness(
+                "the producer restarted with a committed operation never published",
+                restarted_unpublished,
             ),
         ),
     ]

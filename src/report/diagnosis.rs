@@ -413,6 +413,16 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
             } if forgot.contains(&lost) => Some(session),
             _ => None,
         });
+        let dual_write = model.cfg.pipeline.publish == crate::pipeline::Publish::DualWrite;
+        if let (Some(session), true) = (forgot, dual_write) {
+            return diagnosis(
+                LEG1,
+                "business row committed → published",
+                format!(
+                    "Dual write: the business row and its event are two writes to two systems with no transaction across them. {o}'s row committed, the producer crashed before its event reached the broker, and its restart as session {session} had no record of it. Commit the event with the business row and relay it until confirmed (a transactional outbox, `producer.publish = \"outbox\"`, O1)."
+                ),
+            );
+        }
         let guarantee = if let Some(session) = forgot {
             format!(
                 "A producer must keep what it has not seen confirmed where a crash cannot take it (a transactional outbox, relayed until confirmed: `producer.publish = \"outbox\"`): {o}'s publish was lost, the producer crashed before re-publishing it, and its restart as session {session} had no record of it."

@@ -149,6 +149,11 @@ pub enum Event {
         dst: Id,
         msg: Msg,
     },
+    /// Dual write: the producer publishes the event of `op`, whose
+    /// business row committed before.
+    DualWriteSent {
+        op: u8,
+    },
     RetryTimer {
         op: u8,
         outcome: RetryOutcome,
@@ -182,9 +187,11 @@ pub enum Event {
         incarnation: u8,
     },
     /// The producer went down with these operations neither confirmed nor
-    /// given up (nor already forgotten).
+    /// given up (nor already forgotten); `unpublished`: those of them a
+    /// dual write had committed and not yet published.
     ProducerCrashed {
         unconfirmed: Vec<u8>,
+        unpublished: Vec<u8>,
     },
     /// The producer came back as session `session`: an outbox relay
     /// re-published `republished`; a direct producer `forgot` what it had
@@ -348,6 +355,7 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             dst: env.dst,
             msg: env.msg,
         },
+        ActorModelAction::Timeout(_, Timer::Send(op)) => Event::DualWriteSent { op: *op },
         ActorModelAction::Timeout(_, Timer::Retry(op)) => Event::RetryTimer {
             op: *op,
             outcome: retry(model, before, after, *op),
@@ -466,12 +474,16 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
         }
         ActorModelAction::Crash(id) if usize::from(*id) == model::PRODUCER => {
             let p = model::producer(before);
+            let timers = &before.timers_set[model::PRODUCER];
             Event::ProducerCrashed {
                 unconfirmed: (0..p.acked.len() as u8)
                     .filter(|&op| {
                         let i = op as usize;
                         !p.acked[i] && !p.gave_up[i] && !p.forgot(&model.cfg, op)
                     })
+                    .collect(),
+                unpublished: (0..p.acked.len() as u8)
+                    .filter(|&op| timers.iter().any(|t| *t == Timer::Send(op)))
                     .collect(),
             }
         }

@@ -152,6 +152,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 ),
             },
         )],
+        (_, Event::DualWriteSent { op: o }) => vec![note(
+            "P",
+            &format!("business row of {} committed; publishes its event", op(o)),
+        )],
         (_, Event::LeaseTimer { msg: m, expired }) => vec![note(
             "B",
             &match expired {

@@ -22,7 +22,7 @@ use crate::model::consumer::Stage;
 use crate::model::msg::{JobRef, Msg};
 use crate::model::properties::{self, NO_LOSS};
 use crate::model::{self, Action, Model, State};
-use crate::pipeline::{CompletionOrder, GiveUp};
+use crate::pipeline::{CompletionOrder, GiveUp, Publish};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 
@@ -76,6 +76,10 @@ pub fn words(model: &Model, e: &Event) -> String {
     match e {
         Event::Lost { src, dst, msg } => lost(*src, *dst, msg),
         Event::RetryTimer { op: o, outcome } => retry(model, *o, *outcome),
+        Event::DualWriteSent { op: o } => format!(
+            "producer publishes the event of {}, whose business row committed before (a dual write: two systems, two steps)",
+            op(*o)
+        ),
         Event::LeaseTimer { msg: m, expired } => match *expired {
             Some((c, delivery, true)) if p.visibility_extension => format!(
                 "broker: {}'s ChangeMessageVisibility heartbeat comes too late (a long pause), so the visibility timeout of {} expires while it still works on it (delivery {delivery}); it is ready for redelivery",
@@ -216,8 +220,16 @@ pub fn words(model: &Model, e: &Event) -> String {
                 )
             }
         }
-        Event::ProducerCrashed { unconfirmed } => {
-            if unconfirmed.is_empty() {
+        Event::ProducerCrashed {
+            unconfirmed,
+            unpublished,
+        } => {
+            if !unpublished.is_empty() {
+                format!(
+                    "the producer crashes after the business row of {} committed and before its event was published (a dual write)",
+                    ops(unpublished)
+                )
+            } else if unconfirmed.is_empty() {
                 "the producer crashes".to_string()
             } else {
                 format!("the producer crashes with {} unconfirmed", ops(unconfirmed))
@@ -232,6 +244,11 @@ pub fn words(model: &Model, e: &Event) -> String {
                 format!(
                     "; its outbox relay re-publishes the unmarked {}",
                     ops(republished)
+                )
+            } else if !forgot.is_empty() && model.cfg.pipeline.publish == Publish::DualWrite {
+                format!(
+                    " with no memory of {}: its business row is in the database, but nothing there says its event is still to be published, so nobody publishes it",
+                    ops(forgot)
                 )
             } else if !forgot.is_empty() {
                 format!(
@@ -791,6 +808,11 @@ fn why_unapplied(model: &Model, s: &State, o: u8) -> String {
                 "{} was handed to the producer, which gave up after {} attempt(s) without a confirm and told nobody: nobody applied it — Leg 1",
                 op(o),
                 p.retried[o as usize] + 1
+            )
+        } else if p.forgot(&model.cfg, o) && model.cfg.pipeline.publish == Publish::DualWrite {
+            format!(
+                "{}'s business row committed, but its event never reached the broker: the producer's crash fell between the two writes, and nothing durable relays it — Leg 1",
+                op(o)
             )
         } else if p.forgot(&model.cfg, o) {
             format!(
