@@ -156,6 +156,22 @@ pub enum LedgerWrite {
     BeforeEffect,
 }
 
+/// How long the ledger keeps a key (`[store] retention`), against the
+/// replay horizon: the latest moment a copy of the operation can still
+/// arrive (a producer retry, a redelivery, a phantom, a DLQ redrive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Retention {
+    /// Keys are never dropped.
+    Forever,
+    /// A key expires (`bounds.ledger-expiries`) only once no copy of its
+    /// operation can arrive any more: every replay source's horizon is
+    /// inside the retention, as the scenario states.
+    LongerThanReplay,
+    /// A key can expire at any moment after it was written (W4).
+    ShorterThanReplay,
+}
+
 /// Where the ledger lookup happens (`[store] check`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -407,6 +423,7 @@ pub struct Pipeline {
     pub ledger_write: LedgerWrite,
     #[serde(rename = "check")]
     pub lookup: Lookup,
+    pub retention: Retention,
     /// The broker is one partition of an ordered log with a committed
     /// offset (Kafka): completion is an offset commit that covers every
     /// earlier record, a restart or a new owner resumes from the committed
@@ -496,6 +513,7 @@ impl Pipeline {
             ledger_check: true,
             ledger_write: LedgerWrite::WithEffect,
             lookup: Lookup::UniqueInsert,
+            retention: Retention::Forever,
             log: false,
             auto_commit: AutoCommit::Off,
             processing: Processing::Sync,
@@ -619,6 +637,8 @@ pub struct Bounds {
     /// Total effect-store replies lost after the store's transaction
     /// committed (or arriving after the consumer's timeout).
     pub reply_losses: u8,
+    /// Total ledger keys dropped by the store's retention.
+    pub ledger_expiries: u8,
 }
 
 impl Default for Bounds {
@@ -639,6 +659,7 @@ impl Default for Bounds {
             isr_shrinks: 0,
             producer_crashes: 0,
             reply_losses: 0,
+            ledger_expiries: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

@@ -11,7 +11,7 @@ use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
     Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Lookup, Mode, Pipeline,
-    Processing, Publish, Resend, SUB_TABLES, StaleCompletion,
+    Processing, Publish, Resend, Retention, SUB_TABLES, StaleCompletion,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -245,6 +245,7 @@ struct StorePart {
     ledger_check: Option<bool>,
     ledger_write: Option<LedgerWrite>,
     check: Option<Lookup>,
+    retention: Option<Retention>,
     effect: Option<Effect>,
 }
 
@@ -619,6 +620,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ledger_check: p.store.ledger_check.unwrap_or(base.ledger_check),
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
         lookup: p.store.check.unwrap_or(base.lookup),
+        retention: p.store.retention.unwrap_or(base.retention),
         log: base.log,
         auto_commit,
         processing: kafka
@@ -1131,7 +1133,7 @@ fn void_fields(
             "nothing is looked up (no ledger, or `store.ledger-check = false`)",
         ),
     ];
-    let in_deep = |field: &str| f.bounds.get("deep").and_then(|d| d.get(field)).is_some();
+    let in_deep = |field: &str| in_deep_bound(f, field);
     let deep_crashes = in_deep("producer-crashes");
     let rules: [(bool, &str, &str, String); 22] = [
         (
@@ -1309,12 +1311,41 @@ fn void_fields(
         let set = [
             (f.store.ledger_write.is_some(), "ledger-write"),
             (f.store.check.is_some(), "check"),
+            (f.store.retention.is_some(), "retention"),
         ];
         for (_, key) in set.into_iter().filter(|s| s.0) {
             void.push(("store", key, why.to_string()));
         }
     }
+    let read = p.has_ledger() && p.ledger_check && p.touches_store();
+    if f.store.retention.is_some()
+        && read
+        && p.retention != Retention::Forever
+        && b.ledger_expiries == 0
+        && !in_deep_bound(f, "ledger-expiries")
+    {
+        void.push((
+            "store",
+            "retention",
+            "no key ever expires (`bounds.ledger-expiries = 0`)".to_string(),
+        ));
+    }
+    if b.ledger_expiries > 0
+        && sets_bound(f, "ledger-expiries")
+        && !(read && p.retention != Retention::Forever)
+    {
+        let why = if read {
+            "the ledger keeps its keys (`store.retention = \"forever\"`, the default)"
+        } else {
+            "no ledger is read (no `store.ledger-key`, `store.ledger-check = false`, or the effect is the Kafka output topic)"
+        };
+        void.push(("bounds", "ledger-expiries", why.to_string()));
+    }
     void
+}
+
+fn in_deep_bound(f: &File, key: &str) -> bool {
+    f.bounds.get("deep").and_then(|d| d.get(key)).is_some()
 }
 
 /// Whether the file sets a bound, in `[bounds]` or `[bounds.deep]`.

@@ -1354,6 +1354,45 @@ fn ledger_pattern_fields_and_their_errors() {
             "no crash falls between a business row and its publish",
         ),
         (
+            store("[store]\nretention = \"a-week\"\n"),
+            7,
+            "store.retention",
+            "unknown variant",
+        ),
+        (
+            store("[store]\nretention = \"shorter-than-replay\"\n"),
+            7,
+            "store.retention",
+            "bounds.ledger-expiries = 0",
+        ),
+        (
+            idempotent.replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\nledger-expiries = 1",
+            ),
+            13,
+            "bounds.ledger-expiries",
+            "store.retention = \"forever\"",
+        ),
+        (
+            VALID.replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\nledger-expiries = 1",
+            ),
+            13,
+            "bounds.ledger-expiries",
+            "no ledger is read",
+        ),
+        (
+            store("[store]\nretention = \"shorter-than-replay\"\n").replace(
+                "lease-expiries = 1",
+                "lease-expiries = 1\nledger-expiries = 9",
+            ),
+            16,
+            "bounds.ledger-expiries",
+            "9 is out of range",
+        ),
+        (
             store("[store]\ncheck = \"sometimes\"\n"),
             7,
             "store.check",

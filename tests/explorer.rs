@@ -39,6 +39,7 @@ fn small_at_least_once() -> Config {
             isr_shrinks: 0,
             producer_crashes: 0,
             reply_losses: 0,
+            ledger_expiries: 0,
         },
     }
 }

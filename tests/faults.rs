@@ -11,7 +11,7 @@ use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
     Acks, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Durability, Effect, Mode, Pipeline,
-    Processing, Publish, StaleCompletion,
+    Processing, Publish, Retention, StaleCompletion,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -83,6 +83,15 @@ fn reply_loss(mode: Mode, budget: u8) -> Config {
     let mut cfg = config(mode, 1, 1, budget);
     cfg.bounds.reply_losses = budget;
     cfg.pipeline.retry_effect_on_timeout = true;
+    cfg
+}
+
+/// An idempotent ledger whose retention drops keys: early (W4) or only
+/// past the replay horizon.
+fn retention(r: Retention, budget: u8) -> Config {
+    let mut cfg = config(Mode::Idempotency, 1, 1, budget);
+    cfg.pipeline.retention = r;
+    cfg.bounds.ledger_expiries = budget;
     cfg
 }
 
@@ -192,8 +201,14 @@ fn the_scenario_parser_reads_every_registry_budget() {
             Some(kind) => format!("[broker]\nkind = \"{}\"\n", kind.name),
             None => "[broker]\nkind = \"kafka\"\n[broker.kafka]\ntransactions = true\n".into(),
         };
+        // A ledger expiry needs a retention that drops keys.
+        let store = if k.fault == faults::Fault::LedgerExpiry {
+            "[store]\nretention = \"shorter-than-replay\"\n"
+        } else {
+            ""
+        };
         let src = format!(
-            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{header}\
+            "schema = 1\nname = \"x\"\nsummary = \"x\"\nmode = \"idempotency\"\n{header}{store}\
              [bounds]\n{} = 3\n[expect]\napplied-once = \"proved\"\nno-loss = \"proved\"\n",
             k.field
         );
@@ -230,6 +245,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         producer_crash(Mode::AtLeastOnce, 1, 1),
         reply_loss(Mode::AtLeastOnce, 1),
         reply_loss(Mode::Idempotency, 1),
+        retention(Retention::ShorterThanReplay, 1),
+        retention(Retention::LongerThanReplay, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -270,6 +287,8 @@ fn witnesses_hang_on_their_own_budget() {
         on.bounds.producer_crashes = 1;
         on.bounds.reply_losses = 1;
         on.pipeline.retry_effect_on_timeout = true;
+        on.bounds.ledger_expiries = 1;
+        on.pipeline.retention = Retention::ShorterThanReplay;
         for k in &REGISTRY {
             let mut off = on;
             (k.set_budget)(&mut off.bounds, 0);
@@ -322,14 +341,18 @@ fn the_bounds_table_in_the_docs_lists_every_budget() {
 #[test]
 fn the_bounds_line_names_every_budget() {
     for kind in BROKER_KINDS.map(|k| k.kind) {
-        // Every budget of the kind's vocabulary on, the opt-in ones too.
-        let mut all_on = on(kind, Mode::AtLeastOnce, 1, 2, 1);
+        // Every budget of the kind's vocabulary on, the opt-in ones too; a
+        // ledger whose retention drops keys, so that its expiries can be.
+        let mut all_on = on(kind, Mode::Idempotency, 1, 2, 1);
+        all_on.pipeline.retention = Retention::ShorterThanReplay;
         for k in REGISTRY.iter().filter(|k| (k.vocabulary)(&all_on.pipeline)) {
             (k.set_budget)(&mut all_on.bounds, 1);
         }
         let line = all_on.describe_bounds();
-        let off = on(kind, Mode::AtLeastOnce, 1, 2, 0).describe_bounds();
-        let pipeline = (kind.spec().preset)(Pipeline::of(Mode::AtLeastOnce));
+        let mut off = on(kind, Mode::Idempotency, 1, 2, 0);
+        off.pipeline.retention = Retention::ShorterThanReplay;
+        let off = off.describe_bounds();
+        let pipeline = (kind.spec().preset)(Pipeline::of(Mode::Idempotency));
         for k in &REGISTRY {
             let ours = (k.vocabulary)(&pipeline);
             assert_eq!(line.contains(k.unit.0), ours, "{line}: {}", k.unit.0);
@@ -369,6 +392,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         outbox(Mode::Idempotency, 1),
         producer_crash(Mode::AtomicBoundary, 2, 1),
         reply_loss(Mode::AtomicBoundary, 1),
+        retention(Retention::ShorterThanReplay, 1),
+        retention(Retention::LongerThanReplay, 2),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -419,6 +444,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let (mut phantoms_armed, mut windows_armed, mut redrives_armed) = (0, 0, 0);
     let mut replication_armed = 0;
     let mut effect_timeouts_armed = 0;
+    let mut expiries_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -432,6 +458,8 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         replicated(BrokerKind::Generic, ACKS_LEADER, 1),
         replicated(BrokerKind::Kafka, UNCLEAN, 1),
         reply_loss(Mode::AtLeastOnce, 1),
+        retention(Retention::ShorterThanReplay, 1),
+        retention(Retention::LongerThanReplay, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -500,6 +528,14 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                                 "{t:?} armed with no record waiting for a worker"
                             );
                         }
+                    }
+                }
+                let st = model::store(&s);
+                for t in s.timers_set[onceproof::model::STORE].iter() {
+                    if let Timer::Expire(key) = t {
+                        expiries_armed += 1;
+                        assert!(st.expiries_left > 0, "{t:?} armed with none left");
+                        assert!(st.ledger.contains(key), "{t:?} armed for a key not held");
                     }
                 }
                 for t in s.timers_set[BROKER].iter() {
@@ -580,4 +616,5 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         "no transaction abort timer was ever armed"
     );
     assert!(retries_armed > 0, "no retry timer was ever armed");
+    assert!(expiries_armed > 0, "no ledger expiry was ever armed");
 }

@@ -1,7 +1,8 @@
-//! Replay-safety patterns (BROKER-FACTS W2, W3, O1, O2): at the effect
-//! store, check-then-act against a unique insert in the effect's
-//! transaction, and the ledger row committed before the effect; at the
-//! producer, a dual write against a transactional outbox. Every shipped scenario's
+//! Replay-safety patterns (BROKER-FACTS W2, W3, W4, O1, O2): at the
+//! effect store, check-then-act against a unique insert in the effect's
+//! transaction, the ledger row committed before the effect, and a
+//! retention shorter or longer than the replay horizon; at the producer, a
+//! dual write against a transactional outbox. Every shipped scenario's
 //! verdicts with its witnesses reached, a negative control for every
 //! proof, the race and the crash shown as the causes (the same pipeline
 //! without them holds), and the diagnosis naming the pattern and its fix.
@@ -9,7 +10,7 @@
 use onceproof::check::Verdict;
 use onceproof::model;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{LedgerKey, LedgerWrite, Lookup, Mode, Publish};
+use onceproof::pipeline::{LedgerKey, LedgerWrite, Lookup, Mode, Publish, Retention};
 use onceproof::report::diagnosis::Diagnosis;
 use onceproof::report::narrative;
 
@@ -27,6 +28,9 @@ fn every_shipped_pattern_has_its_verdicts_and_witnesses() {
         ("idempotency-insert-before-effect", Proved, Ce),
         ("producer-dual-write", Proved, Ce),
         ("producer-outbox-at-least-once", Ce, Proved),
+        ("idempotency-retention-shorter", Ce, Proved),
+        ("idempotency-retention-longer", Proved, Proved),
+        ("sqs-dlq-redrive-retention", Ce, Proved),
     ] {
         assert_shipped(name, once, loss);
     }
@@ -222,4 +226,67 @@ fn the_dual_write_witness_is_vacuous_where_its_gap_cannot_happen() {
         ..onceproof::pipeline::Pipeline::of(Mode::Idempotency)
     };
     assert_unreached_where_impossible(vec![(no_crash, name), (direct, name), (plain, name)]);
+}
+
+/// W4's two scenarios differ in `store.retention` alone; the longer one
+/// proves *once* with its key expiring (the witness is reached), and the
+/// expiry is what breaks the shorter one.
+#[test]
+fn retention_shorter_and_longer_than_the_replay_horizon() {
+    let mut short = shipped("idempotency-retention-longer");
+    short.pipeline.retention = Retention::ShorterThanReplay;
+    assert_eq!(short, shipped("idempotency-retention-shorter"));
+    refutes(short, APPLIED_ONCE, "a key dropped before the late retry");
+    let mut kept = short;
+    kept.bounds.ledger_expiries = 0;
+    assert_eq!(run(kept).verdict(APPLIED_ONCE), Some(Proved));
+    // The DLQ redrive is inside the horizon too: a retention that covers
+    // it proves the same pipeline.
+    let mut covers = shipped("sqs-dlq-redrive-retention");
+    covers.pipeline.retention = Retention::LongerThanReplay;
+    let o = run(covers);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+    assert!(
+        o.witnesses.contains(&("a ledger key expired", true)),
+        "{:?}",
+        o.witnesses
+    );
+}
+
+#[test]
+fn the_retention_counterexample_names_w4_and_the_replay_source() {
+    let d = diagnosis_of("idempotency-retention-shorter", APPLIED_ONCE);
+    assert_eq!(d.gap, "ledger key expired → replay arrived");
+    assert!(
+        d.guarantee
+            .starts_with("Retention shorter than the replay horizon (W4)"),
+        "{d:?}"
+    );
+    assert!(d.guarantee.contains("the producer's retry"), "{d:?}");
+    let d = diagnosis_of("sqs-dlq-redrive-retention", APPLIED_ONCE);
+    assert!(
+        d.guarantee.contains("redrive of the dead-letter queue"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn the_retention_witnesses_are_vacuous_where_no_key_can_expire() {
+    let mut kept = shipped("idempotency-retention-shorter");
+    kept.bounds.ledger_expiries = 0;
+    let mut forever = shipped("idempotency-retention-shorter");
+    forever.pipeline.retention = Retention::Forever;
+    let mut longer = shipped("idempotency-retention-shorter");
+    longer.pipeline.retention = Retention::LongerThanReplay;
+    let early = "a copy of an operation was on its way to the store after its key expired";
+    assert_unreached_where_impossible(vec![
+        (kept, "a ledger key expired"),
+        (forever, "a ledger key expired"),
+        (kept, early),
+        // Past the horizon no copy is on its way: the rule itself.
+        (longer, early),
+    ]);
 }

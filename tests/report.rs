@@ -36,6 +36,7 @@ fn quiet() -> Bounds {
         isr_shrinks: 0,
         producer_crashes: 0,
         reply_losses: 0,
+        ledger_expiries: 0,
     }
 }
 

@@ -99,7 +99,7 @@ impl BrokerState {
 const DISPATCH: &str = "dispatch";
 
 /// A fault's budget where the pipeline lets it happen, else 0.
-fn budget_if(cfg: &Config, f: Fault) -> u8 {
+pub(super) fn budget_if(cfg: &Config, f: Fault) -> u8 {
     let k = f.kind();
     if (k.possible)(cfg) {
         (k.budget)(&cfg.bounds)
@@ -477,7 +477,7 @@ fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
 /// One unit of a broker-counted fault budget is spent; with the last one
 /// its timers are disarmed, so a spent fault is never offered again
 /// (tests/faults.rs checks it on every reachable state).
-fn spend(left: &mut u8, timers: impl IntoIterator<Item = Timer>, o: &mut Out) {
+pub(super) fn spend(left: &mut u8, timers: impl IntoIterator<Item = Timer>, o: &mut Out) {
     *left -= 1;
     if *left == 0 {
         for t in timers {

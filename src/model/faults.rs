@@ -48,6 +48,7 @@ pub enum Fault {
     IsrShrink,
     ProducerCrash,
     ReplyLoss,
+    LedgerExpiry,
 }
 
 /// One fault, everything about it.
@@ -84,7 +85,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 12] = [
+pub const REGISTRY: [FaultKind; 13] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -323,6 +324,32 @@ pub const REGISTRY: [FaultKind; 12] = [
         unit: ("lost store reply", "lost store replies"),
         rate_keys: &["store-timeouts-per-hour", "store-latency-ms"],
     },
+    FaultKind {
+        fault: Fault::LedgerExpiry,
+        field: "ledger-expiries",
+        // Opt-in: a ledger that keeps its keys is what every schema-1 file
+        // meant, and `store.retention` says when a key may go.
+        default: 0,
+        bounds_doc: "ledger keys the store's retention drops (W4): any time after the write                      with `store.retention = \"shorter-than-replay\"`, only past the replay                      horizon with `\"longer-than-replay\"`",
+        budget: |b| b.ledger_expiries,
+        set_budget: |b, n| b.ledger_expiries = n,
+        vocabulary: |_| true,
+        possible: |c| {
+            let p = &c.pipeline;
+            p.retention != crate::pipeline::Retention::Forever
+                && p.has_ledger()
+                && p.ledger_check
+                && p.touches_store()
+        },
+        // The store counts its own expiries down and disarms them when none
+        // are left.
+        spent: |c, t| c.bounds.ledger_expiries - super::store(t.state).expiries_left,
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Expire(_))),
+        witnesses: witnesses::of_ledger_expiry,
+        name: "ledger key expired",
+        unit: ("ledger expiry", "ledger expiries"),
+        rate_keys: &["ledger-retention-hours", "replay-horizon-hours"],
+    },
 ];
 
 impl Fault {
@@ -442,6 +469,7 @@ pub fn within_budgets(cfg: &Config, s: &State) -> bool {
     broker_and_store_up
         && tally.other_lost == 0
         && !late_effect_retry(cfg, s)
+        && !super::horizon::expired_early(cfg, s)
         && REGISTRY
             .iter()
             .all(|k| (k.spent)(cfg, &tally) <= (k.budget)(&cfg.bounds))
@@ -502,6 +530,16 @@ pub fn leaves_budgets(m: &Model, s: &State, t: &Tally, a: &Action) -> bool {
         // consumer's own step, not a second fault.
         ActorModelAction::Timeout(_, Timer::EffectTimeout(job)) => {
             effect_round_trips(s).any(|j| j == *job)
+        }
+        // A retention longer than the replay horizon drops a key only past
+        // it; no other step brings an operation back inside the horizon.
+        ActorModelAction::Timeout(_, Timer::Expire(key)) => {
+            m.cfg.pipeline.retention == crate::pipeline::Retention::LongerThanReplay
+                && super::horizon::replay_possible(
+                    &m.cfg,
+                    s,
+                    super::horizon::op_of_key(&m.cfg, s, *key),
+                )
         }
         // A re-publish raises the operation's retries by one and loses
         // nothing, so its spurious count (retries beyond losses) may grow.

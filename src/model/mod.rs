@@ -94,6 +94,7 @@ pub mod broker;
 pub mod consumer;
 pub mod durable;
 pub mod faults;
+pub mod horizon;
 pub mod log;
 pub mod msg;
 pub mod producer;
@@ -246,6 +247,9 @@ impl Actor for Node {
             }
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Failover(f)) => {
                 replication::on_failover(cfg, s, f, o).map(NodeState::Broker)
+            }
+            (Node::Store(_), NodeState::Store(s), Timer::Expire(key)) => {
+                store::on_expire(s, key, o).map(NodeState::Store)
             }
             (Node::Broker(_), NodeState::Broker(s), Timer::TxnAbort) => {
                 log::on_abort(s, o).map(NodeState::Broker)

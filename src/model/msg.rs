@@ -189,6 +189,8 @@ pub enum Timer {
     /// Consumer: the effect store's reply for this job did not come in
     /// time (`consumer.retry-effect-on-timeout`).
     EffectTimeout(JobRef),
+    /// Store: the ledger's retention drops this key (a fault).
+    Expire(Key),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

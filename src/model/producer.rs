@@ -94,6 +94,14 @@ pub fn attempt_id(cfg: &Config, op: u8, attempt: u8) -> u8 {
     }
 }
 
+/// The operation whose attempt carries `id`.
+pub fn op_of_id(cfg: &Config, id: u8) -> u8 {
+    match cfg.pipeline.attempt_ids {
+        AttemptIds::Stable => id,
+        AttemptIds::FreshPerAttempt => id / cfg.attempts_cap(),
+    }
+}
+
 fn publish(cfg: &Config, s: &ProducerState, op: u8, attempt: u8, o: &mut Out) {
     o.send(
         Id::from(BROKER),

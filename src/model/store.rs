@@ -11,9 +11,16 @@
 //! The ledger's lookup is part of the effect's transaction (a unique
 //! insert) or a transaction of its own (check-then-act, W2); its row is
 //! written with the effect, after it (W3) or before it (W3's mirror).
+//! Its retention can drop a key (`bounds.ledger-expiries`, W4): at any
+//! moment after the write when the retention is shorter than the replay
+//! horizon, and only once no copy of the operation can arrive any more when
+//! it is longer (the checker's boundary holds the latter,
+//! [`super::faults`]).
 
 use super::Out;
-use super::msg::{Key, Msg};
+use super::broker::{budget_if, spend};
+use super::faults::Fault;
+use super::msg::{Key, Msg, Timer};
 use crate::pipeline::{Config, LedgerWrite};
 use serde::Serialize;
 use stateright::actor::Id;
@@ -28,19 +35,43 @@ pub struct StoreState {
     pub applied: Vec<u8>,
     /// The durable ledger (operation ids or completion records), sorted.
     pub ledger: Vec<Key>,
+    /// Keys the retention may still drop (`bounds.ledger-expiries`).
+    pub expiries_left: u8,
+    /// Keys the retention dropped, sorted.
+    pub expired: Vec<Key>,
 }
 
 pub fn start(cfg: &Config) -> StoreState {
     StoreState {
         applied: vec![0; cfg.bounds.operations as usize],
         ledger: Vec::new(),
+        expiries_left: budget_if(cfg, Fault::LedgerExpiry),
+        expired: Vec::new(),
     }
 }
 
-fn insert(ledger: &mut Vec<Key>, key: Key) {
-    if let Err(at) = ledger.binary_search(&key) {
-        ledger.insert(at, key);
+/// Writes a row; while the retention can still drop one, its expiry is
+/// armed.
+fn insert(s: &mut StoreState, key: Key, o: &mut Out) {
+    if let Err(at) = s.ledger.binary_search(&key) {
+        s.ledger.insert(at, key);
+        if s.expiries_left > 0 {
+            o.set_timer(Timer::Expire(key), super::no_delay());
+        }
     }
+}
+
+/// The retention drops `key`. A fault; the last one disarms the rest.
+pub fn on_expire(s: &StoreState, key: Key, o: &mut Out) -> Option<StoreState> {
+    let at = s.ledger.binary_search(&key).ok()?;
+    let mut next = s.clone();
+    next.ledger.remove(at);
+    if let Err(at) = next.expired.binary_search(&key) {
+        next.expired.insert(at, key);
+    }
+    let all: Vec<Timer> = next.ledger.iter().map(|&k| Timer::Expire(k)).collect();
+    spend(&mut next.expiries_left, all, o);
+    Some(next)
 }
 
 pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> Option<StoreState> {
@@ -77,7 +108,7 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             let n = &mut next.applied[op as usize];
             *n = (*n + 1).min(APPLIED_CAP);
             if let (Some(k), LedgerWrite::WithEffect) = (key, p.ledger_write) {
-                insert(&mut next.ledger, k);
+                insert(&mut next, k, o);
             }
             if reply {
                 o.send(
@@ -104,7 +135,7 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
                 return None;
             }
             let mut next = s.clone();
-            insert(&mut next.ledger, key);
+            insert(&mut next, key, o);
             Some(next)
         }
         Msg::Lookup { job, key } => {

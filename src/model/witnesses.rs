@@ -9,7 +9,7 @@
 
 use super::broker::Status;
 use super::consumer::Stage;
-use super::faults::REGISTRY;
+use super::faults::{Fault, REGISTRY};
 use super::msg::Msg;
 use super::properties::{Check, at_rest};
 use super::{Model, State, broker, consumer_id, consumers, in_flight_from, producer, store};
@@ -615,6 +615,34 @@ pub fn of_reply_loss(cfg: &Config) -> Vec<Listed> {
             ),
         ),
     ]
+}
+
+pub fn of_ledger_expiry(cfg: &Config) -> Vec<Listed> {
+    let on = cfg.bounds.ledger_expiries > 0 && (Fault::LedgerExpiry.kind().possible)(cfg);
+    let early = on && cfg.pipeline.retention == crate::pipeline::Retention::ShorterThanReplay;
+    vec![
+        (on, witness("a ledger key expired", key_expired)),
+        (
+            early,
+            witness(
+                "a copy of an operation was on its way to the store after its key expired",
+                replay_after_expiry,
+            ),
+        ),
+    ]
+}
+
+fn key_expired(_: &Model, s: &State) -> bool {
+    !store(s).expired.is_empty()
+}
+
+fn replay_after_expiry(m: &Model, s: &State) -> bool {
+    let expired: Vec<u8> = store(s)
+        .expired
+        .iter()
+        .map(|&k| super::horizon::op_of_key(&m.cfg, s, k))
+        .collect();
+    super::in_flight(s).any(|msg| matches!(msg, Msg::Apply { op, .. } if expired.contains(op)))
 }
 
 /// A producer crash matters where it catches an operation unconfirmed; an

@@ -166,6 +166,10 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         }
     };
 
+    if let Some(d) = expired_before_replay(model, trace, dup, first, second) {
+        return d;
+    }
+
     if first.msg != second.msg {
         // Two broker messages of one operation: a retried publish stored twice.
         let gap = "published → published (one operation stored as two messages)";
@@ -345,6 +349,42 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         _ => format!("The effect store must refuse an operation it has already applied: {why}."),
     };
     diagnosis(LEG3, gap, guarantee)
+}
+
+/// W4: the ledger's retention dropped the operation's key between its two
+/// applications, while a copy could still arrive.
+fn expired_before_replay(
+    model: &Model,
+    trace: &Trace,
+    dup: u8,
+    first: &Application,
+    second: &Application,
+) -> Option<Diagnosis> {
+    let between = || {
+        of_trace(model, trace)
+            .skip(first.step)
+            .take(second.step - first.step)
+            .map(|(_, _, e)| e)
+    };
+    between()
+        .find(|e| matches!(e, Event::KeyExpired { op, replay_possible: true, .. } if *op == dup))?;
+    let source = if first.msg != second.msg {
+        "the producer's retry (stored as a second message)"
+    } else if between().any(|e| matches!(e, Event::Redriven { .. })) {
+        "an operator's redrive of the dead-letter queue"
+    } else if between().any(|e| matches!(e, Event::PhantomReturned { .. })) {
+        "a deleted message that came back"
+    } else {
+        "a redelivery of the same message"
+    };
+    let o = op(dup);
+    Some(diagnosis(
+        LEG3,
+        "ledger key expired → replay arrived",
+        format!(
+            "Retention shorter than the replay horizon (W4): the ledger dropped {o}'s key while a copy of it could still arrive, and {source} found no key. Keep ledger keys longer than every replay source lasts (the producer's retries, redeliveries, the dead-letter queue's retention and any redrive or operator replay; `store.retention = \"longer-than-replay\"` states it), or refuse on a durable business key that never expires."
+        ),
+    ))
 }
 
 /// A failover cut a record of `lost`: the loss is the broker's.

@@ -149,6 +149,14 @@ pub enum Event {
         dst: Id,
         msg: Msg,
     },
+    /// The store's retention dropped a ledger key; `replay_possible`: a
+    /// copy of its operation could still arrive (inside the replay
+    /// horizon).
+    KeyExpired {
+        op: u8,
+        key: Key,
+        replay_possible: bool,
+    },
     /// Dual write: the producer publishes the event of `op`, whose
     /// business row committed before.
     DualWriteSent {
@@ -356,6 +364,14 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             msg: env.msg,
         },
         ActorModelAction::Timeout(_, Timer::Send(op)) => Event::DualWriteSent { op: *op },
+        ActorModelAction::Timeout(_, Timer::Expire(key)) => {
+            let op = crate::model::horizon::op_of_key(&model.cfg, before, *key);
+            Event::KeyExpired {
+                op,
+                key: *key,
+                replay_possible: crate::model::horizon::replay_possible(&model.cfg, before, op),
+            }
+        }
         ActorModelAction::Timeout(_, Timer::Retry(op)) => Event::RetryTimer {
             op: *op,
             outcome: retry(model, before, after, *op),

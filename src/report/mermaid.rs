@@ -152,6 +152,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 ),
             },
         )],
+        (_, Event::KeyExpired { op: o, key: k, .. }) => vec![note(
+            "S",
+            &format!("⏰ retention drops key {} of {}", key(k), op(o)),
+        )],
         (_, Event::DualWriteSent { op: o }) => vec![note(
             "P",
             &format!("business row of {} committed; publishes its event", op(o)),

@@ -76,6 +76,20 @@ pub fn words(model: &Model, e: &Event) -> String {
     match e {
         Event::Lost { src, dst, msg } => lost(*src, *dst, msg),
         Event::RetryTimer { op: o, outcome } => retry(model, *o, *outcome),
+        Event::KeyExpired {
+            op: o,
+            key: k,
+            replay_possible,
+        } => format!(
+            "effect store's retention drops ledger key {} of {}: {}",
+            key(*k),
+            op(*o),
+            if *replay_possible {
+                "a copy of it can still arrive (the retention is shorter than the replay horizon)"
+            } else {
+                "past its replay horizon, no copy of it can arrive any more"
+            }
+        ),
         Event::DualWriteSent { op: o } => format!(
             "producer publishes the event of {}, whose business row committed before (a dual write: two systems, two steps)",
             op(*o)
