@@ -480,6 +480,13 @@ pub struct Pipeline {
     /// sends the effect again (a client retry on timeout); otherwise it
     /// waits for the reply.
     pub retry_effect_on_timeout: bool,
+    /// Bit `op`: the operation's handler fails every time (a poison
+    /// message): the consumer releases its delivery instead of completing
+    /// it (a nack with requeue, a visibility timeout set to 0).
+    pub poison: u8,
+    /// A poison handler applies part of its effect before it fails, outside
+    /// any ledger: every redelivery repeats that part.
+    pub poison_partial_effect: bool,
     /// Unacked deliveries the broker pushes to one consumer (RabbitMQ
     /// `basic.qos` prefetch count). 1: a consumer holds one message at a
     /// time and asks for the next (every kind's pull). From 2 the broker
@@ -532,6 +539,8 @@ impl Pipeline {
             auto_ack: false,
             dedup_only_if_redelivered: false,
             retry_effect_on_timeout: false,
+            poison: 0,
+            poison_partial_effect: false,
             prefetch: 1,
             ack_multiple: false,
             durability: Durability::SINGLE,

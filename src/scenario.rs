@@ -236,6 +236,8 @@ struct ConsumerPart {
     order: Option<CompletionOrder>,
     dedup_only_if_redelivered: Option<bool>,
     retry_effect_on_timeout: Option<bool>,
+    poison: Option<Vec<u8>>,
+    poison_partial_effect: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -666,6 +668,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             .consumer
             .retry_effect_on_timeout
             .unwrap_or(base.retry_effect_on_timeout),
+        poison: p
+            .consumer
+            .poison
+            .iter()
+            .flatten()
+            .filter(|&&n| (1..=MAX_BOUND).contains(&n))
+            .fold(0, |m, &n| m | (1 << (n - 1))),
+        poison_partial_effect: p.consumer.poison_partial_effect.unwrap_or(false),
         prefetch: rabbit.and_then(|r| r.prefetch).unwrap_or(base.prefetch),
         ack_multiple: rabbit
             .and_then(|r| r.ack_multiple)
@@ -673,6 +683,19 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         durability,
         vocabulary: base.vocabulary,
     };
+    if let Some(&n) = p
+        .consumer
+        .poison
+        .iter()
+        .flatten()
+        .find(|&&n| !(1..=MAX_BOUND).contains(&n))
+    {
+        return Err(fail(
+            "consumer",
+            "poison",
+            format!("operation {n} is out of range: operations are numbered 1..={MAX_BOUND}"),
+        ));
+    }
     if let Some((section, key, why)) = inconsistent(p, &pipeline, kind) {
         return Err(fail(section, key, why));
     }
@@ -756,6 +779,16 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     }
     let config = Config { pipeline, bounds };
     let deep = deep.map(|bounds| Config { pipeline, bounds });
+    let most = deep.map_or(bounds.operations, |d| {
+        d.bounds.operations.max(bounds.operations)
+    });
+    if let Some(&n) = p.consumer.poison.iter().flatten().find(|&&n| n > most) {
+        return Err(fail(
+            "consumer",
+            "poison",
+            format!("operation {n} is never published: `bounds.operations = {most}`"),
+        ));
+    }
     // A field is void only if it is void under every profile the file has.
     let mut void = void_fields(p, kafka, &config);
     if let Some(d) = &deep {
@@ -900,6 +933,26 @@ fn inconsistent(
                     "a transaction commits the offsets with the output, after processing; {why}"
                 ),
             ));
+        }
+    }
+    if p.poison != 0 {
+        let why = if p.log {
+            Some(
+                "a Kafka consumer cannot hand one record back (it seeks, and its offset commits are cumulative); not modelled",
+            )
+        } else if p.auto_ack {
+            Some(
+                "with autoAck the broker forgot the message at delivery, so there is nothing to give back",
+            )
+        } else if p.prefetch > 1 {
+            Some(
+                "a handler failure is modelled for a consumer that holds one delivery at a time (`broker.rabbitmq.prefetch = 1`)",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Some(("consumer", "poison", why.to_string()));
         }
     }
     if p.effect == Effect::KafkaTopic && !p.transactions {
@@ -1316,6 +1369,13 @@ fn void_fields(
         for (_, key) in set.into_iter().filter(|s| s.0) {
             void.push(("store", key, why.to_string()));
         }
+    }
+    if f.consumer.poison_partial_effect.is_some() && p.poison == 0 {
+        void.push((
+            "consumer",
+            "poison-partial-effect",
+            "no handler fails (`consumer.poison` is empty)".to_string(),
+        ));
     }
     let read = p.has_ledger() && p.ledger_check && p.touches_store();
     if f.store.retention.is_some()

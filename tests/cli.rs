@@ -1354,6 +1354,37 @@ fn ledger_pattern_fields_and_their_errors() {
             "no crash falls between a business row and its publish",
         ),
         (
+            with_table("[consumer]\npoison = [3]\n"),
+            7,
+            "consumer.poison",
+            "operation 3 is never published",
+        ),
+        (
+            with_table("[consumer]\npoison = [0]\n"),
+            7,
+            "consumer.poison",
+            "out of range",
+        ),
+        (
+            with_table("[consumer]\npoison = 1\n"),
+            7,
+            "consumer.poison",
+            "sequence",
+        ),
+        (
+            with_table("[consumer]\npoison-partial-effect = true\n"),
+            7,
+            "consumer.poison-partial-effect",
+            "no handler fails",
+        ),
+        (
+            with_table("[broker]\nkind = \"kafka\"\n[consumer]\npoison = [1]\n")
+                .replace("lease-expiries = 1\n", ""),
+            9,
+            "consumer.poison",
+            "Kafka consumer cannot hand one record back",
+        ),
+        (
             store("[store]\nretention = \"a-week\"\n"),
             7,
             "store.retention",

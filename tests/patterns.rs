@@ -10,6 +10,7 @@
 use onceproof::check::Verdict;
 use onceproof::model;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
+use onceproof::model::sinks::Sink;
 use onceproof::pipeline::{LedgerKey, LedgerWrite, Lookup, Mode, Publish, Retention};
 use onceproof::report::diagnosis::Diagnosis;
 use onceproof::report::narrative;
@@ -31,6 +32,8 @@ fn every_shipped_pattern_has_its_verdicts_and_witnesses() {
         ("idempotency-retention-shorter", Ce, Proved),
         ("idempotency-retention-longer", Proved, Proved),
         ("sqs-dlq-redrive-retention", Ce, Proved),
+        ("sqs-fifo-poison-dlq", Proved, Ce),
+        ("sqs-poison-partial-effect", Ce, Ce),
     ] {
         assert_shipped(name, once, loss);
     }
@@ -289,4 +292,66 @@ fn the_retention_witnesses_are_vacuous_where_no_key_can_expire() {
         // Past the horizon no copy is on its way: the rule itself.
         (longer, early),
     ]);
+}
+
+/// A poison message with no receive limit keeps an ordered broker busy
+/// forever: nothing behind it is applied and the pipeline never rests, so
+/// both safety properties hold only vacuously. With the limit, it is
+/// contained in the DLQ (and *no loss* names it); without the poison,
+/// everything is applied.
+#[test]
+fn a_poison_message_is_contained_not_applied() {
+    let o = run(shipped("sqs-fifo-poison-no-dlq"));
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Verdict::Vacuous), Some(Verdict::Vacuous))
+    );
+    // Healthy, nothing reaches the limit: no counterexample (and the DLQ
+    // witness, which needs a fault, is out of reach at these bounds).
+    let mut healthy = shipped("sqs-fifo-poison-dlq");
+    healthy.pipeline.poison = 0;
+    let o = run(healthy);
+    assert_eq!(
+        (o.verdict(APPLIED_ONCE), o.verdict(NO_LOSS)),
+        (Some(Verdict::Vacuous), Some(Verdict::Vacuous))
+    );
+    assert_eq!(
+        o.witnesses,
+        vec![
+            (
+                "healthy message moved to the DLQ after its receive limit",
+                false
+            ),
+            ("at rest with every operation applied", true)
+        ]
+    );
+    let d = diagnosis_of("sqs-fifo-poison-dlq", NO_LOSS);
+    assert_eq!(d.gap, "delivered → dead-lettered (a poison message)");
+    assert!(
+        d.guarantee
+            .contains("containment tool, not a correctness proof"),
+        "{d:?}"
+    );
+}
+
+/// The part a poison handler applies before failing is its own sink:
+/// repeated by each redelivery (*once* refuted), never the operation's
+/// effect (*no loss* still misses it). Without the part, once holds.
+#[test]
+fn a_failing_handlers_partial_effect_repeats() {
+    let cfg = shipped("sqs-poison-partial-effect");
+    let o = run(cfg);
+    let last = o.trace(APPLIED_ONCE).unwrap().last_state();
+    assert_eq!(
+        onceproof::model::sinks::duplicated(last),
+        Some((Sink::Partial, 0))
+    );
+    let d = diagnosis_of("sqs-poison-partial-effect", APPLIED_ONCE);
+    assert!(
+        d.guarantee.starts_with("A handler must be all or nothing"),
+        "{d:?}"
+    );
+    let mut whole = cfg;
+    whole.pipeline.poison_partial_effect = false;
+    assert_eq!(run(whole).verdict(APPLIED_ONCE), Some(Proved));
 }

@@ -98,6 +98,10 @@ impl BrokerState {
 
 const DISPATCH: &str = "dispatch";
 
+/// Deliveries a message's count goes up to. The fault budgets (at most
+/// 4 of each) stop every other message far below it.
+pub const DELIVERIES_CAP: u8 = 12;
+
 /// A fault's budget where the pipeline lets it happen, else 0.
 pub(super) fn budget_if(cfg: &Config, f: Fault) -> u8 {
     let k = f.kind();
@@ -377,6 +381,21 @@ pub fn on_msg(
             Some(next)
         }
         Msg::Seek => super::log::on_seek(s, consumer_index(src), o),
+        // A handler failed: the holder gives its delivery back.
+        Msg::Release { job } => {
+            let holder = Status::Leased {
+                consumer: consumer_index(src),
+                delivery: job.delivery,
+            };
+            let current = job.generation == super::replication::epoch(s);
+            if !current || s.messages.get(job.msg as usize)?.status != holder {
+                return None;
+            }
+            let mut next = s.clone();
+            release(&mut next, job.msg as usize, o);
+            offer(cfg, &next, o);
+            Some(next)
+        }
         Msg::Poll => {
             let mut next = s.clone();
             next.polling[consumer_index(src) as usize] = true;
@@ -429,7 +448,10 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
         offer(cfg, &next, o);
         return Some(next);
     }
-    entry.deliveries += 1;
+    // A count that only a poison message's endless redeliveries could
+    // take past the cap saturates, so the state space stays finite (and
+    // the endless loop a cycle the progress check can find).
+    entry.deliveries = (entry.deliveries + 1).min(DELIVERIES_CAP);
     let job = JobRef {
         msg: d.msg,
         delivery: entry.deliveries,

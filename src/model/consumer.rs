@@ -143,8 +143,17 @@ fn request_effect(cfg: &Config, j: &Job, retry: bool, o: &mut Out) -> Option<Sta
     wait.then_some(Stage::Applying)
 }
 
-/// The effect side of a job, from its [`first_request`].
+/// The effect side of a job, from its [`first_request`]. A poison
+/// message's handler fails instead, after its partial effect if it has one,
+/// and the delivery goes back to the broker.
 fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
+    if cfg.pipeline.poison & (1 << j.op) != 0 {
+        if cfg.pipeline.poison_partial_effect {
+            o.send(Id::from(STORE), Msg::Partial { op: j.op });
+        }
+        o.send(Id::from(BROKER), Msg::Release { job: j.job });
+        return None;
+    }
     match (first_request(cfg, j.job), ledger_key(cfg, j)) {
         (Stage::Looking, Some(key)) => {
             o.send(Id::from(STORE), Msg::Lookup { job: j.job, key });

@@ -120,6 +120,16 @@ pub enum Msg {
         job: JobRef,
         accepted: bool,
     },
+    /// Consumer → store: what a poison handler does before it fails,
+    /// outside any transaction or ledger.
+    Partial {
+        op: u8,
+    },
+    /// Consumer → broker: its handler failed; the delivery goes back to
+    /// the queue (a nack with requeue, ChangeMessageVisibility to 0).
+    Release {
+        job: JobRef,
+    },
     /// Consumer → broker: ready for one more delivery (a pull, or a
     /// prefetch credit).
     Poll,

@@ -18,6 +18,9 @@ pub enum Sink {
     /// The output topic of a read-process-write consumer, as a
     /// `read_committed` reader sees it: only committed transactions' records.
     OutputTopic,
+    /// What a poison handler did before it failed (an email sent, a call
+    /// made), outside any ledger: never the operation's effect.
+    Partial,
 }
 
 pub struct SinkSpec {
@@ -36,7 +39,11 @@ fn output_topic(s: &State) -> &[u8] {
     &super::broker(s).output
 }
 
-pub const SINKS: [SinkSpec; 2] = [
+fn partial(s: &State) -> &[u8] {
+    &store(s).partial
+}
+
+pub const SINKS: [SinkSpec; 3] = [
     SinkSpec {
         sink: Sink::Database,
         name: "the effect store",
@@ -46,6 +53,11 @@ pub const SINKS: [SinkSpec; 2] = [
         sink: Sink::OutputTopic,
         name: "the output topic",
         applied: output_topic,
+    },
+    SinkSpec {
+        sink: Sink::Partial,
+        name: "the poison handler's partial effect",
+        applied: partial,
     },
 ];
 
@@ -89,6 +101,9 @@ pub fn in_use(cfg: &Config) -> Vec<Sink> {
     let mut all = vec![primary(cfg)];
     if cfg.pipeline.transactions && !all.contains(&Sink::OutputTopic) {
         all.push(Sink::OutputTopic);
+    }
+    if cfg.pipeline.poison_partial_effect {
+        all.push(Sink::Partial);
     }
     all
 }

@@ -39,6 +39,8 @@ pub struct StoreState {
     pub expiries_left: u8,
     /// Keys the retention dropped, sorted.
     pub expired: Vec<Key>,
+    /// A poison handler's partial effects, per operation (capped).
+    pub partial: Vec<u8>,
 }
 
 pub fn start(cfg: &Config) -> StoreState {
@@ -47,6 +49,7 @@ pub fn start(cfg: &Config) -> StoreState {
         ledger: Vec::new(),
         expiries_left: budget_if(cfg, Fault::LedgerExpiry),
         expired: Vec::new(),
+        partial: vec![0; cfg.bounds.operations as usize],
     }
 }
 
@@ -136,6 +139,12 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
             }
             let mut next = s.clone();
             insert(&mut next, key, o);
+            Some(next)
+        }
+        Msg::Partial { op } => {
+            let mut next = s.clone();
+            let n = &mut next.partial[op as usize];
+            *n = (*n + 1).min(APPLIED_CAP);
             Some(next)
         }
         Msg::Lookup { job, key } => {

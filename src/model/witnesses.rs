@@ -262,7 +262,10 @@ fn gave_up(_: &Model, s: &State) -> bool {
 
 fn all_applied_at_rest(m: &Model, s: &State) -> bool {
     let ops = m.cfg.bounds.operations as usize;
-    (0..ops).all(|op| super::sinks::applied_in_primary(&m.cfg, s, op) >= 1) && at_rest(m, s)
+    (0..ops)
+        .filter(|op| m.cfg.pipeline.poison & (1 << op) == 0)
+        .all(|op| super::sinks::applied_in_primary(&m.cfg, s, op) >= 1)
+        && at_rest(m, s)
 }
 
 /// A crash matters where it splits the consumer's two boundaries, and
@@ -700,7 +703,7 @@ pub fn of_window_expiry(cfg: &Config) -> Vec<Listed> {
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 9] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 10] = [
     |cfg| {
         let p = &cfg.pipeline;
         (
@@ -756,10 +759,19 @@ pub const OUTCOMES: [fn(&Config) -> Listed; 9] = [
             witness(name, gave_up),
         )
     },
-    |_| {
+    |cfg| {
         (
-            true,
+            cfg.pipeline.poison == 0,
             witness("at rest with every operation applied", all_applied_at_rest),
+        )
+    },
+    |cfg| {
+        (
+            cfg.pipeline.poison != 0,
+            witness(
+                "at rest with every operation but the poison applied",
+                all_applied_at_rest,
+            ),
         )
     },
     |cfg| {

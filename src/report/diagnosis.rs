@@ -151,6 +151,16 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             "The trace shows no operation applied twice.".to_string(),
         );
     };
+    if sink == Sink::Partial {
+        let o = op(dup);
+        return diagnosis(
+            LEG3,
+            "handler failed → redelivered (the part before the failure repeats)",
+            format!(
+                "A handler must be all or nothing: {o}'s handler applied part of its effect, outside the ledger's transaction, before it failed, and every redelivery of the poison message repeats that part. Put every part in the effect's transaction (with the ledger row), or key each part by the operation id, and bound the redeliveries with a receive limit and a dead-letter queue."
+            ),
+        );
+    }
     let apps = applications(model, trace, sink, dup);
     let (first, second) = match apps.as_slice() {
         [a, b, ..] => (a, b),
@@ -578,6 +588,15 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let dead = stored
         .iter()
         .any(|&m| b.messages[m].status == Status::DeadLettered);
+    if dead && model.cfg.pipeline.poison & (1 << lost) != 0 {
+        return diagnosis(
+            LEG3,
+            "delivered → dead-lettered (a poison message)",
+            format!(
+                "{o}'s handler fails every time (a poison message): the receive limit moved it to the dead-letter queue, which contains it and does not apply it; a receive limit is a containment tool, not a correctness proof. Alert on the dead-letter queue, fix the handler, and redrive it into an idempotent consumer."
+            ),
+        );
+    }
     if dead {
         let p = &model.cfg.pipeline;
         let why = if p.dead_letter == crate::pipeline::DeadLetter::Drop {

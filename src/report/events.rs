@@ -157,6 +157,19 @@ pub enum Event {
         key: Key,
         replay_possible: bool,
     },
+    /// The store took a poison handler's partial effect, `times` in all.
+    PartialEffect {
+        op: u8,
+        times: u8,
+    },
+    /// A consumer whose handler failed gave its delivery back; `back`: the
+    /// broker took it (the delivery was still the current one).
+    Released {
+        consumer: u8,
+        op: u8,
+        job: JobRef,
+        back: bool,
+    },
     /// Dual write: the producer publishes the event of `op`, whose
     /// business row committed before.
     DualWriteSent {
@@ -716,15 +729,16 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 && model::producer(after).acked[op as usize],
             stale_session: (session != model::producer(before).session).then_some(session),
         },
-        Msg::Deliver { job, op, .. } => {
+        Msg::Deliver {
+            job, op, session, ..
+        } => {
             let consumer = model::consumer_index(dst);
             let after_jobs = &consumer_state(after, consumer).1.jobs;
             Event::Delivered {
                 consumer,
                 op,
                 job,
-                dead_session: consumer_state(before, consumer).1
-                    == consumer_state(after, consumer).1,
+                dead_session: session != consumer_state(before, consumer).1.incarnation,
                 queued: after_jobs
                     .iter()
                     .any(|j| j.job == job && j.stage == Stage::Queued),
@@ -848,6 +862,17 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
         Msg::LookedUp { job, .. } => reply(before, after, dst, job, Stage::Looking, msg),
         Msg::Completed { job, .. } => reply(before, after, dst, job, Stage::Completing, msg),
         Msg::Poll => Event::Polled { src },
+        Msg::Partial { op } => Event::PartialEffect {
+            op,
+            times: model::store(after).partial[op as usize],
+        },
+        Msg::Release { job } => Event::Released {
+            consumer: model::consumer_index(src),
+            op: op_of_job(before, src, job),
+            job,
+            back: model::broker(after).messages.get(job.msg as usize)
+                != model::broker(before).messages.get(job.msg as usize),
+        },
         Msg::Seek => {
             let consumer = model::consumer_index(src);
             let log = model::broker(after).log.expect("a log");

@@ -213,6 +213,11 @@ fn message(msg: &Msg) -> Value {
             json!({ "message": nth(job.msg), "delivery": int(job.delivery), "accepted": accepted }),
         ),
         Msg::Poll => variant("Poll", unit()),
+        Msg::Partial { op } => variant("Partial", json!({ "op": nth(op) })),
+        Msg::Release { job } => variant(
+            "Release",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery) }),
+        ),
         Msg::Seek => variant("Seek", unit()),
         Msg::Join { incarnation } => variant("Join", json!({ "incarnation": int(incarnation) })),
     }

@@ -425,6 +425,8 @@ fn label(model: &Model, msg: &Msg) -> String {
             accepted: false, ..
         } => "completion rejected".into(),
         Msg::Poll => "poll".into(),
+        Msg::Partial { op: o } => format!("partial effect of {}", op(o)),
+        Msg::Release { job: j } => format!("handler failed: release {}", job(j)),
         Msg::Seek => "seek to committed".into(),
         Msg::Join { incarnation } => format!("rejoin (session {incarnation})"),
     }

@@ -90,6 +90,28 @@ pub fn words(model: &Model, e: &Event) -> String {
                 "past its replay horizon, no copy of it can arrive any more"
             }
         ),
+        Event::PartialEffect { op: o, times } => format!(
+            "effect store takes the partial effect of {}'s failing handler (outside the ledger), {times}× in all",
+            op(*o)
+        ),
+        Event::Released {
+            consumer: c,
+            op: o,
+            job: j,
+            back,
+        } => {
+            let what = if *back {
+                format!("{} is back in the queue for redelivery", message(j.msg))
+            } else {
+                "the broker ignores it (the delivery is no longer the current one)".to_string()
+            };
+            format!(
+                "{}'s handler failed on {} ({}): it hands the delivery back; {what}",
+                consumer(*c),
+                op(*o),
+                job(*j)
+            )
+        }
         Event::DualWriteSent { op: o } => format!(
             "producer publishes the event of {}, whose business row committed before (a dual write: two systems, two steps)",
             op(*o)
@@ -490,6 +512,13 @@ pub fn words(model: &Model, e: &Event) -> String {
                 _ if *queued => "it waits behind the earlier records of its poll",
                 CompletionOrder::EffectThenCompletion if !p.touches_store() => {
                     "produces its output record inside a transaction"
+                }
+                CompletionOrder::EffectThenCompletion if p.poison & (1 << *o) != 0 => {
+                    if p.poison_partial_effect {
+                        "runs its handler, which applies part of the effect and fails (a poison message)"
+                    } else {
+                        "runs its handler, which fails (a poison message)"
+                    }
                 }
                 CompletionOrder::EffectThenCompletion => {
                     match crate::model::consumer::first_request(&model.cfg, *j) {
