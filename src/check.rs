@@ -80,6 +80,11 @@ pub struct Trace {
     pub minimal: bool,
     /// The faults the path needs, in order.
     pub faults: Vec<crate::model::faults::Fault>,
+    /// A lasso (a *progress* counterexample): the steps from this index on
+    /// form a cycle back to the state at it, repeated forever.
+    pub cycle_from: Option<usize>,
+    /// The states of the fair set the cycle runs through.
+    pub fair_states: usize,
 }
 
 impl Trace {
@@ -95,6 +100,31 @@ impl Trace {
             epilogue,
             minimal: true,
             faults,
+            cycle_from: None,
+            fair_states: 0,
+        }
+    }
+
+    /// A lasso: `path` ends where its steps from `cycle_from` began, inside
+    /// a fair set of `fair_states` states. It never rests, so it has no
+    /// epilogue.
+    pub fn lasso(
+        model: &Model,
+        path: Path<State, Action>,
+        cycle_from: usize,
+        fair_states: usize,
+    ) -> Trace {
+        let encoded = path.encode(&crate::explorable::Explorable::new(model.clone()));
+        let steps = path.into_vec();
+        let faults = crate::search::faults_on(&steps);
+        Trace {
+            steps,
+            encoded,
+            epilogue: Vec::new(),
+            minimal: false,
+            faults,
+            cycle_from: Some(cycle_from),
+            fair_states,
         }
     }
 
@@ -180,6 +210,26 @@ impl Outcome {
             .find(|p| p.name == property)
             .and_then(|p| p.trace.as_ref())
     }
+}
+
+/// A scenario's run: the two safety properties, and *progress* where the
+/// scenario expects a verdict for it.
+pub fn check_scenario(
+    s: &crate::scenario::Scenario,
+    limits: Limits,
+    progress: &mut dyn FnMut(Progress),
+) -> Outcome {
+    let mut outcome = check(s.config, limits, progress);
+    if s.expected(properties::PROGRESS).is_some() {
+        let start = Instant::now();
+        let (p, reached) = crate::progress::check(&model::build(s.config), limits);
+        outcome.properties.push(p);
+        outcome
+            .witnesses
+            .push((crate::progress::PROGRESS_WITNESS, reached));
+        outcome.elapsed += start.elapsed();
+    }
+    outcome
 }
 
 /// A violation found is a counterexample whatever else happened; the

@@ -6,6 +6,7 @@ pub mod explorable;
 pub mod explore;
 pub mod model;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod results;
 pub mod scenario;

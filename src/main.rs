@@ -204,7 +204,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     for s in &scenarios {
         let bar = progress_bar(&s.name);
         let mut announced = false;
-        let outcome = check::check(s.config, limits, &mut |p| {
+        let outcome = check::check_scenario(s, limits, &mut |p| {
             if let Some(bar) = &bar {
                 if let (Some(at), false) = (p.first_refuted_at, announced) {
                     announced = true;

@@ -7,7 +7,7 @@
 //! tables rather than breaking changes.
 
 use crate::check::Verdict;
-use crate::model::properties::{APPLIED_ONCE, NO_LOSS};
+use crate::model::properties::{APPLIED_ONCE, NO_LOSS, PROGRESS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
     Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Lookup, Mode, Pipeline,
@@ -256,6 +256,8 @@ struct StorePart {
 struct Expect {
     applied_once: Verdict,
     no_loss: Verdict,
+    /// Optional: a scenario without it is not checked for progress.
+    progress: Option<Verdict>,
 }
 
 /// A parsed, validated scenario.
@@ -813,10 +815,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         config,
         profile: Profile::Quick,
         deep,
-        expect: vec![
-            (APPLIED_ONCE, parsed.expect.applied_once),
-            (NO_LOSS, parsed.expect.no_loss),
-        ],
+        expect: [
+            (APPLIED_ONCE, Some(parsed.expect.applied_once)),
+            (NO_LOSS, Some(parsed.expect.no_loss)),
+            (PROGRESS, parsed.expect.progress),
+        ]
+        .into_iter()
+        .filter_map(|(p, v)| v.map(|v| (p, v)))
+        .collect(),
     })
 }
 

@@ -1385,6 +1385,15 @@ fn ledger_pattern_fields_and_their_errors() {
             "Kafka consumer cannot hand one record back",
         ),
         (
+            VALID.replace(
+                "no-loss = \"proved\"",
+                "no-loss = \"proved\"\nprogress = \"maybe\"",
+            ),
+            17,
+            "expect.progress",
+            "unknown variant",
+        ),
+        (
             store("[store]\nretention = \"a-week\"\n"),
             7,
             "store.retention",

@@ -512,6 +512,8 @@ fn walk(model: &Model, picks: &[&dyn Fn(&Action) -> bool]) -> Trace {
         epilogue: Vec::new(),
         minimal: false,
         faults,
+        cycle_from: None,
+        fair_states: 0,
     }
 }
 

@@ -26,7 +26,7 @@ fn committed_results_match_the_models() {
     let mut stale = Vec::new();
     for path in scenario::all(Path::new("models")).unwrap() {
         let s = scenario::load(&path).unwrap();
-        let outcome = check::check(s.config, Limits::default(), &mut |_| {});
+        let outcome = check::check_scenario(&s, Limits::default(), &mut |_| {});
         let doc = document::document(&s, &outcome);
         assert!(
             doc.as_expected,

@@ -98,10 +98,6 @@ impl BrokerState {
 
 const DISPATCH: &str = "dispatch";
 
-/// Deliveries a message's count goes up to. The fault budgets (at most
-/// 4 of each) stop every other message far below it.
-pub const DELIVERIES_CAP: u8 = 12;
-
 /// A fault's budget where the pipeline lets it happen, else 0.
 pub(super) fn budget_if(cfg: &Config, f: Fault) -> u8 {
     let k = f.kind();
@@ -448,10 +444,16 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
         offer(cfg, &next, o);
         return Some(next);
     }
-    // A count that only a poison message's endless redeliveries could
-    // take past the cap saturates, so the state space stays finite (and
-    // the endless loop a cycle the progress check can find).
-    entry.deliveries = (entry.deliveries + 1).min(DELIVERIES_CAP);
+    // A poison message's count saturates just past what its receive limit
+    // reads, so its endless redelivery is a cycle of finitely many states
+    // (which the progress check can find); its receipt handles are never
+    // used again, since its handler never completes.
+    let cap = if cfg.pipeline.poison & (1 << entry.op) != 0 {
+        entry.redriven_at + cfg.pipeline.max_receives.unwrap_or(1) + 1
+    } else {
+        u8::MAX
+    };
+    entry.deliveries = (entry.deliveries + 1).min(cap);
     let job = JobRef {
         msg: d.msg,
         delivery: entry.deliveries,

@@ -12,6 +12,9 @@ use stateright::{Expectation, Model as _};
 
 pub const APPLIED_ONCE: &str = "side effect applied once";
 pub const NO_LOSS: &str = "no loss";
+/// Checked only where the scenario expects a verdict for it
+/// ([`crate::progress`]): it needs the whole graph, not just the states.
+pub const PROGRESS: &str = "progress";
 
 /// The two properties a scenario can expect verdicts for.
 pub const PROPERTIES: [&str; 2] = [APPLIED_ONCE, NO_LOSS];

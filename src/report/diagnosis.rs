@@ -134,6 +134,8 @@ fn diagnosis(leg: &str, gap: &str, guarantee: String) -> Diagnosis {
 pub fn diagnose(model: &Model, trace: &Trace, property: &str) -> Diagnosis {
     if property == NO_LOSS {
         diagnose_loss(model, trace)
+    } else if property == crate::model::properties::PROGRESS {
+        diagnose_cycle(model, trace)
     } else {
         diagnose_duplicate(model, trace)
     }
@@ -359,6 +361,57 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         _ => format!("The effect store must refuse an operation it has already applied: {why}."),
     };
     diagnosis(LEG3, gap, guarantee)
+}
+
+/// A *progress* counterexample: what the cycle keeps doing, and what it
+/// never gets to.
+fn diagnose_cycle(model: &Model, trace: &Trace) -> Diagnosis {
+    let p = &model.cfg.pipeline;
+    let from = trace.cycle_from.unwrap_or(0);
+    let last = trace.last_state();
+    let stuck: Vec<String> = (0..model.cfg.bounds.operations)
+        .filter(|&o| {
+            p.poison & (1 << o) == 0
+                && crate::model::properties::owed(model, last, o as usize)
+                && crate::model::sinks::applied_in_primary(&model.cfg, last, o as usize) == 0
+        })
+        .map(op)
+        .collect();
+    let stuck = stuck.join(" and ");
+    let poison = of_trace(model, trace)
+        .skip(from)
+        .find_map(|(_, _, e)| match e {
+            Event::Released { op: o, .. } if p.poison & (1 << o) != 0 => Some(o),
+            _ => None,
+        });
+    match poison {
+        Some(o) => {
+            let behind = if p.one_group {
+                format!(
+                    "{stuck}, behind it in the same message group, is never delivered (FIFO order holds the group until it is gone)"
+                )
+            } else {
+                format!(
+                    "{stuck} is never applied (the broker hands out its oldest ready message first, and the poison is it each time it comes back)"
+                )
+            };
+            diagnosis(
+                LEG3,
+                "handler failed → redelivered (forever)",
+                format!(
+                    "A poison message needs a bound: {}'s handler fails on every delivery and the broker hands it out again forever, so {behind}. Set a receive limit (`max-receive-count`, `delivery-limit`) with a dead-letter queue, or park the failing message and move on, and alert on it.",
+                    op(o)
+                ),
+            )
+        }
+        None => diagnosis(
+            LEG3,
+            "the pipeline cycles without applying",
+            format!(
+                "The pipeline can repeat the steps of the cycle forever, every one of them fairly, without applying {stuck}."
+            ),
+        ),
+    }
 }
 
 /// W4: the ledger's retention dropped the operation's key between its two

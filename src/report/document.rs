@@ -88,6 +88,10 @@ pub struct Counterexample {
     pub actions: Vec<String>,
     /// The Explorer's path to the violating state (`#/steps/<path>`).
     pub explorer_path: String,
+    /// A lasso (*progress*): the steps from this index (0-based) on repeat
+    /// forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_from: Option<usize>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -130,6 +134,7 @@ pub fn counterexample(model: &Model, trace: &Trace, property: &str) -> Counterex
             .filter_map(|(_, a)| a.as_ref().map(|a| format!("{a:?}")))
             .collect(),
         explorer_path: trace.encoded.clone(),
+        cycle_from: trace.cycle_from,
     }
 }
 

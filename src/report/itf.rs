@@ -61,18 +61,29 @@ pub fn itf(model: &Model, trace: &Trace, property: &str) -> Value {
         let taken = describe(model, before, action, after);
         states.push(state(model, i + 1, taken, after));
     }
-    json!({
+    let description = match trace.cycle_from {
+        Some(k) => format!(
+            "counterexample to '{property}': a lasso, the states from index {k} on repeat forever"
+        ),
+        None => format!("shortest counterexample to '{property}'; the last state violates it"),
+    };
+    let mut doc = json!({
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": "onceproof",
-            "description": format!("shortest counterexample to '{property}'; the last state violates it"),
+            "description": description,
             "property": property,
             "explorer_path": trace.encoded,
         },
         "vars": vars(model),
         "states": states,
-    })
+    });
+    // ITF's lasso: the index of the state the last one loops back to.
+    if let Some(k) = trace.cycle_from {
+        doc["loop"] = json!(k);
+    }
+    doc
 }
 
 fn int(n: impl Into<u64>) -> Value {

@@ -89,7 +89,9 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
             p.name,
             c.length,
             crate::report::text::fault_words(&c.faults),
-            if c.shortest {
+            if c.cycle_from.is_some() {
+                "; a lasso: the path to a fair cycle, then the cycle"
+            } else if c.shortest {
                 ""
             } else {
                 ", not proven to have the fewest faults and steps"
@@ -135,7 +137,7 @@ pub fn matrix(docs: &[Document]) -> String {
     );
     let _ = writeln!(
         o,
-        "| scenario | mode | side effect applied once | no loss | as expected | unique states | proof id |\n|---|---|---|---|---|---|---|"
+        "| scenario | mode | side effect applied once | no loss | progress | as expected | unique states | proof id |\n|---|---|---|---|---|---|---|---|"
     );
     for d in docs {
         let v = |name: &str| {
@@ -146,12 +148,13 @@ pub fn matrix(docs: &[Document]) -> String {
         };
         let _ = writeln!(
             o,
-            "| [{}]({}.md) | {} | {} | {} | {} | {} | `{}` |",
+            "| [{}]({}.md) | {} | {} | {} | {} | {} | {} | `{}` |",
             d.scenario,
             d.scenario,
             d.mode,
             v(crate::model::properties::APPLIED_ONCE),
             v(crate::model::properties::NO_LOSS),
+            v(crate::model::properties::PROGRESS),
             if d.as_expected { "yes" } else { "**no**" },
             d.states.unique,
             d.proof_id

@@ -34,10 +34,17 @@ pub fn sequence_diagram(model: &Model, trace: &Trace, property: &str) -> String 
 
     let marked = violating_step(model, trace, property);
     for (i, (before, action, after)) in actions(trace).enumerate() {
+        if trace.cycle_from == Some(i) {
+            out.push("    loop forever (a fair cycle)".into());
+        }
         out.extend(events(model, before, action, after));
         if marked == Some(i) {
             out.push(note(ALL, &format!("✗ {property}: {}", overcount(after))));
         }
+    }
+    if trace.cycle_from.is_some() {
+        out.push("    end".into());
+        out.push(note(ALL, &format!("✗ {property}: the loop never ends")));
     }
     if property == NO_LOSS {
         out.push(note(

@@ -49,6 +49,9 @@ pub fn narrative(model: &Model, trace: &Trace, property: &str) -> Narrative {
     if property == NO_LOSS {
         steps.push(at_rest_loss(model, trace.last_state(), property));
     }
+    if let Some(k) = trace.cycle_from {
+        steps.push(cycle_line(model, trace, k, property));
+    }
     let mut aftermath = Vec::new();
     let mut before = trace.last_state();
     for (action, after) in &trace.epilogue {
@@ -825,6 +828,27 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
         line.push_str(&format!("; sends completion of {}", job(j)));
     }
     line
+}
+
+/// The closing line of a *progress* counterexample: the cycle, and what it
+/// never applies.
+fn cycle_line(model: &Model, trace: &Trace, k: usize, property: &str) -> String {
+    let s = trace.last_state();
+    let stuck: Vec<String> = (0..model.cfg.bounds.operations)
+        .filter(|&o| {
+            model.cfg.pipeline.poison & (1 << o) == 0
+                && properties::owed(model, s, o as usize)
+                && crate::model::sinks::applied_in_primary(&model.cfg, s, o as usize) == 0
+        })
+        .map(op)
+        .collect();
+    format!(
+        "↺ steps {}–{} repeat forever (one cycle of a set of {} states a fair run can stay in: every step enabled in it again and again is taken in it); {} never applied ✗ {property}",
+        k + 1,
+        trace.len(),
+        trace.fair_states,
+        stuck.join(" and ")
+    )
 }
 
 /// The closing line of a "no loss" counterexample: the loss shows only

@@ -99,7 +99,9 @@ pub fn render(d: &Document, explore: &str) -> String {
             p.name,
             c.length,
             fault_words(&c.faults),
-            if c.shortest {
+            if c.cycle_from.is_some() {
+                "; a lasso: the path to a fair cycle, then the cycle"
+            } else if c.shortest {
                 ""
             } else {
                 "; the search for one with fewer faults and steps was cut by the run's limits"
