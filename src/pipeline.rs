@@ -172,6 +172,20 @@ pub enum Retention {
     ShorterThanReplay,
 }
 
+/// What the effect store is (`[store] kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// Our database: the ledger is a table beside the effect.
+    Database,
+    /// An external API (a payment provider): the effect is its call. A
+    /// ledger written with the effect is the provider's idempotency-key
+    /// table, checked in the call's own transaction (the key we send as
+    /// `Idempotency-Key`); one written before or after it is our
+    /// database's dedup row, in another system that no transaction spans.
+    Api,
+}
+
 /// Where the ledger lookup happens (`[store] check`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -424,6 +438,8 @@ pub struct Pipeline {
     #[serde(rename = "check")]
     pub lookup: Lookup,
     pub retention: Retention,
+    #[serde(rename = "store-kind")]
+    pub store: StoreKind,
     /// The broker is one partition of an ordered log with a committed
     /// offset (Kafka): completion is an offset commit that covers every
     /// earlier record, a restart or a new owner resumes from the committed
@@ -521,6 +537,7 @@ impl Pipeline {
             ledger_write: LedgerWrite::WithEffect,
             lookup: Lookup::UniqueInsert,
             retention: Retention::Forever,
+            store: StoreKind::Database,
             log: false,
             auto_commit: AutoCommit::Off,
             processing: Processing::Sync,
@@ -595,6 +612,11 @@ impl Pipeline {
         self.batches()
             && self.processing == Processing::Async
             && self.order == CompletionOrder::EffectThenCompletion
+    }
+
+    /// The effect is an external API call.
+    pub fn api(&self) -> bool {
+        self.store == StoreKind::Api
     }
 
     pub fn has_ledger(&self) -> bool {

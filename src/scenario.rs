@@ -11,7 +11,7 @@ use crate::model::properties::{APPLIED_ONCE, NO_LOSS, PROGRESS};
 use crate::pipeline::{
     Acks, AfterAbort, AttemptIds, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, CompletionOrder,
     Config, DeadLetter, Durability, Effect, GiveUp, LedgerKey, LedgerWrite, Lookup, Mode, Pipeline,
-    Processing, Publish, Resend, Retention, SUB_TABLES, StaleCompletion,
+    Processing, Publish, Resend, Retention, SUB_TABLES, StaleCompletion, StoreKind,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -248,6 +248,7 @@ struct StorePart {
     ledger_write: Option<LedgerWrite>,
     check: Option<Lookup>,
     retention: Option<Retention>,
+    kind: Option<StoreKind>,
     effect: Option<Effect>,
 }
 
@@ -625,6 +626,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ledger_write: p.store.ledger_write.unwrap_or(base.ledger_write),
         lookup: p.store.check.unwrap_or(base.lookup),
         retention: p.store.retention.unwrap_or(base.retention),
+        store: p.store.kind.unwrap_or(base.store),
         log: base.log,
         auto_commit,
         processing: kafka
@@ -960,6 +962,20 @@ fn inconsistent(
         if let Some(why) = why {
             return Some(("consumer", "poison", why.to_string()));
         }
+    }
+    if p.api() && !p.touches_store() {
+        return Some((
+            "store",
+            "kind",
+            "an API is an effect outside the broker; `store.effect = \"kafka-topic\"` puts the effect in the output topic".to_string(),
+        ));
+    }
+    if p.api() && p.lookup == Lookup::CheckThenAct {
+        return Some((
+            "store",
+            "check",
+            "an API's idempotency key is checked by the call itself; a lookup of our own before the call is a dedup row in our database: write it with `ledger-write = \"before-effect\"` or `\"after-effect\"`".to_string(),
+        ));
     }
     if p.effect == Effect::KafkaTopic && !p.transactions {
         let how = if p.log {

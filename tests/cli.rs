@@ -1394,6 +1394,18 @@ fn ledger_pattern_fields_and_their_errors() {
             "unknown variant",
         ),
         (
+            store("[store]\nkind = \"stripe\"\n"),
+            7,
+            "store.kind",
+            "unknown variant",
+        ),
+        (
+            store("[store]\nkind = \"api\"\ncheck = \"check-then-act\"\n"),
+            8,
+            "store.check",
+            "checked by the call itself",
+        ),
+        (
             store("[store]\nretention = \"a-week\"\n"),
             7,
             "store.retention",

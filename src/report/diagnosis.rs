@@ -28,6 +28,9 @@ pub struct Diagnosis {
     pub guarantee: String,
 }
 
+/// Why a dedup row of ours cannot guard an API call, and what can.
+const API_ROW: &str = "The API call and our database's dedup row are two systems that no transaction spans (W3): pass the operation id as the API's Idempotency-Key, which the provider checks in the call's own transaction";
+
 /// W2's remedy, named by the pattern.
 const CHECK_THEN_ACT: &str = "Check-then-act: the lookup and the insert are separate transactions, so two holders of one operation can both pass the check (W2); make the insert unique and part of the effect's transaction (`store.check = \"unique-insert\"`)";
 
@@ -263,6 +266,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
                 super::words::consumer(c)
             );
             let guarantee = match (p.ledger_key, p.ledger_check, p.ledger_write) {
+                (LedgerKey::None, _, _) if p.api() => format!(
+                    "A call whose outcome is unknown may be retried only with the same Idempotency-Key, the operation id: the provider then answers the repeat with the first request's stored result. Here {why}."
+                ),
                 (LedgerKey::None, _, _) => format!(
                     "A request whose outcome is unknown may be retried only against an effect that refuses a repeat: {STORE_REFUSES} (or the API's idempotency key, the operation id): {why}. Without that, do not retry on timeout; reconcile instead."
                 ),
@@ -338,6 +344,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         (LedgerKey::None, _, _) => format!(
             "The broker promises only at-least-once delivery; the consumer must carry a durable operation identity to the side-effect boundary, and {STORE_REFUSES}: {why}.{remedy_tail}"
         ),
+        (LedgerKey::Delivery, _, _) if p.api() => format!(
+            "The Idempotency-Key must be the operation id, not the delivery: every redelivery carries a new receipt handle, so the payment API sees a new key and charges again; {why}."
+        ),
         (LedgerKey::Delivery, _, _) => format!(
             "The ledger must be keyed by the operation id (or the message's offset), not by the delivery: every redelivery carries a new receipt handle, so the effect store never finds the key; {why}."
         ),
@@ -346,6 +355,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         ),
         _ if check_then_act => format!(
             "{CHECK_THEN_ACT}: {why}, and both holders found no row before either wrote one."
+        ),
+        (_, _, LedgerWrite::AfterEffect) if p.api() => format!(
+            "{API_ROW}: {why}, and our dedup row, written after the call, was not there yet."
         ),
         (_, _, LedgerWrite::AfterEffect) => {
             let race = match cause {
@@ -441,11 +453,16 @@ fn expired_before_replay(
         "a redelivery of the same message"
     };
     let o = op(dup);
+    let keys = if model.cfg.pipeline.api() {
+        "the payment API's key table (Stripe prunes keys after at least 24 h)"
+    } else {
+        "the ledger"
+    };
     Some(diagnosis(
         LEG3,
         "ledger key expired → replay arrived",
         format!(
-            "Retention shorter than the replay horizon (W4): the ledger dropped {o}'s key while a copy of it could still arrive, and {source} found no key. Keep ledger keys longer than every replay source lasts (the producer's retries, redeliveries, the dead-letter queue's retention and any redrive or operator replay; `store.retention = \"longer-than-replay\"` states it), or refuse on a durable business key that never expires."
+            "Retention shorter than the replay horizon (W4): {keys} dropped {o}'s key while a copy of it could still arrive, and {source} found no key. Keep the keys longer than every replay source lasts (the producer's retries, redeliveries, the dead-letter queue's retention and any redrive or operator replay; `store.retention = \"longer-than-replay\"` states it), or refuse on a durable business key that never expires."
         ),
     ))
 }
@@ -555,6 +572,15 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let claimed = of_trace(model, trace).any(|(_, _, e)| {
         matches!(e, Event::LedgerRow { op, already: false, before_effect: true, .. } if op == lost)
     });
+    if claimed && model::store(last).applied[lost as usize] == 0 && p.api() {
+        return diagnosis(
+            LEG3,
+            "dedup row committed → API called",
+            format!(
+                "{API_ROW}: {o}'s dedup row committed in our database, its holder stopped before the call, and every later copy found the row and counted {o} as done, so the API was never called."
+            ),
+        );
+    }
     if claimed && model::store(last).applied[lost as usize] == 0 {
         return diagnosis(
             LEG3,

@@ -30,7 +30,11 @@ pub fn sequence_diagram(model: &Model, trace: &Trace, property: &str) -> String 
     for i in 0..model.cfg.bounds.consumers {
         out.push(format!("    participant C{} as Consumer {}", i + 1, i + 1));
     }
-    out.push("    participant S as Effect store".into());
+    out.push(if model.cfg.pipeline.api() {
+        "    participant S as Payment API".into()
+    } else {
+        "    participant S as Effect store".into()
+    });
 
     let marked = violating_step(model, trace, property);
     for (i, (before, action, after)) in actions(trace).enumerate() {
@@ -344,7 +348,11 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             },
         ) => vec![note(
             &format!("C{}", consumer + 1),
-            &format!("⏰ no reply from the effect store for {}: re-send", op(o)),
+            &format!(
+                "⏰ no reply from the {} for {}: re-send",
+                super::words::store(&model.cfg),
+                op(o)
+            ),
         )],
         (_, Event::AutoCommitTimer { consumer, offset }) => vec![note(
             &format!("C{}", consumer + 1),

@@ -77,14 +77,20 @@ pub fn describe(model: &Model, before: &State, action: &Action, after: &State) -
 pub fn words(model: &Model, e: &Event) -> String {
     let p = &model.cfg.pipeline;
     match e {
-        Event::Lost { src, dst, msg } => lost(*src, *dst, msg),
+        Event::Lost { src, dst, msg } => lost(model, *src, *dst, msg),
         Event::RetryTimer { op: o, outcome } => retry(model, *o, *outcome),
         Event::KeyExpired {
             op: o,
             key: k,
             replay_possible,
         } => format!(
-            "effect store's retention drops ledger key {} of {}: {}",
+            "{}'s retention drops {} {} of {}: {}",
+            words::ledger_home(&model.cfg),
+            if model.cfg.pipeline.api() {
+                "Idempotency-Key"
+            } else {
+                "ledger key"
+            },
             key(*k),
             op(*o),
             if *replay_possible {
@@ -207,8 +213,9 @@ pub fn words(model: &Model, e: &Event) -> String {
             job: j,
             op: o,
         } => format!(
-            "{}'s call to the effect store for {} ({}) times out with no reply; not knowing whether it committed, it sends the effect again",
+            "{}'s call to the {} for {} ({}) times out with no reply; not knowing whether it committed, it sends the effect again",
             consumer(*c),
+            words::store(&model.cfg),
             op(*o),
             words::job(*j)
         ),
@@ -549,6 +556,17 @@ pub fn words(model: &Model, e: &Event) -> String {
             key_written,
             times,
         } => {
+            let api = model.cfg.pipeline.api();
+            if *skipped && api {
+                let k = k.expect("skipped only with a key");
+                return format!(
+                    "payment API finds Idempotency-Key {} and returns the first request's stored result: {} ({}) is not charged again — still {}",
+                    key(k),
+                    op(*o),
+                    job(*j),
+                    applied_times(*times)
+                );
+            }
             if *skipped {
                 let k = k.expect("skipped only with a key");
                 return format!(
@@ -560,11 +578,25 @@ pub fn words(model: &Model, e: &Event) -> String {
                 );
             }
             let with_key = match k {
+                Some(k) if *key_written && api => {
+                    format!(
+                        " with Idempotency-Key {}, stored with the request's result",
+                        key(*k)
+                    )
+                }
                 Some(k) if *key_written => {
                     format!(" and writes ledger key {} in the same transaction", key(*k))
                 }
                 _ => String::new(),
             };
+            if api {
+                return format!(
+                    "payment API executes {} ({}){with_key} — effect committed, {}",
+                    op(*o),
+                    job(*j),
+                    applied_times(*times)
+                );
+            }
             format!(
                 "effect store applies {} ({}){with_key} — effect committed, {}",
                 op(*o),
@@ -578,7 +610,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             already: true,
             before_effect: false,
         } => format!(
-            "effect store already holds ledger key {} for {}; nothing to write",
+            "{} already holds ledger key {} for {}; nothing to write",
+            words::ledger_home(&model.cfg),
             key(*k),
             op(*o)
         ),
@@ -588,7 +621,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             already: true,
             before_effect: true,
         } => format!(
-            "effect store already holds ledger key {} for {}: the insert before the effect finds it",
+            "{} already holds ledger key {} for {}: the insert before the effect finds it",
+            words::ledger_home(&model.cfg),
             key(*k),
             op(*o)
         ),
@@ -598,7 +632,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             already: false,
             before_effect,
         } => format!(
-            "effect store writes ledger key {} for {} in a separate step {} the effect",
+            "{} writes ledger key {} for {} in a separate step {} the effect",
+            words::ledger_home(&model.cfg),
             key(*k),
             op(*o),
             if *before_effect { "before" } else { "after" }
@@ -608,7 +643,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             key: k,
             found,
         } => format!(
-            "effect store looks ledger key {} for {} up in a transaction of its own: {}",
+            "{} looks ledger key {} for {} up in a transaction of its own: {}",
+            words::ledger_home(&model.cfg),
             key(*k),
             op(*o),
             if *found {
@@ -699,7 +735,7 @@ pub fn words(model: &Model, e: &Event) -> String {
     }
 }
 
-fn lost(src: Id, dst: Id, msg: &Msg) -> String {
+fn lost(model: &Model, src: Id, dst: Id, msg: &Msg) -> String {
     match msg {
         Msg::Publish { op: o, attempt, .. } if *attempt == 0 => {
             format!("producer's publish of {} is lost", op(*o))
@@ -713,7 +749,8 @@ fn lost(src: Id, dst: Id, msg: &Msg) -> String {
             format!("broker's confirm of {} to the producer is lost", op(*o))
         }
         Msg::Applied { job: j, .. } => format!(
-            "the effect store's reply to {} ({}) is lost after its transaction committed (a dropped reply, or the store crashed between commit and reply)",
+            "the {}'s reply to {} ({}) is lost after its transaction committed (a dropped reply, or the store crashed between commit and reply)",
+            words::store(&model.cfg),
             actor(dst),
             words::job(*j)
         ),

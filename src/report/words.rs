@@ -63,6 +63,26 @@ pub fn key(k: Key) -> String {
 }
 
 /// The human name of an actor.
+/// The effect store's name: our database's, or the payment API's.
+pub fn store(cfg: &crate::pipeline::Config) -> &'static str {
+    if cfg.pipeline.api() {
+        "payment API"
+    } else {
+        "effect store"
+    }
+}
+
+/// Where the ledger's rows live: beside the effect, or, next to an API
+/// whose key table is not ours, in our database.
+pub fn ledger_home(cfg: &crate::pipeline::Config) -> &'static str {
+    let p = &cfg.pipeline;
+    if p.api() && p.ledger_write != crate::pipeline::LedgerWrite::WithEffect {
+        "our database"
+    } else {
+        store(cfg)
+    }
+}
+
 pub fn actor(id: Id) -> String {
     match usize::from(id) {
         PRODUCER => "producer".into(),
