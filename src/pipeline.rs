@@ -670,6 +670,9 @@ pub struct Bounds {
     pub reply_losses: u8,
     /// Total ledger keys dropped by the store's retention.
     pub ledger_expiries: u8,
+    /// Total operator replays of done messages (a topic's offsets reset, an
+    /// archive re-sent).
+    pub operator_replays: u8,
 }
 
 impl Default for Bounds {
@@ -691,6 +694,7 @@ impl Default for Bounds {
             producer_crashes: 0,
             reply_losses: 0,
             ledger_expiries: 0,
+            operator_replays: 0,
         };
         for k in &crate::model::faults::REGISTRY {
             (k.set_budget)(&mut b, k.default);

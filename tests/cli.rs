@@ -551,7 +551,8 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
             "lost messages",
             "spurious retries",
             "producer crashes",
-            "lost store replies"
+            "lost store replies",
+            "operator replays"
         ])
     );
     assert_eq!(quick["deep_turns_on"], serde_json::json!(["lost messages"]));
@@ -559,7 +560,7 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
     let plain = String::from_utf8(plain.stdout).unwrap();
     assert!(
         plain.contains(
-            "producer crashes, lost store replies (`--profile deep` turns on lost messages)\n"
+            "producer crashes, lost store replies, operator replays (`--profile deep` turns on lost messages)\n"
         ),
         "{plain}"
     );
@@ -579,7 +580,7 @@ fn a_proof_with_faults_off_says_what_it_does_not_cover() {
     let out = check_path(&path, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("not covered at quick bounds: consumer crashes, lost messages, spurious retries, producer crashes, lost store replies\n"),
+        stdout.contains("not covered at quick bounds: consumer crashes, lost messages, spurious retries, producer crashes, lost store replies, operator replays\n"),
         "{stdout}"
     );
 }

@@ -40,6 +40,7 @@ fn small_at_least_once() -> Config {
             producer_crashes: 0,
             reply_losses: 0,
             ledger_expiries: 0,
+            operator_replays: 0,
         },
     }
 }

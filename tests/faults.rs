@@ -95,6 +95,16 @@ fn retention(r: Retention, budget: u8) -> Config {
     cfg
 }
 
+/// An operator replays done messages (a queue) or resets the offsets (a
+/// log), with a ledger whose keys may expire early; no other fault.
+fn replay(kind: BrokerKind, budget: u8) -> Config {
+    let mut cfg = on(kind, Mode::Idempotency, 1, 1, 0);
+    cfg.bounds.operator_replays = budget;
+    cfg.bounds.ledger_expiries = budget;
+    cfg.pipeline.retention = Retention::ShorterThanReplay;
+    cfg
+}
+
 /// Kafka read-process-write in transactions, the effect in the output
 /// topic or outside: the abort's timer and the transaction's steps.
 fn kafka_txn(effect: Effect, budget: u8) -> Config {
@@ -247,6 +257,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         reply_loss(Mode::Idempotency, 1),
         retention(Retention::ShorterThanReplay, 1),
         retention(Retention::LongerThanReplay, 1),
+        replay(BrokerKind::Generic, 1),
+        replay(BrokerKind::Kafka, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -288,6 +300,7 @@ fn witnesses_hang_on_their_own_budget() {
         on.bounds.reply_losses = 1;
         on.pipeline.retry_effect_on_timeout = true;
         on.bounds.ledger_expiries = 1;
+        on.bounds.operator_replays = 1;
         on.pipeline.retention = Retention::ShorterThanReplay;
         for k in &REGISTRY {
             let mut off = on;
@@ -394,6 +407,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         reply_loss(Mode::AtomicBoundary, 1),
         retention(Retention::ShorterThanReplay, 1),
         retention(Retention::LongerThanReplay, 2),
+        replay(BrokerKind::Generic, 1),
+        replay(BrokerKind::Kafka, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -445,6 +460,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let mut replication_armed = 0;
     let mut effect_timeouts_armed = 0;
     let mut expiries_armed = 0;
+    let mut replays_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -460,6 +476,8 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         reply_loss(Mode::AtLeastOnce, 1),
         retention(Retention::ShorterThanReplay, 1),
         retention(Retention::LongerThanReplay, 1),
+        replay(BrokerKind::Generic, 1),
+        replay(BrokerKind::Kafka, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -539,6 +557,18 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                     }
                 }
                 for t in s.timers_set[BROKER].iter() {
+                    if let Timer::Replay(msg) = t {
+                        replays_armed += 1;
+                        assert!(b.replays_left > 0, "{t:?} armed with none left");
+                        match b.log {
+                            Some(log) => assert!(log.committed > 0, "{t:?}: nothing committed"),
+                            None => assert_eq!(
+                                b.messages[*msg as usize].status,
+                                broker::Status::Done,
+                                "{t:?} armed for a message not done"
+                            ),
+                        }
+                    }
                     match t {
                         Timer::Phantom(msg) => {
                             phantoms_armed += 1;
@@ -617,4 +647,5 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     );
     assert!(retries_armed > 0, "no retry timer was ever armed");
     assert!(expiries_armed > 0, "no ledger expiry was ever armed");
+    assert!(replays_armed > 0, "no operator replay was ever armed");
 }

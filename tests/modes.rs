@@ -264,6 +264,7 @@ fn a_lost_fire_and_forget_publish_is_a_loss() {
         producer_crashes: 0,
         reply_losses: 0,
         ledger_expiries: 0,
+        operator_replays: 0,
     };
     let o = check::check(cfg, Limits::default(), &mut |_| {});
     assert_eq!(o.verdict(NO_LOSS), Some(Verdict::Counterexample));

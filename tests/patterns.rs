@@ -33,6 +33,8 @@ fn every_shipped_pattern_has_its_verdicts_and_witnesses() {
         ("idempotency-retention-longer", Proved, Proved),
         ("sqs-dlq-redrive-retention", Ce, Proved),
         ("sqs-fifo-poison-dlq", Proved, Ce),
+        ("kafka-offset-reset-retention", Ce, Proved),
+        ("kafka-offset-reset-idempotent", Proved, Proved),
         ("sqs-poison-partial-effect", Ce, Ce),
     ] {
         assert_shipped(name, once, loss);
@@ -354,4 +356,28 @@ fn a_failing_handlers_partial_effect_repeats() {
     let mut whole = cfg;
     whole.pipeline.poison_partial_effect = false;
     assert_eq!(run(whole).verdict(APPLIED_ONCE), Some(Proved));
+}
+
+/// An operator's replay is a replay source like any other: the offset
+/// reset meets an expired key (W4) unless the retention covers it; the two
+/// scenarios differ in `store.retention` alone, and the replay is what
+/// breaks the shorter one.
+#[test]
+fn an_operator_replay_is_inside_the_replay_horizon() {
+    let mut short = shipped("kafka-offset-reset-idempotent");
+    short.pipeline.retention = Retention::ShorterThanReplay;
+    assert_eq!(short, shipped("kafka-offset-reset-retention"));
+    // Without the replay nothing comes after the expiry (vacuous: the
+    // "copy after its key expired" witness is out of reach).
+    let mut no_replay = short;
+    no_replay.bounds.operator_replays = 0;
+    assert_eq!(run(no_replay).verdict(APPLIED_ONCE), Some(Verdict::Vacuous));
+    let d = diagnosis_of("kafka-offset-reset-retention", APPLIED_ONCE);
+    assert!(
+        d.guarantee
+            .contains("an operator's reset of the group's offsets"),
+        "{d:?}"
+    );
+    let name = "an operator replayed what was already done";
+    assert_unreached_where_impossible(vec![(no_replay, name)]);
 }

@@ -37,6 +37,7 @@ fn quiet() -> Bounds {
         producer_crashes: 0,
         reply_losses: 0,
         ledger_expiries: 0,
+        operator_replays: 0,
     }
 }
 

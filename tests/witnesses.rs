@@ -43,6 +43,7 @@ fn bounds(consumers: u8, crashes: u8, losses: u8, retries: u8, lease_expiries: u
         producer_crashes: 0,
         reply_losses: 0,
         ledger_expiries: 0,
+        operator_replays: 0,
     }
 }
 

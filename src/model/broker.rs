@@ -76,6 +76,8 @@ pub struct BrokerState {
     pub phantoms_left: u8,
     /// Dedup windows that may still close (SQS FIFO).
     pub windows_left: u8,
+    /// Operator replays that may still come (`bounds.operator-replays`).
+    pub replays_left: u8,
     /// Records of each operation in the output topic that committed
     /// transactions wrote (what a `read_committed` reader sees); empty
     /// without transactions.
@@ -124,6 +126,7 @@ pub fn start(cfg: &Config, o: &mut Out) -> BrokerState {
         log,
         phantoms_left: budget_if(cfg, Fault::PhantomRedelivery),
         windows_left: budget_if(cfg, Fault::DedupWindowExpiry),
+        replays_left: budget_if(cfg, Fault::OperatorReplay),
         output: if cfg.pipeline.transactions {
             vec![0; cfg.bounds.operations as usize]
         } else {
@@ -496,6 +499,9 @@ fn done(s: &mut BrokerState, msg: u8, o: &mut Out) {
     if s.phantoms_left > 0 {
         o.set_timer(Timer::Phantom(msg), no_delay());
     }
+    if s.replays_left > 0 {
+        o.set_timer(Timer::Replay(msg), no_delay());
+    }
 }
 
 /// One unit of a broker-counted fault budget is spent; with the last one
@@ -513,13 +519,36 @@ pub(super) fn spend(left: &mut u8, timers: impl IntoIterator<Item = Timer>, o: &
 /// A deleted message comes back (S1): a fault, each one spending the
 /// budget; the timers are disarmed when the last is spent.
 pub fn on_phantom(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+    back_to_ready(cfg, s, msg, Timer::Phantom, |b| &mut b.phantoms_left, o)
+}
+
+/// An operator replays a done message (re-sent from an archive, shovelled
+/// back): on a queue it is ready again; on a log the group's committed
+/// offset is reset to the beginning and every record is read again.
+pub fn on_replay(cfg: &Config, s: &BrokerState, msg: u8, o: &mut Out) -> Option<BrokerState> {
+    if s.log.is_some() {
+        return super::log::on_reset(cfg, s, o);
+    }
+    back_to_ready(cfg, s, msg, Timer::Replay, |b| &mut b.replays_left, o)
+}
+
+/// A done message is ready again, spending one unit of the budget `left`
+/// counts; its timers (`timer` per message) are disarmed with the last.
+fn back_to_ready(
+    cfg: &Config,
+    s: &BrokerState,
+    msg: u8,
+    timer: fn(u8) -> Timer,
+    left: fn(&mut BrokerState) -> &mut u8,
+    o: &mut Out,
+) -> Option<BrokerState> {
     if s.messages[msg as usize].status != Status::Done {
         return None;
     }
     let mut next = s.clone();
     next.messages[msg as usize].status = Status::Ready;
-    let all = (0..next.messages.len() as u8).map(Timer::Phantom);
-    spend(&mut next.phantoms_left, all, o);
+    let all = (0..next.messages.len() as u8).map(timer);
+    spend(left(&mut next), all, o);
     offer(cfg, &next, o);
     Some(next)
 }

@@ -49,6 +49,7 @@ pub enum Fault {
     ProducerCrash,
     ReplyLoss,
     LedgerExpiry,
+    OperatorReplay,
 }
 
 /// One fault, everything about it.
@@ -85,7 +86,7 @@ pub struct FaultKind {
 }
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
-pub const REGISTRY: [FaultKind; 13] = [
+pub const REGISTRY: [FaultKind; 14] = [
     FaultKind {
         fault: Fault::Crash,
         field: "crashes",
@@ -349,6 +350,25 @@ pub const REGISTRY: [FaultKind; 13] = [
         name: "ledger key expired",
         unit: ("ledger expiry", "ledger expiries"),
         rate_keys: &["ledger-retention-hours", "replay-horizon-hours"],
+    },
+    FaultKind {
+        fault: Fault::OperatorReplay,
+        field: "operator-replays",
+        // Opt-in: an operator's replay is the scenario's question.
+        default: 0,
+        bounds_doc: "operator replays of what was already done: a done message re-sent from an \
+                     archive or shovelled back (queues), the group's committed offset reset to \
+                     the beginning (Kafka, `kafka-consumer-groups --reset-offsets`)",
+        budget: |b| b.operator_replays,
+        set_budget: |b, n| b.operator_replays = n,
+        vocabulary: |_| true,
+        possible: |_| true,
+        spent: |c, t| c.bounds.operator_replays - super::broker(t.state).replays_left,
+        is_action: |_, a| matches!(a, ActorModelAction::Timeout(_, Timer::Replay(_))),
+        witnesses: witnesses::of_operator_replay,
+        name: "operator replay",
+        unit: ("operator replay", "operator replays"),
+        rate_keys: &["operator-replays-per-month"],
     },
 ];
 

@@ -9,7 +9,9 @@
 //! on its way), a message of it not yet done at the broker (a redelivery, a
 //! Kafka re-read from the committed offset, a dead-lettered message an
 //! operator can redrive), a done message a phantom can bring back (SQS
-//! standard, while the phantom budget lasts), and a consumer still working
+//! standard, while the phantom budget lasts), an operator's replay of a
+//! done message or reset of the group's offsets (while
+//! `bounds.operator-replays` lasts), and a consumer still working
 //! on it or a request of it on its way to the store.
 
 use super::msg::{Key, Msg};
@@ -31,10 +33,12 @@ pub fn replay_possible(cfg: &Config, s: &State, op: u8) -> bool {
     let i = op as usize;
     let publishing = !(p.acked[i] || p.gave_up[i] || p.forgot(cfg, op));
     let b = broker(s);
-    let at_broker = b
-        .messages
-        .iter()
-        .any(|e| e.op == op && (e.status != super::broker::Status::Done || b.phantoms_left > 0));
+    let at_broker = b.messages.iter().any(|e| {
+        e.op == op
+            && (e.status != super::broker::Status::Done
+                || b.phantoms_left > 0
+                || b.replays_left > 0)
+    });
     let on_its_way = in_flight(s).any(|m| match *m {
         Msg::Publish { op: o, .. } | Msg::Deliver { op: o, .. } | Msg::Apply { op: o, .. } => {
             o == op

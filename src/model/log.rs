@@ -207,6 +207,10 @@ pub fn on_commit(
     let own = consumer_index(src) == log.owner;
     if accepted {
         l.committed = job.msg + 1;
+        // An operator can now reset the group's offsets to the beginning.
+        if next.replays_left > 0 {
+            o.set_timer(Timer::Replay(0), no_delay());
+        }
         next.stale_honoured |= stale && !own;
         // A record a failover truncated has no transaction to commit.
         if let (true, Some(e)) = (cfg.pipeline.transactions, s.messages.get(job.msg as usize)) {
@@ -223,6 +227,21 @@ pub fn on_commit(
     settle(&mut next);
     offer(&next, &l, o);
     (next != *s).then_some(next)
+}
+
+/// An operator resets the group's committed offset to the beginning
+/// (`kafka-consumer-groups --reset-offsets --to-earliest`): the owner
+/// fetches from offset 0 again, and every record is read again.
+pub fn on_reset(_: &Config, s: &BrokerState, o: &mut Out) -> Option<BrokerState> {
+    let mut log = s.log?;
+    let mut next = s.clone();
+    log.committed = 0;
+    log.position = 0;
+    next.log = Some(log);
+    super::broker::spend(&mut next.replays_left, [Timer::Replay(0)], o);
+    settle(&mut next);
+    offer(&next, &log, o);
+    Some(next)
 }
 
 /// The coordinator aborts the owner's open transaction and bumps its

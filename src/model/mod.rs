@@ -218,6 +218,9 @@ impl Actor for Node {
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Lease(msg)) => {
                 broker::on_lease_expiry(cfg, s, msg, o).map(NodeState::Broker)
             }
+            (Node::Broker(cfg), NodeState::Broker(s), Timer::Replay(msg)) => {
+                broker::on_replay(cfg, s, msg, o).map(NodeState::Broker)
+            }
             (Node::Broker(cfg), NodeState::Broker(s), Timer::Phantom(msg)) => {
                 broker::on_phantom(cfg, s, msg, o).map(NodeState::Broker)
             }

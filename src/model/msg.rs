@@ -201,6 +201,9 @@ pub enum Timer {
     EffectTimeout(JobRef),
     /// Store: the ledger's retention drops this key (a fault).
     Expire(Key),
+    /// Broker: an operator replays done message `msg` (a queue), or resets
+    /// the group's committed offset to the beginning (a log, `msg` 0).
+    Replay(u8),
 }
 
 /// The broker's nondeterministic choice of which ready message goes to

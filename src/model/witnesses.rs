@@ -620,6 +620,17 @@ pub fn of_reply_loss(cfg: &Config) -> Vec<Listed> {
     ]
 }
 
+pub fn of_operator_replay(cfg: &Config) -> Vec<Listed> {
+    vec![(
+        cfg.bounds.operator_replays > 0,
+        witness("an operator replayed what was already done", replayed),
+    )]
+}
+
+fn replayed(m: &Model, s: &State) -> bool {
+    broker(s).replays_left < m.cfg.bounds.operator_replays
+}
+
 pub fn of_ledger_expiry(cfg: &Config) -> Vec<Listed> {
     let on = cfg.bounds.ledger_expiries > 0 && (Fault::LedgerExpiry.kind().possible)(cfg);
     let early = on && cfg.pipeline.retention == crate::pipeline::Retention::ShorterThanReplay;

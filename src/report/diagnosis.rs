@@ -445,6 +445,10 @@ fn expired_before_replay(
         .find(|e| matches!(e, Event::KeyExpired { op, replay_possible: true, .. } if *op == dup))?;
     let source = if first.msg != second.msg {
         "the producer's retry (stored as a second message)"
+    } else if between().any(|e| matches!(e, Event::Replayed { reset: true, .. })) {
+        "an operator's reset of the group's offsets"
+    } else if between().any(|e| matches!(e, Event::Replayed { .. })) {
+        "an operator's replay"
     } else if between().any(|e| matches!(e, Event::Redriven { .. })) {
         "an operator's redrive of the dead-letter queue"
     } else if between().any(|e| matches!(e, Event::PhantomReturned { .. })) {

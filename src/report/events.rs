@@ -170,6 +170,13 @@ pub enum Event {
         job: JobRef,
         back: bool,
     },
+    /// An operator replayed done message `msg`, or (`reset`, a log) reset
+    /// the group's committed offset to the beginning.
+    Replayed {
+        msg: u8,
+        op: u8,
+        reset: bool,
+    },
     /// Dual write: the producer publishes the event of `op`, whose
     /// business row committed before.
     DualWriteSent {
@@ -377,6 +384,11 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             msg: env.msg,
         },
         ActorModelAction::Timeout(_, Timer::Send(op)) => Event::DualWriteSent { op: *op },
+        ActorModelAction::Timeout(_, Timer::Replay(m)) => Event::Replayed {
+            msg: *m,
+            op: model::broker(before).messages[*m as usize].op,
+            reset: model::broker(before).log.is_some(),
+        },
         ActorModelAction::Timeout(_, Timer::Expire(key)) => {
             let op = crate::model::horizon::op_of_key(&model.cfg, before, *key);
             Event::KeyExpired {

@@ -167,6 +167,12 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             "S",
             &format!("⏰ retention drops key {} of {}", key(k), op(o)),
         )],
+        (_, Event::Replayed { reset: true, .. }) => {
+            vec![note("B", "⏰ operator resets the offsets to the beginning")]
+        }
+        (_, Event::Replayed { msg: m, .. }) => {
+            vec![note("B", &format!("⏰ operator replays {}", message(m)))]
+        }
         (_, Event::DualWriteSent { op: o }) => vec![note(
             "P",
             &format!("business row of {} committed; publishes its event", op(o)),

@@ -121,6 +121,14 @@ pub fn words(model: &Model, e: &Event) -> String {
                 job(*j)
             )
         }
+        Event::Replayed { reset: true, .. } => "an operator resets the group's committed offset to the beginning (kafka-consumer-groups --reset-offsets --to-earliest): every record is read again".to_string(),
+        Event::Replayed {
+            msg: m, op: o, ..
+        } => format!(
+            "an operator replays {} ({}), long done: it is back in the queue (re-sent from an archive)",
+            message(*m),
+            op(*o)
+        ),
         Event::DualWriteSent { op: o } => format!(
             "producer publishes the event of {}, whose business row committed before (a dual write: two systems, two steps)",
             op(*o)
