@@ -25,7 +25,7 @@ pub fn write_scenario(
     doc: &Document,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(doc).expect("plain data") + "\n";
+    let json = serde_json::to_string_pretty(&doc.committed()).expect("plain data") + "\n";
     write_atomically(&dir.join(format!("{}.json", doc.scenario)), &json)?;
     write_atomically(
         &dir.join(format!("{}.md", doc.scenario)),

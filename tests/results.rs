@@ -33,6 +33,14 @@ fn committed_results_match_the_models() {
             "{}: verdicts differ from the scenario's expectation",
             s.name
         );
+        // A committed page changes only when a result does: no wall time.
+        let text =
+            std::fs::read_to_string(dir.join(format!("{}.json", s.name))).unwrap_or_default();
+        assert!(
+            !text.contains("\"elapsed_ms\""),
+            "{}.json holds a wall time",
+            s.name
+        );
         let committed = onceproof::results::read(dir, &s.name);
         if committed.map(|c| c.reproducible()) != Some(doc.reproducible()) {
             stale.push(format!("{}.json", s.name));

@@ -1,6 +1,7 @@
 //! The machine-readable result of checking one scenario: what `--json`
-//! prints and what results/<name>.json holds. Everything but `elapsed_ms`
-//! is reproducible, so results/ can be compared against a fresh run.
+//! prints and what results/<name>.json holds (without `elapsed_ms`, the one
+//! field that is not reproducible), so results/ can be compared against a
+//! fresh run and changes only when a result does.
 
 use crate::check::{Outcome, Trace, Verdict};
 use crate::model::{self, Model};
@@ -43,7 +44,9 @@ pub struct Document {
     pub properties: Vec<PropertyResult>,
     pub witnesses: Vec<Witness>,
     pub states: States,
-    /// Wall time; not compared when checking results/ for staleness.
+    /// Wall time, in `--json` output. results/ leaves it out (0 is not
+    /// written), so a committed page changes only when what was proved does.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub elapsed_ms: u64,
     /// Every verdict is the one the scenario expects.
     pub as_expected: bool,
@@ -203,7 +206,19 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Document {
+    /// What results/ keeps: everything but the wall time.
+    pub fn committed(&self) -> Document {
+        Document {
+            elapsed_ms: 0,
+            ..self.clone()
+        }
+    }
+
     /// The same document with wall time zeroed, for comparisons.
     /// What two runs of the same scenario must agree on: not the time, and
     /// not the maximum depth, which a two-thread depth-first search reports
