@@ -614,6 +614,11 @@ impl Pipeline {
             && self.order == CompletionOrder::EffectThenCompletion
     }
 
+    /// Operation `op`'s handler always fails (`consumer.poison`).
+    pub fn poisoned(&self, op: u8) -> bool {
+        self.poison & (1 << op) != 0
+    }
+
     /// The effect is an external API call.
     pub fn api(&self) -> bool {
         self.store == StoreKind::Api

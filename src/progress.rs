@@ -21,7 +21,7 @@
 
 use crate::check::{Limits, PropertyOutcome, Trace, judge};
 use crate::explorable::Explorable;
-use crate::model::{Action, Model, State, faults, properties, sinks};
+use crate::model::{Action, Model, State, faults, properties};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use stateright::Model as _;
 use std::collections::VecDeque;
@@ -62,21 +62,6 @@ fn fingerprint(s: &State) -> u64 {
     h.finish()
 }
 
-/// An owed operation, not poison, that the primary sink has not applied.
-fn owed_unapplied(m: &Model, s: &State) -> bool {
-    (0..m.cfg.bounds.operations as usize).any(|op| {
-        m.cfg.pipeline.poison & (1 << op) == 0
-            && properties::owed(m, s, op)
-            && sinks::applied_in_primary(&m.cfg, s, op) == 0
-    })
-}
-
-fn every_healthy_op_applied(m: &Model, s: &State) -> bool {
-    (0..m.cfg.bounds.operations as usize)
-        .filter(|op| m.cfg.pipeline.poison & (1 << op) == 0)
-        .all(|op| sinks::applied_in_primary(&m.cfg, s, op) >= 1)
-}
-
 fn explore(m: &Model, limits: Limits, start: Instant) -> Graph {
     let mut index: FxHashMap<u64, u32> = FxHashMap::default();
     let mut action_ids: FxHashMap<Action, u32> = FxHashMap::default();
@@ -95,7 +80,7 @@ fn explore(m: &Model, limits: Limits, start: Instant) -> Graph {
             v.insert(id);
             g.edges.push(Vec::new());
             g.parent.push((i as u32, u32::MAX));
-            g.stuck.push(owed_unapplied(m, &s));
+            g.stuck.push(!properties::stuck(m, &s).is_empty());
             queue.push_back((s, id));
         }
     }
@@ -107,7 +92,7 @@ fn explore(m: &Model, limits: Limits, start: Instant) -> Graph {
             g.complete = false;
             break;
         }
-        g.witnessed |= every_healthy_op_applied(m, &s);
+        g.witnessed |= properties::healthy_applied(m, &s);
         listed.clear();
         faults::within_budget_actions(m, &s, &mut listed);
         for a in listed.drain(..) {
@@ -127,7 +112,7 @@ fn explore(m: &Model, limits: Limits, start: Instant) -> Graph {
                     v.insert(to);
                     g.edges.push(Vec::new());
                     g.parent.push((id, action));
-                    g.stuck.push(owed_unapplied(m, &next));
+                    g.stuck.push(!properties::stuck(m, &next).is_empty());
                     queue.push_back((next, to));
                     to
                 }

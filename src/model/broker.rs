@@ -451,7 +451,7 @@ pub fn on_dispatch(cfg: &Config, s: &BrokerState, d: Dispatch, o: &mut Out) -> O
     // reads, so its endless redelivery is a cycle of finitely many states
     // (which the progress check can find); its receipt handles are never
     // used again, since its handler never completes.
-    let cap = if cfg.pipeline.poison & (1 << entry.op) != 0 {
+    let cap = if cfg.pipeline.poisoned(entry.op) {
         entry.redriven_at + cfg.pipeline.max_receives.unwrap_or(1) + 1
     } else {
         u8::MAX

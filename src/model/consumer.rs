@@ -87,12 +87,14 @@ fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
     }
 }
 
-/// Whether this delivery is looked up at all: the RabbitMQ shortcut
-/// trusts a first delivery to be the first copy.
-fn looks_up(cfg: &Config, j: &Job) -> bool {
-    checks(cfg, j.job)
+/// Whether the effect's own transaction refuses a present key (a unique
+/// insert), for this delivery.
+fn unique_check(cfg: &Config, j: &Job) -> bool {
+    checks(cfg, j.job) && cfg.pipeline.lookup == Lookup::UniqueInsert
 }
 
+/// Whether this delivery is looked up at all: the RabbitMQ shortcut
+/// trusts a first delivery to be the first copy.
 fn checks(cfg: &Config, job: JobRef) -> bool {
     cfg.pipeline.ledger_check && !(cfg.pipeline.dedup_only_if_redelivered && job.delivery == 1)
 }
@@ -130,7 +132,7 @@ fn request_effect(cfg: &Config, j: &Job, retry: bool, o: &mut Out) -> Option<Sta
             job: j.job,
             op: j.op,
             key,
-            check: looks_up(cfg, j) && p.lookup == Lookup::UniqueInsert,
+            check: unique_check(cfg, j),
             reply: wait,
             retry,
         },
@@ -147,7 +149,7 @@ fn request_effect(cfg: &Config, j: &Job, retry: bool, o: &mut Out) -> Option<Sta
 /// message's handler fails instead, after its partial effect if it has one,
 /// and the delivery goes back to the broker.
 fn apply(cfg: &Config, j: &Job, o: &mut Out) -> Option<Stage> {
-    if cfg.pipeline.poison & (1 << j.op) != 0 {
+    if cfg.pipeline.poisoned(j.op) {
         if cfg.pipeline.poison_partial_effect {
             o.send(Id::from(STORE), Msg::Partial { op: j.op });
         }
@@ -433,9 +435,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
         Msg::LookedUp { found: false, .. } => (claim_or_apply(cfg, &j, o), false),
         // The row written before the effect is the claim; a unique insert
         // that found it already there counts the operation as done.
-        Msg::Claimed { fresh, .. }
-            if fresh || !(looks_up(cfg, &j) && cfg.pipeline.lookup == Lookup::UniqueInsert) =>
-        {
+        Msg::Claimed { fresh, .. } if fresh || !unique_check(cfg, &j) => {
             (request_effect(cfg, &j, false, o), false)
         }
         // The effect is done, or the ledger says so.

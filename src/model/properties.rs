@@ -49,6 +49,25 @@ pub fn owed(m: &Model, s: &State, op: usize) -> bool {
     handed && !reported
 }
 
+/// Operations owed, not poison, and never applied in the primary sink:
+/// what a *progress* cycle leaves behind.
+pub fn stuck(m: &Model, s: &State) -> Vec<u8> {
+    (0..m.cfg.bounds.operations)
+        .filter(|&op| {
+            !m.cfg.pipeline.poisoned(op)
+                && owed(m, s, op as usize)
+                && super::sinks::applied_in_primary(&m.cfg, s, op as usize) == 0
+        })
+        .collect()
+}
+
+/// Every operation but the poison is applied in the primary sink.
+pub fn healthy_applied(m: &Model, s: &State) -> bool {
+    (0..m.cfg.bounds.operations)
+        .filter(|&op| !m.cfg.pipeline.poisoned(op))
+        .all(|op| super::sinks::applied_in_primary(&m.cfg, s, op as usize) >= 1)
+}
+
 /// Operations owed and never applied in the primary sink.
 pub fn unapplied_owed(m: &Model, s: &State) -> Vec<u8> {
     (0..m.cfg.bounds.operations as usize)

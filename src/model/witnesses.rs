@@ -261,11 +261,7 @@ fn gave_up(_: &Model, s: &State) -> bool {
 }
 
 fn all_applied_at_rest(m: &Model, s: &State) -> bool {
-    let ops = m.cfg.bounds.operations as usize;
-    (0..ops)
-        .filter(|op| m.cfg.pipeline.poison & (1 << op) == 0)
-        .all(|op| super::sinks::applied_in_primary(&m.cfg, s, op) >= 1)
-        && at_rest(m, s)
+    super::properties::healthy_applied(m, s) && at_rest(m, s)
 }
 
 /// A crash matters where it splits the consumer's two boundaries, and

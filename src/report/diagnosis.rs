@@ -380,20 +380,15 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
 fn diagnose_cycle(model: &Model, trace: &Trace) -> Diagnosis {
     let p = &model.cfg.pipeline;
     let from = trace.cycle_from.unwrap_or(0);
-    let last = trace.last_state();
-    let stuck: Vec<String> = (0..model.cfg.bounds.operations)
-        .filter(|&o| {
-            p.poison & (1 << o) == 0
-                && crate::model::properties::owed(model, last, o as usize)
-                && crate::model::sinks::applied_in_primary(&model.cfg, last, o as usize) == 0
-        })
+    let stuck: Vec<String> = crate::model::properties::stuck(model, trace.last_state())
+        .into_iter()
         .map(op)
         .collect();
     let stuck = stuck.join(" and ");
     let poison = of_trace(model, trace)
         .skip(from)
         .find_map(|(_, _, e)| match e {
-            Event::Released { op: o, .. } if p.poison & (1 << o) != 0 => Some(o),
+            Event::Released { op: o, .. } if p.poisoned(o) => Some(o),
             _ => None,
         });
     match poison {
@@ -671,7 +666,7 @@ fn diagnose_loss(model: &Model, trace: &Trace) -> Diagnosis {
     let dead = stored
         .iter()
         .any(|&m| b.messages[m].status == Status::DeadLettered);
-    if dead && model.cfg.pipeline.poison & (1 << lost) != 0 {
+    if dead && model.cfg.pipeline.poisoned(lost) {
         return diagnosis(
             LEG3,
             "delivered → dead-lettered (a poison message)",

@@ -531,7 +531,7 @@ pub fn words(model: &Model, e: &Event) -> String {
                 CompletionOrder::EffectThenCompletion if !p.touches_store() => {
                     "produces its output record inside a transaction"
                 }
-                CompletionOrder::EffectThenCompletion if p.poison & (1 << *o) != 0 => {
+                CompletionOrder::EffectThenCompletion if p.poisoned(*o) => {
                     if p.poison_partial_effect {
                         "runs its handler, which applies part of the effect and fails (a poison message)"
                     } else {
@@ -878,13 +878,8 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
 /// The closing line of a *progress* counterexample: the cycle, and what it
 /// never applies.
 fn cycle_line(model: &Model, trace: &Trace, k: usize, property: &str) -> String {
-    let s = trace.last_state();
-    let stuck: Vec<String> = (0..model.cfg.bounds.operations)
-        .filter(|&o| {
-            model.cfg.pipeline.poison & (1 << o) == 0
-                && properties::owed(model, s, o as usize)
-                && crate::model::sinks::applied_in_primary(&model.cfg, s, o as usize) == 0
-        })
+    let stuck: Vec<String> = properties::stuck(model, trace.last_state())
+        .into_iter()
         .map(op)
         .collect();
     format!(
