@@ -78,6 +78,10 @@ pub const KNOWN: &[(&str, &str)] = &[
         "Dual write: a business commit and a publish to another system are two writes with no transaction across them; a crash between them loses the event.",
     ),
     (
+        "A1",
+        "Payment API keys (Stripe): the first request's result is stored with its Idempotency-Key once the call has started and returned to every retry with that key; a concurrent request with the key gets 409 and stores nothing; keys are pruned after at least 24 h.",
+    ),
+    (
         "D1",
         "Redis Streams: at-least-once, with overlap when a claim races a slow owner.",
     ),

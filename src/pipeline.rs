@@ -628,6 +628,21 @@ impl Pipeline {
         self.ledger_key != LedgerKey::None
     }
 
+    /// The API itself keeps the key (its Idempotency-Key table): a keyed
+    /// call runs in two steps, started (the key taken) and finished (the
+    /// effect and its stored result), and the API, not the consumer, does
+    /// the lookup.
+    pub fn api_keyed(&self) -> bool {
+        self.api() && self.has_ledger() && self.ledger_write == LedgerWrite::WithEffect
+    }
+
+    /// The API takes the key when a call starts, so a concurrent call with
+    /// the same key is answered 409 (Stripe); a check-then-act provider
+    /// looks the key up when a call starts and stores it when it finishes.
+    pub fn api_locks(&self) -> bool {
+        self.api_keyed() && self.ledger_check && self.lookup == Lookup::UniqueInsert
+    }
+
     /// The producer's policy allows a second attempt of an operation.
     pub fn may_republish(&self) -> bool {
         self.producer_retries && self.max_attempts.is_none_or(|n| n >= 2)

@@ -970,13 +970,6 @@ fn inconsistent(
             "an API is an effect outside the broker; `store.effect = \"kafka-topic\"` puts the effect in the output topic".to_string(),
         ));
     }
-    if p.api() && p.lookup == Lookup::CheckThenAct {
-        return Some((
-            "store",
-            "check",
-            "an API's idempotency key is checked by the call itself; a lookup of our own before the call is a dedup row in our database: write it with `ledger-write = \"before-effect\"` or `\"after-effect\"`".to_string(),
-        ));
-    }
     if p.effect == Effect::KafkaTopic && !p.transactions {
         let how = if p.log {
             "set `broker.kafka.transactions = true`"

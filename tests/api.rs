@@ -1,6 +1,7 @@
 //! The effect as an external API call (`[store] kind = "api"`, BROKER-FACTS
 //! W1, W3, W4 and the Stripe idempotency-key rows): the Idempotency-Key
-//! checked in the call's own transaction, keyed by the operation id or by
+//! taken when the call starts (a concurrent call answered 409) or only
+//! stored when it finishes (check-then-act), keyed by the operation id or by
 //! the delivery; our database's dedup row before or after the call (two
 //! systems no transaction spans); a client retry of a timed-out call with
 //! and without the key; the provider's key retention. Every shipped
@@ -9,7 +10,7 @@
 
 use onceproof::check::Verdict;
 use onceproof::model::properties::{APPLIED_ONCE, NO_LOSS};
-use onceproof::pipeline::{LedgerKey, LedgerWrite, Retention, StoreKind};
+use onceproof::pipeline::{LedgerKey, LedgerWrite, Lookup, Retention, StoreKind};
 use onceproof::report::{mermaid, narrative};
 
 mod common;
@@ -27,6 +28,7 @@ fn every_shipped_api_scenario_has_its_verdicts_and_witnesses() {
         ("api-dedup-row-then-call", Proved, Ce),
         ("api-timeout-retry-no-key", Ce, Proved),
         ("api-key-retention", Ce, Proved),
+        ("api-key-check-then-act", Ce, Proved),
     ] {
         let o = assert_shipped(name, once, loss);
         assert!(!o.witnesses.is_empty(), "{name}");
@@ -108,4 +110,92 @@ fn an_api_explores_what_a_database_does_and_says_so() {
     assert!(
         mermaid::sequence_diagram(&m, trace, APPLIED_ONCE).contains("participant S as Payment API")
     );
+}
+
+const CONFLICT: &str = "the payment API answered a concurrent call with the same key 409";
+
+/// The 409 is what keeps two calls with one key apart: the proof reaches
+/// it (a redelivery's call meets the crashed holder's running call), and
+/// the same provider without it (the key stored only when a call
+/// finishes) charges twice. The shipped broken variant is exactly that
+/// one value changed.
+#[test]
+fn the_conflict_answer_keeps_concurrent_calls_apart() {
+    let proof = shipped("api-idempotency-key");
+    let o = run(proof);
+    assert!(o.witnesses.contains(&(CONFLICT, true)), "{:?}", o.witnesses);
+    let mut no_lock = proof;
+    no_lock.pipeline.lookup = Lookup::CheckThenAct;
+    refutes(
+        no_lock,
+        APPLIED_ONCE,
+        "a key stored only when the call finishes",
+    );
+    let mut shipped_broken = shipped("api-key-check-then-act");
+    shipped_broken.pipeline.lookup = Lookup::UniqueInsert;
+    let fixed = run(shipped_broken);
+    assert_eq!(
+        (fixed.verdict(APPLIED_ONCE), fixed.verdict(NO_LOSS)),
+        (Some(Proved), Some(Proved))
+    );
+    // The broken variant's trace shows the second call started beside the
+    // running first one, and the diagnosis names the provider's race.
+    let cfg = shipped("api-key-check-then-act");
+    let o = run(cfg);
+    let trace = o.trace(APPLIED_ONCE).expect("a counterexample");
+    let m = onceproof::model::build(cfg);
+    let n = narrative::narrative(&m, trace, APPLIED_ONCE);
+    assert!(
+        n.steps
+            .iter()
+            .any(|s| s.contains("although a call with Idempotency-Key")),
+        "{:?}",
+        n.steps
+    );
+    assert!(
+        n.diagnosis
+            .guarantee
+            .contains("answer a concurrent call with it 409"),
+        "{:?}",
+        n.diagnosis
+    );
+}
+
+/// The 409 cannot happen where no two calls with one key can overlap: no
+/// crash and no second holder, or a key per delivery (the witness is then
+/// not demanded; demanded anyway, it comes out unreached).
+#[test]
+fn the_conflict_is_unreached_where_calls_cannot_overlap() {
+    let proof = shipped("api-idempotency-key");
+    let mut calm = proof;
+    calm.bounds.crashes = 0;
+    calm.bounds.lease_expiries = 0;
+    let mut per_delivery = proof;
+    per_delivery.pipeline.ledger_key = LedgerKey::Delivery;
+    per_delivery.bounds.retries = 0;
+    per_delivery.bounds.losses = 0;
+    for cfg in [calm, per_delivery] {
+        assert!(
+            !onceproof::model::witnesses::applying(&cfg)
+                .iter()
+                .any(|w| w.name == CONFLICT)
+        );
+    }
+    common::assert_unreached_where_impossible(vec![(calm, CONFLICT)]);
+}
+
+/// The *no loss* proof of each refuted API scenario has its control: the
+/// same pipeline recording completion before the call loses the charge to
+/// a crash in between.
+#[test]
+fn each_no_loss_proof_of_a_refuted_api_scenario_has_a_control() {
+    for name in [
+        "api-key-per-delivery",
+        "api-call-then-dedup-row",
+        "api-timeout-retry-no-key",
+        "api-key-retention",
+        "api-key-check-then-act",
+    ] {
+        common::refutes_no_loss_with_completion_first(name);
+    }
 }

@@ -1347,6 +1347,12 @@ fn ledger_pattern_fields_and_their_errors() {
     // exit as the model decides (the expectation names applied-once CE).
     let (code, stderr, _) = check_file(&store("[store]\ncheck = \"check-then-act\"\n"));
     assert_eq!((code, stderr.as_str()), (0, ""));
+    // So does a payment service that stores its key only when a call
+    // finishes (W2 at the provider).
+    let (code, stderr, _) = check_file(&store(
+        "[store]\nkind = \"api\"\ncheck = \"check-then-act\"\n",
+    ));
+    assert_eq!((code, stderr.as_str()), (0, ""));
     let cases: Vec<(String, usize, &str, &str)> = vec![
         (
             with_table("[producer]\npublish = \"dual-write\"\n"),
@@ -1401,10 +1407,10 @@ fn ledger_pattern_fields_and_their_errors() {
             "unknown variant",
         ),
         (
-            store("[store]\nkind = \"api\"\ncheck = \"check-then-act\"\n"),
-            8,
-            "store.check",
-            "checked by the call itself",
+            store("[store]\nkind = \"api\"\neffect = \"kafka-topic\"\n"),
+            7,
+            "store.kind",
+            "an API is an effect outside the broker",
         ),
         (
             store("[store]\nretention = \"a-week\"\n"),

@@ -10,8 +10,8 @@ use common::reachable;
 use onceproof::model::faults::{self, REGISTRY, Tally};
 use onceproof::model::{self, witnesses};
 use onceproof::pipeline::{
-    Acks, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Durability, Effect, Mode, Pipeline,
-    Processing, Publish, Retention, StaleCompletion,
+    Acks, AutoCommit, BROKER_KINDS, Bounds, BrokerKind, Config, Durability, Effect, Lookup, Mode,
+    Pipeline, Processing, Publish, Retention, StaleCompletion, StoreKind,
 };
 use onceproof::scenario;
 use stateright::Model as _;
@@ -91,6 +91,18 @@ fn reply_loss(mode: Mode, budget: u8) -> Config {
 fn retention(r: Retention, budget: u8) -> Config {
     let mut cfg = config(Mode::Idempotency, 1, 1, budget);
     cfg.pipeline.retention = r;
+    cfg.bounds.ledger_expiries = budget;
+    cfg
+}
+
+/// A payment API that keeps the key itself (two-step calls, 409 for a
+/// concurrent one, or none with check-then-act), with lost replies, the
+/// client's retry and key expiries.
+fn api(lookup: Lookup, budget: u8) -> Config {
+    let mut cfg = reply_loss(Mode::Idempotency, budget);
+    cfg.pipeline.store = StoreKind::Api;
+    cfg.pipeline.lookup = lookup;
+    cfg.pipeline.retention = Retention::ShorterThanReplay;
     cfg.bounds.ledger_expiries = budget;
     cfg
 }
@@ -259,6 +271,8 @@ fn every_step_that_spends_a_budget_is_its_fault() {
         retention(Retention::LongerThanReplay, 1),
         replay(BrokerKind::Generic, 1),
         replay(BrokerKind::Kafka, 1),
+        api(Lookup::UniqueInsert, 1),
+        api(Lookup::CheckThenAct, 1),
     ]) {
         let m = model::build(cfg);
         for s in reachable(&m) {
@@ -409,6 +423,8 @@ fn exactly_the_steps_within_the_budgets_are_taken() {
         retention(Retention::LongerThanReplay, 2),
         replay(BrokerKind::Generic, 1),
         replay(BrokerKind::Kafka, 1),
+        api(Lookup::UniqueInsert, 1),
+        api(Lookup::CheckThenAct, 1),
     ];
     for mode in Mode::ALL {
         let mut two = config(mode, 1, 1, 1);
@@ -461,6 +477,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     let mut effect_timeouts_armed = 0;
     let mut expiries_armed = 0;
     let mut replays_armed = 0;
+    let mut finishes_armed = 0;
     for base in [
         config(Mode::AtMostOnce, 2, 1, 1),
         config(Mode::AtLeastOnce, 2, 1, 1),
@@ -478,6 +495,7 @@ fn timers_are_armed_only_while_they_stand_for_something() {
         retention(Retention::LongerThanReplay, 1),
         replay(BrokerKind::Generic, 1),
         replay(BrokerKind::Kafka, 1),
+        api(Lookup::UniqueInsert, 1),
     ] {
         for budget in [1, 2] {
             let mut cfg = base;
@@ -550,6 +568,10 @@ fn timers_are_armed_only_while_they_stand_for_something() {
                 }
                 let st = model::store(&s);
                 for t in s.timers_set[onceproof::model::STORE].iter() {
+                    if let Timer::Finish(job) = t {
+                        finishes_armed += 1;
+                        assert!(st.running_job(*job), "{t:?} armed with no call running");
+                    }
                     if let Timer::Expire(key) = t {
                         expiries_armed += 1;
                         assert!(st.expiries_left > 0, "{t:?} armed with none left");
@@ -648,4 +670,5 @@ fn timers_are_armed_only_while_they_stand_for_something() {
     assert!(retries_armed > 0, "no retry timer was ever armed");
     assert!(expiries_armed > 0, "no ledger expiry was ever armed");
     assert!(replays_armed > 0, "no operator replay was ever armed");
+    assert!(finishes_armed > 0, "no API call was ever running");
 }

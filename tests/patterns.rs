@@ -381,3 +381,34 @@ fn an_operator_replay_is_inside_the_replay_horizon() {
     let name = "an operator replayed what was already done";
     assert_unreached_where_impossible(vec![(no_replay, name)]);
 }
+
+/// The proofs of the refuted pattern scenarios have their controls too:
+/// the poison DLQ's *once* breaks when the failing handler leaves a part
+/// of its effect behind; the outbox's *no loss* breaks as a dual write;
+/// and a retention that refutes *once* still keeps *no loss* only while
+/// completion follows the effect.
+#[test]
+fn the_other_property_of_each_refuted_pattern_has_a_control() {
+    let mut partial = shipped("sqs-fifo-poison-dlq");
+    partial.pipeline.poison_partial_effect = true;
+    refutes(
+        partial,
+        APPLIED_ONCE,
+        "a failing handler's partial effect repeats",
+    );
+    let mut dual = shipped("producer-outbox-at-least-once");
+    dual.pipeline.publish = Publish::DualWrite;
+    refutes(
+        dual,
+        NO_LOSS,
+        "a dual write loses the event its crash cut off",
+    );
+    for name in [
+        "idempotency-check-then-act",
+        "idempotency-retention-shorter",
+        "sqs-dlq-redrive-retention",
+        "kafka-offset-reset-retention",
+    ] {
+        common::refutes_no_loss_with_completion_first(name);
+    }
+}

@@ -88,9 +88,10 @@ fn records_after_effect(cfg: &Config, j: &Job) -> Option<Key> {
 }
 
 /// Whether the effect's own transaction refuses a present key (a unique
-/// insert), for this delivery.
+/// insert), for this delivery. A payment API looks its key table up itself,
+/// when the call starts, whichever way it guards a concurrent call.
 fn unique_check(cfg: &Config, j: &Job) -> bool {
-    checks(cfg, j.job) && cfg.pipeline.lookup == Lookup::UniqueInsert
+    checks(cfg, j.job) && (cfg.pipeline.lookup == Lookup::UniqueInsert || cfg.pipeline.api_keyed())
 }
 
 /// Whether this delivery is looked up at all: the RabbitMQ shortcut
@@ -106,7 +107,7 @@ pub fn first_request(cfg: &Config, job: JobRef) -> Stage {
     let p = &cfg.pipeline;
     if !p.has_ledger() {
         Stage::Applying
-    } else if p.lookup == Lookup::CheckThenAct && checks(cfg, job) {
+    } else if p.lookup == Lookup::CheckThenAct && !p.api_keyed() && checks(cfg, job) {
         Stage::Looking
     } else if p.ledger_write == LedgerWrite::BeforeEffect {
         Stage::Claiming
@@ -400,6 +401,7 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
             o.cancel_timer(Timer::EffectTimeout(job));
             (job, Stage::Applying)
         }
+        Msg::Conflict { job, .. } => (job, Stage::Applying),
         Msg::Recorded { job } => (job, Stage::Recording),
         Msg::Claimed { job, .. } => (job, Stage::Claiming),
         Msg::LookedUp { job, .. } => (job, Stage::Looking),
@@ -433,6 +435,9 @@ pub fn on_msg(cfg: &Config, s: &ConsumerState, msg: Msg, o: &mut Out) -> Option<
         // owns the work now.
         Msg::Completed { .. } => (None, false),
         Msg::LookedUp { found: false, .. } => (claim_or_apply(cfg, &j, o), false),
+        // 409: a call with the key is still running at the API; the same
+        // call, with the same key, is sent again (Stripe's advice).
+        Msg::Conflict { retry, .. } => (request_effect(cfg, &j, retry, o), false),
         // The row written before the effect is the claim; a unique insert
         // that found it already there counts the operation as done.
         Msg::Claimed { fresh, .. } if fresh || !unique_check(cfg, &j) => {

@@ -510,16 +510,24 @@ fn late_effect_retry(cfg: &Config, s: &State) -> bool {
         .any(|(i, job)| effect_round_trips(s).skip(i + 1).any(|j| j == job))
 }
 
-/// The job of every effect request awaiting its reply, and of every reply,
-/// on its way.
+/// The job of every effect request awaiting its reply (on its way, or a
+/// call the payment API is running), and of every reply, on its way.
 fn effect_round_trips(s: &State) -> impl Iterator<Item = super::msg::JobRef> + '_ {
-    in_flight(s).filter_map(|m| match m {
-        Msg::Apply {
-            job, reply: true, ..
-        }
-        | Msg::Applied { job, .. } => Some(*job),
-        _ => None,
-    })
+    let running = super::store(s)
+        .running
+        .iter()
+        .filter(|r| r.reply)
+        .map(|r| r.job);
+    in_flight(s)
+        .filter_map(|m| match m {
+            Msg::Apply {
+                job, reply: true, ..
+            }
+            | Msg::Applied { job, .. }
+            | Msg::Conflict { job, .. } => Some(*job),
+            _ => None,
+        })
+        .chain(running)
 }
 
 /// Whether taking `a` from `s` (a state within the budgets) leaves them:

@@ -12,7 +12,8 @@
 //! standard, while the phantom budget lasts), an operator's replay of a
 //! done message or reset of the group's offsets (while
 //! `bounds.operator-replays` lasts), and a consumer still working
-//! on it or a request of it on its way to the store.
+//! on it, a request of it on its way to the store or a call of it the
+//! payment API is running.
 
 use super::msg::{Key, Msg};
 use super::{State, broker, consumers, in_flight, producer};
@@ -46,7 +47,8 @@ pub fn replay_possible(cfg: &Config, s: &State, op: u8) -> bool {
         _ => false,
     });
     let held = consumers(s).any(|(_, down, c)| !down && c.jobs.iter().any(|j| j.op == op));
-    publishing || at_broker || on_its_way || held
+    let running = super::store(s).running.iter().any(|r| r.op == op);
+    publishing || at_broker || on_its_way || held || running
 }
 
 /// A key the retention dropped while a copy of its operation could still

@@ -254,6 +254,9 @@ impl Actor for Node {
             (Node::Store(_), NodeState::Store(s), Timer::Expire(key)) => {
                 store::on_expire(s, key, o).map(NodeState::Store)
             }
+            (Node::Store(_), NodeState::Store(s), Timer::Finish(job)) => {
+                store::on_finish(s, job, o).map(NodeState::Store)
+            }
             (Node::Broker(_), NodeState::Broker(s), Timer::TxnAbort) => {
                 log::on_abort(s, o).map(NodeState::Broker)
             }

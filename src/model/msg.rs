@@ -75,6 +75,13 @@ pub enum Msg {
         fresh: bool,
         retry: bool,
     },
+    /// Payment API → consumer (409): a call with this key is still
+    /// running, so this one stored nothing and may be retried. `retry`
+    /// echoes the request's.
+    Conflict {
+        job: JobRef,
+        retry: bool,
+    },
     /// Consumer → store: write the ledger row in its own transaction, after
     /// the effect.
     Record {
@@ -201,6 +208,9 @@ pub enum Timer {
     EffectTimeout(JobRef),
     /// Store: the ledger's retention drops this key (a fault).
     Expire(Key),
+    /// Payment API: the call this job started finishes: the effect and the
+    /// key's stored result commit, and the reply goes out.
+    Finish(JobRef),
     /// Broker: an operator replays done message `msg` (a queue), or resets
     /// the group's committed offset to the beginning (a log, `msg` 0).
     Replay(u8),

@@ -16,11 +16,26 @@
 //! horizon, and only once no copy of the operation can arrive any more when
 //! it is longer (the checker's boundary holds the latter,
 //! [`super::faults`]).
+//!
+//! A payment API that keeps the key itself (`store.kind = "api"`, the
+//! ledger written with the effect: its Idempotency-Key table, STRIPE) runs
+//! a keyed call in two steps. When the call starts, the API looks the key
+//! up: a stored result is returned as it is; otherwise the key is taken
+//! and the call runs (`running`). When it finishes (`Timer::Finish`), the
+//! effect and the key's stored result commit together and the reply goes
+//! out, whether or not its caller is still alive. A second call with the
+//! key while the first runs is answered 409 and stores nothing; the client
+//! retries it with the same key. A provider that only looks the key up
+//! when a call starts and stores it when the call finishes
+//! (`check = "check-then-act"`) lets both calls run. The call's parameters
+//! are the message's, identical on every attempt, so the API's comparison
+//! of a repeated key's parameters always matches: the mismatch error
+//! (Stripe's `idempotency_error`) is not reachable here.
 
 use super::Out;
 use super::broker::{budget_if, spend};
 use super::faults::Fault;
-use super::msg::{Key, Msg, Timer};
+use super::msg::{JobRef, Key, Msg, Timer};
 use crate::pipeline::{Config, LedgerWrite};
 use serde::Serialize;
 use stateright::actor::Id;
@@ -41,6 +56,28 @@ pub struct StoreState {
     pub expired: Vec<Key>,
     /// A poison handler's partial effects, per operation (capped).
     pub partial: Vec<u8>,
+    /// The payment API's keyed calls started and not yet finished, sorted.
+    pub running: Vec<Running>,
+}
+
+/// A keyed call the payment API is running: what its finish commits and
+/// whom it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Running {
+    pub job: JobRef,
+    /// The caller, by consumer index (renamed by the symmetry reduction).
+    pub consumer: u8,
+    pub op: u8,
+    pub key: Key,
+    pub reply: bool,
+    pub retry: bool,
+}
+
+impl StoreState {
+    /// Whether a call of this job is still running at the API.
+    pub fn running_job(&self, job: JobRef) -> bool {
+        self.running.iter().any(|r| r.job == job)
+    }
 }
 
 pub fn start(cfg: &Config) -> StoreState {
@@ -50,7 +87,33 @@ pub fn start(cfg: &Config) -> StoreState {
         expiries_left: budget_if(cfg, Fault::LedgerExpiry),
         expired: Vec::new(),
         partial: vec![0; cfg.bounds.operations as usize],
+        running: Vec::new(),
     }
+}
+
+/// The payment API finishes the call `job` started: its effect and the
+/// key's stored result commit, and the caller is answered.
+pub fn on_finish(s: &StoreState, job: JobRef, o: &mut Out) -> Option<StoreState> {
+    let at = s.running.iter().position(|r| r.job == job)?;
+    let mut next = s.clone();
+    let r = next.running.remove(at);
+    let n = &mut next.applied[r.op as usize];
+    *n = (*n + 1).min(APPLIED_CAP);
+    insert(&mut next, r.key, o);
+    if next.running_job(job) {
+        o.set_timer(Timer::Finish(job), super::no_delay());
+    }
+    if r.reply {
+        o.send(
+            super::consumer_id(r.consumer),
+            Msg::Applied {
+                job,
+                fresh: true,
+                retry: r.retry,
+            },
+        );
+    }
+    Some(next)
 }
 
 /// Writes a row; while the retention can still drop one, its expiry is
@@ -108,6 +171,28 @@ pub fn on_msg(cfg: &Config, s: &StoreState, src: Id, msg: Msg, o: &mut Out) -> O
                 return None;
             }
             let mut next = s.clone();
+            if let Some(k) = key
+                && p.api_keyed()
+            {
+                // Started: with a lock, the key is taken until the finish.
+                if p.api_locks() && s.running.iter().any(|r| r.key == k) {
+                    if reply {
+                        o.send(src, Msg::Conflict { job, retry });
+                    }
+                    return None;
+                }
+                next.running.push(Running {
+                    job,
+                    consumer: super::consumer_index(src),
+                    op,
+                    key: k,
+                    reply,
+                    retry,
+                });
+                next.running.sort();
+                o.set_timer(Timer::Finish(job), super::no_delay());
+                return Some(next);
+            }
             let n = &mut next.applied[op as usize];
             *n = (*n + 1).min(APPLIED_CAP);
             if let (Some(k), LedgerWrite::WithEffect) = (key, p.ledger_write) {

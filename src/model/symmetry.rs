@@ -53,10 +53,21 @@ pub fn rename(s: &State, to: &[usize]) -> State {
         log.owner = consumer(log.owner);
     }
     let mut broker_state = Some(Arc::new(NodeState::Broker(b)));
+    // The payment API's running calls name their caller.
+    let old_store = super::store(s);
+    let mut store_state = (!old_store.running.is_empty()).then(|| {
+        let mut st = old_store.clone();
+        for r in &mut st.running {
+            r.consumer = consumer(r.consumer);
+        }
+        st.running.sort();
+        Arc::new(NodeState::Store(st))
+    });
     let actor_states = slots
         .clone()
         .map(|k| match k {
             super::BROKER => broker_state.take().expect("one broker"),
+            super::STORE if store_state.is_some() => store_state.take().expect("one store"),
             _ => s.actor_states[source(k)].clone(),
         })
         .collect();
@@ -144,6 +155,9 @@ fn signatures(s: &State) -> Vec<u64> {
     }
     if let Some(log) = &b.log {
         (2u8, true).hash(&mut h[log.owner as usize]);
+    }
+    for r in &super::store(s).running {
+        (3u8, r.job, r.op, r.key, r.reply, r.retry).hash(&mut h[r.consumer as usize]);
     }
     for (at, m) in b.messages.iter().enumerate() {
         if let broker::Status::Leased { consumer, .. } = m.status {

@@ -43,7 +43,7 @@ fn crash_in_gap(m: &Model, s: &State) -> bool {
                     let requested = in_flight_from(s, consumer_id(i)).any(|msg| {
                         matches!(msg, Msg::Apply { job, .. } | Msg::Claim { job, .. } if *job == j.job)
                     });
-                    !done && !requested && j.stage != Stage::Looking
+                    !done && !requested && j.stage != Stage::Looking && !st.running_job(j.job)
                 }
                 CompletionOrder::CompletionThenEffect => {
                     j.stage == Stage::Completing && done && st.applied[j.op as usize] == 0
@@ -65,6 +65,7 @@ fn auto_acked_lost(_: &Model, s: &State) -> bool {
             && !super::in_flight(s).any(|msg| {
                 matches!(msg, Msg::Apply { job, .. } | Msg::Deliver { job, .. } if job.msg == at)
             })
+            && !st.running.iter().any(|r| r.job.msg == at)
             && !consumers(s).any(|(_, down, c)| !down && c.jobs.iter().any(|j| j.job.msg == at))
     })
 }
@@ -642,6 +643,10 @@ pub fn of_ledger_expiry(cfg: &Config) -> Vec<Listed> {
     ]
 }
 
+fn conflict_answered(_: &Model, s: &State) -> bool {
+    super::in_flight(s).any(|m| matches!(m, Msg::Conflict { .. }))
+}
+
 fn key_expired(_: &Model, s: &State) -> bool {
     !store(s).expired.is_empty()
 }
@@ -710,7 +715,24 @@ pub fn of_window_expiry(cfg: &Config) -> Vec<Listed> {
 pub type Listed = (bool, Check);
 
 /// Outcomes no single fault stands for.
-pub const OUTCOMES: [fn(&Config) -> Listed; 10] = [
+pub const OUTCOMES: [fn(&Config) -> Listed; 11] = [
+    |cfg| {
+        let (p, b) = (&cfg.pipeline, &cfg.bounds);
+        // Two calls with one key overlap when a redelivery's call meets a
+        // crashed holder's, or a second holder's after a lease expiry.
+        let overlap = (b.crashes > 0 && redelivers(cfg))
+            || (b.lease_expiries > 0 && b.consumers >= 2 && !p.auto_ack && redelivers(cfg));
+        (
+            p.api_locks()
+                && p.ledger_key != LedgerKey::Delivery
+                && p.awaits_effect_reply()
+                && overlap,
+            witness(
+                "the payment API answered a concurrent call with the same key 409",
+                conflict_answered,
+            ),
+        )
+    },
     |cfg| {
         let p = &cfg.pipeline;
         (

@@ -32,6 +32,7 @@ pub struct Diagnosis {
 const API_ROW: &str = "The API call and our database's dedup row are two systems that no transaction spans (W3): pass the operation id as the API's Idempotency-Key, which the provider checks in the call's own transaction";
 
 /// W2's remedy, named by the pattern.
+const API_CHECK_THEN_ACT: &str = "Check-then-act at the payment service: it looks the Idempotency-Key up when a call starts and stores it only when the call finishes, so two calls with one key can both find no stored result (W2); take the key when a call starts and answer a concurrent call with it 409, as Stripe does (`store.check = \"unique-insert\"`)";
 const CHECK_THEN_ACT: &str = "Check-then-act: the lookup and the insert are separate transactions, so two holders of one operation can both pass the check (W2); make the insert unique and part of the effect's transaction (`store.check = \"unique-insert\"`)";
 
 pub const LEG1: &str = "Leg 1, producer → broker";
@@ -212,6 +213,13 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
             format!(
                 "The effect store must look the operation id up and skip the effect in the same transaction as the effect: the producer's retry stored {o} as two messages, and a ledger that is written but never checked refuses neither."
             )
+        } else if p.ledger_key == LedgerKey::OperationId
+            && p.lookup == Lookup::CheckThenAct
+            && p.api_keyed()
+        {
+            format!(
+                "{API_CHECK_THEN_ACT}: the producer's retry stored {o} as two messages, and their holders' two calls both started before either stored the key."
+            )
         } else if p.ledger_key == LedgerKey::OperationId && p.lookup == Lookup::CheckThenAct {
             format!(
                 "{CHECK_THEN_ACT}: the producer's retry stored {o} as two messages, and their two holders both found no row before either wrote one."
@@ -297,6 +305,8 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
     let cause = redelivery_cause(model, trace, first.msg, from, second.step);
     let gap = if sink == Sink::OutputTopic {
         "partition moved → the older generation's transaction committed"
+    } else if check_then_act && p.api_keyed() {
+        "call started → key stored (another call with the key started in between)"
     } else if check_then_act {
         "ledger looked up → key inserted (another holder passed the same lookup)"
     } else {
@@ -315,6 +325,12 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
                 "a rebalance moved the partition while its owner still worked on {m}, and the new owner resumed from the committed offset behind it (the old owner, a zombie, applied the effect anyway)"
             ),
             " Fencing stops the zombie's commit, not its side effect.",
+        ),
+        Redelivery::Crash if check_then_act && p.api_keyed() => (
+            format!(
+                "a consumer crashed while its call was running at the payment service, so the broker redelivered {m} before that call had finished"
+            ),
+            "",
         ),
         Redelivery::Crash if check_then_act => (
             format!(
@@ -352,6 +368,9 @@ fn diagnose_duplicate(model: &Model, trace: &Trace) -> Diagnosis {
         ),
         (_, false, _) => format!(
             "The effect store must look the key up and skip the effect in the same transaction as the effect (a conditional commit): a ledger row that is written but never checked refuses nothing; {why}."
+        ),
+        _ if check_then_act && p.api_keyed() => format!(
+            "{API_CHECK_THEN_ACT}: {why}, and both calls started before either stored the key."
         ),
         _ if check_then_act => format!(
             "{CHECK_THEN_ACT}: {why}, and both holders found no row before either wrote one."

@@ -256,6 +256,23 @@ pub enum Event {
         key_written: bool,
         times: u8,
     },
+    /// The payment API started a keyed call: the key is taken until it
+    /// finishes (the finish is an [`Event::Effect`]). `concurrent`: a call
+    /// with the same key was already running, which a provider that does
+    /// not lock the key lets through.
+    CallStarted {
+        op: u8,
+        job: JobRef,
+        key: Key,
+        concurrent: bool,
+    },
+    /// The payment API answered a call with 409: a call with its key is
+    /// still running; nothing was stored.
+    CallConflict {
+        op: u8,
+        job: JobRef,
+        key: Key,
+    },
     /// A separate ledger write (`ledger-write = "after-effect"` or
     /// `"before-effect"`); `already`: the row was there (a unique insert
     /// fails, a blind one changes nothing).
@@ -384,6 +401,21 @@ pub fn event(model: &Model, before: &State, action: &Action, after: &State) -> E
             msg: env.msg,
         },
         ActorModelAction::Timeout(_, Timer::Send(op)) => Event::DualWriteSent { op: *op },
+        ActorModelAction::Timeout(_, Timer::Finish(job)) => {
+            let r = model::store(before)
+                .running
+                .iter()
+                .find(|r| r.job == *job)
+                .expect("a finish has its running call");
+            Event::Effect {
+                op: r.op,
+                job: *job,
+                key: Some(r.key),
+                skipped: false,
+                key_written: true,
+                times: model::store(after).applied[r.op as usize],
+            }
+        }
         ActorModelAction::Timeout(_, Timer::Replay(m)) => Event::Replayed {
             msg: *m,
             op: model::broker(before).messages[*m as usize].op,
@@ -766,6 +798,19 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
             let skipped = key.is_some_and(|k| {
                 p.ledger_check && check && model::store(before).ledger.binary_search(&k).is_ok()
             });
+            if let Some(k) = key.filter(|_| p.api_keyed() && !skipped) {
+                let concurrent = model::store(before).running.iter().any(|r| r.key == k);
+                return if concurrent && p.api_locks() {
+                    Event::CallConflict { op, job, key: k }
+                } else {
+                    Event::CallStarted {
+                        op,
+                        job,
+                        key: k,
+                        concurrent,
+                    }
+                };
+            }
             Event::Effect {
                 op,
                 job,
@@ -868,7 +913,9 @@ fn delivery(model: &Model, before: &State, after: &State, src: Id, dst: Id, msg:
                 covers,
             }
         }
-        Msg::Applied { job, .. } => reply(before, after, dst, job, Stage::Applying, msg),
+        Msg::Applied { job, .. } | Msg::Conflict { job, .. } => {
+            reply(before, after, dst, job, Stage::Applying, msg)
+        }
         Msg::Recorded { job } => reply(before, after, dst, job, Stage::Recording, msg),
         Msg::Claimed { job, .. } => reply(before, after, dst, job, Stage::Claiming, msg),
         Msg::LookedUp { job, .. } => reply(before, after, dst, job, Stage::Looking, msg),

@@ -41,12 +41,16 @@ pub const VARS: [&str; 11] = [
 ];
 
 /// The variables of this model's states: [`VARS`], then the Kafka
-/// partition and the output topic where the pipeline has them.
+/// partition, the payment API's running calls and the output topic where
+/// the pipeline has them.
 pub fn vars(model: &Model) -> Vec<&'static str> {
     let p = &model.cfg.pipeline;
     let mut v = VARS.to_vec();
     if p.log {
         v.push("log");
+    }
+    if p.api_keyed() {
+        v.push("running");
     }
     if p.transactions {
         v.push("output");
@@ -190,6 +194,10 @@ fn message(msg: &Msg) -> Value {
                 "message": nth(job.msg), "delivery": int(job.delivery), "fresh": fresh,
                 "retry": retry,
             }),
+        ),
+        Msg::Conflict { job, retry } => variant(
+            "Conflict",
+            json!({ "message": nth(job.msg), "delivery": int(job.delivery), "retry": retry }),
         ),
         Msg::Record { job, key: k } => variant(
             "Record",
@@ -336,6 +344,22 @@ fn state(model: &Model, index: usize, action: String, s: &State) -> Value {
             "owner": nth(log.owner),
             "generation": int(log.generation),
         });
+    }
+    // The payment API's calls started and not finished, where it keeps the
+    // key itself.
+    if model.cfg.pipeline.api_keyed() {
+        state["running"] = Value::Array(
+            store
+                .running
+                .iter()
+                .map(|r| {
+                    json!({
+                        "message": nth(r.job.msg), "delivery": int(r.job.delivery),
+                        "consumer": nth(r.consumer), "op": nth(r.op), "key": key(r.key),
+                    })
+                })
+                .collect(),
+        );
     }
     if model.cfg.pipeline.transactions {
         state["output"] = map((0..ops)

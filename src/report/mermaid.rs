@@ -163,6 +163,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
                 ),
             },
         )],
+        (_, Event::Effect { op: o, times, .. }) => vec![note(
+            "S",
+            &format!("call for {} finishes: charged, {times}×, key stored", op(o)),
+        )],
         (_, Event::KeyExpired { op: o, key: k, .. }) => vec![note(
             "S",
             &format!("⏰ retention drops key {} of {}", key(k), op(o)),
@@ -432,6 +436,7 @@ fn label(model: &Model, msg: &Msg) -> String {
             }
         }
         Msg::Applied { fresh: true, .. } => "applied".into(),
+        Msg::Conflict { .. } => "409 Conflict".into(),
         Msg::Applied { fresh: false, .. } => "already applied".into(),
         Msg::Record { key: k, .. } => format!("write ledger key {}", key(k)),
         Msg::Recorded { .. } | Msg::Claimed { fresh: true, .. } => "ledger row written".into(),
@@ -470,6 +475,17 @@ fn deliver(model: &Model, src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> 
             "->>",
             &format!("{text}, duplicate id {id} dropped"),
         )],
+        Event::CallStarted { concurrent, .. } => vec![
+            arrow(src, dst, "->>", &text),
+            format!(
+                "    Note right of S: {}",
+                if concurrent {
+                    "call starts beside a running call with the same key"
+                } else {
+                    "call starts, key held"
+                }
+            ),
+        ],
         Event::Effect {
             op: o,
             skipped,

@@ -262,7 +262,7 @@ pub fn words(model: &Model, e: &Event) -> String {
         } => {
             let holding: Vec<String> = holding
                 .iter()
-                .map(|j| format!("{} ({}), {}", op(j.op), job(j.job), stage_words(j.stage)))
+                .map(|j| format!("{} ({}), {}", op(j.op), job(j.job), stage_words(model, j.stage)))
                 .collect();
             if holding.is_empty() {
                 format!("{} crashes", consumer(*c))
@@ -597,6 +597,14 @@ pub fn words(model: &Model, e: &Event) -> String {
                 }
                 _ => String::new(),
             };
+            if api && *key_written {
+                return format!(
+                    "payment API's call for {} ({}) finishes: charged{with_key} — effect committed, {}",
+                    op(*o),
+                    job(*j),
+                    applied_times(*times)
+                );
+            }
             if api {
                 return format!(
                     "payment API executes {} ({}){with_key} — effect committed, {}",
@@ -612,6 +620,38 @@ pub fn words(model: &Model, e: &Event) -> String {
                 applied_times(*times)
             )
         }
+        Event::CallStarted {
+            op: o,
+            job: j,
+            key: k,
+            concurrent: false,
+        } => format!(
+            "payment API starts the call for {} ({}): no stored result for Idempotency-Key {}, which the call now holds until it finishes",
+            op(*o),
+            job(*j),
+            key(*k)
+        ),
+        Event::CallStarted {
+            op: o,
+            job: j,
+            key: k,
+            ..
+        } => format!(
+            "payment API starts the call for {} ({}) although a call with Idempotency-Key {} is still running: it only looks the key up when a call starts and stores it when the call finishes",
+            op(*o),
+            job(*j),
+            key(*k)
+        ),
+        Event::CallConflict {
+            op: o,
+            job: j,
+            key: k,
+        } => format!(
+            "payment API answers the call for {} ({}) with 409 Conflict: a call with Idempotency-Key {} is still running; nothing is stored",
+            op(*o),
+            job(*j),
+            key(*k)
+        ),
         Event::LedgerRow {
             op: o,
             key: k,
@@ -802,15 +842,16 @@ fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
     }
 }
 
-fn stage_words(stage: Stage) -> &'static str {
+fn stage_words(model: &Model, stage: Stage) -> String {
     match stage {
+        Stage::Applying => return format!("waiting for the {}'s reply", words::store(&model.cfg)),
         Stage::Queued => "not started yet (waiting behind earlier records, or for a pool worker)",
-        Stage::Applying => "waiting for the effect store's reply",
         Stage::Recording => "waiting for its ledger row to be written",
         Stage::Completing => "waiting for the broker to record completion",
         Stage::Looking => "waiting for its ledger lookup",
         Stage::Claiming => "waiting for its ledger row to be written before the effect",
     }
+    .to_string()
 }
 
 /// A reply to a consumer: what it learns, and what it does next.
@@ -838,6 +879,9 @@ fn reply(c: u8, o: u8, j: JobRef, msg: &Msg, outcome: ReplyOutcome, txn: bool) -
     let learns = match *msg {
         Msg::Applied { fresh: true, .. } => format!("learns {o} is applied"),
         Msg::Applied { fresh: false, .. } => format!("learns {o} was already applied"),
+        Msg::Conflict { .. } => format!(
+            "gets 409 for {o} (a call with its key is still running) and sends the call again with the same key"
+        ),
         Msg::Claimed { fresh: false, .. } if !applies_next => {
             format!("learns {o}'s ledger row already exists and counts {o} as done")
         }

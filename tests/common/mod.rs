@@ -95,3 +95,13 @@ pub fn refutes(cfg: onceproof::pipeline::Config, property: &str, why: &str) {
         "{why}"
     );
 }
+
+/// The control of a *no loss* proof: the same pipeline recording
+/// completion before the effect, with a crash to fall in between, must
+/// lose the operation.
+pub fn refutes_no_loss_with_completion_first(name: &str) {
+    let mut first = shipped(name);
+    first.pipeline.order = onceproof::pipeline::CompletionOrder::CompletionThenEffect;
+    first.bounds.crashes = first.bounds.crashes.max(1);
+    refutes(first, onceproof::model::properties::NO_LOSS, name);
+}
