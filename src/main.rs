@@ -45,8 +45,9 @@ enum Command {
     Explore {
         /// A scenario file, or a scenario name looked up in models/.
         scenario: String,
-        /// Address to serve on; loopback unless you say otherwise.
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        /// Address to serve on (HOST:PORT, a name such as localhost:3000
+        /// resolves); loopback unless you say otherwise.
+        #[arg(long, default_value = "127.0.0.1:3000", value_parser = socket_addr)]
         addr: SocketAddr,
         /// Directory holding the scenario files.
         #[arg(long, default_value = "models")]
@@ -101,8 +102,26 @@ struct CheckArgs {
     #[arg(long, hide = true)]
     no_symmetry: bool,
     /// Address the printed Explorer links point at.
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[arg(long, default_value = "127.0.0.1:3000", value_parser = socket_addr)]
     explore_addr: SocketAddr,
+}
+
+/// HOST:PORT, where HOST is an address or a name (`localhost`), its first
+/// IPv4 address preferred.
+fn socket_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    let all: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("expected HOST:PORT ({e})"))?
+        .collect();
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| format!("`{s}` resolves to no address"))
 }
 
 fn bad_input(e: impl std::fmt::Display) -> ExitCode {
@@ -274,18 +293,33 @@ fn run_check(args: CheckArgs) -> ExitCode {
             println!("wrote {}", path.display());
         }
     }
-    let unexpected: Vec<&str> = docs
-        .iter()
-        .filter(|d| !d.as_expected)
-        .map(|d| d.scenario.as_str())
-        .collect();
-    if unexpected.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    // An exploratory scenario (no `[expect]`) fails only when cut short.
+    let failing = |cut: bool| -> Vec<&str> {
+        docs.iter()
+            .filter(|d| {
+                d.properties
+                    .iter()
+                    .any(|p| !p.as_expected() && p.expected.is_none() == cut)
+            })
+            .map(|d| d.scenario.as_str())
+            .collect()
+    };
+    let (unexpected, cut_short) = (failing(false), failing(true));
+    if !unexpected.is_empty() {
         eprintln!(
             "verdicts differ from the expected ones in: {}",
             unexpected.join(", ")
         );
+    }
+    if !cut_short.is_empty() {
+        eprintln!(
+            "run cut short (no expectation, verdict incomplete) in: {}",
+            cut_short.join(", ")
+        );
+    }
+    if unexpected.is_empty() && cut_short.is_empty() {
+        ExitCode::SUCCESS
+    } else {
         ExitCode::from(1)
     }
 }
@@ -302,7 +336,11 @@ fn run_list(models: &Path) -> ExitCode {
             .map(|(p, v)| format!("{p}: {}", v.name()))
             .collect();
         println!("{:<34} {}", s.name, s.summary);
-        println!("{:<34} expects {}", "", expect.join(", "));
+        if expect.is_empty() {
+            println!("{:<34} expects nothing (exploratory)", "");
+        } else {
+            println!("{:<34} expects {}", "", expect.join(", "));
+        }
     }
     ExitCode::SUCCESS
 }
@@ -312,7 +350,18 @@ fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let announce = |at: &SocketAddr| println!("Explorer for {} at http://{at}/", s.name);
+    // Every interface: say so, and link to loopback, which a browser on
+    // this machine can open (http://0.0.0.0/ is not an address to visit).
+    let announce = |at: &SocketAddr| {
+        let mut link = *at;
+        if at.ip().is_unspecified() {
+            eprintln!(
+                "warning: serving on every interface ({at}): anyone who can reach this machine can open the Explorer"
+            );
+            link.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        println!("Explorer for {} at http://{link}/", s.name)
+    };
     match explore::serve(model::build(s.config), addr, announce) {
         Ok(never) => match never {},
         Err(e) => bad_input(e),

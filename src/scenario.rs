@@ -46,6 +46,9 @@ struct File {
     /// budget is a field here without a line in this file.
     #[serde(default)]
     bounds: toml::Table,
+    /// Optional: a file without it is exploratory (verdicts printed, none
+    /// expected).
+    #[serde(default)]
     expect: Expect,
 }
 
@@ -252,11 +255,11 @@ struct StorePart {
     effect: Option<Effect>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Expect {
-    applied_once: Verdict,
-    no_loss: Verdict,
+    applied_once: Option<Verdict>,
+    no_loss: Option<Verdict>,
     /// Optional: a scenario without it is not checked for progress.
     progress: Option<Verdict>,
 }
@@ -356,16 +359,30 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Control characters from the file (escape sequences, line breaks) shown
+/// escaped, so an error stays one line and cannot drive the terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write!(f, "{}", printable(&self.file))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
         if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+            write!(f, ": field `{}`", printable(field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", printable(&self.message))
     }
 }
 
@@ -373,11 +390,21 @@ impl std::error::Error for InputError {}
 
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| InputError {
+    let bytes = std::fs::read(path).map_err(|e| InputError {
         file: file.clone(),
         line: None,
         field: None,
         message: format!("cannot read the scenario: {e}"),
+    })?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+        InputError {
+            file: file.clone(),
+            line: Some(line_of(valid, at)),
+            field: None,
+            message: format!("not valid UTF-8 (byte {})", at + 1),
+        }
     })?;
     parse(path, &source)
 }
@@ -386,6 +413,9 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     let file = path.display().to_string();
     let parsed: File = toml::from_str(source).map_err(|e| {
         let at = e.span().map(|s| s.start);
+        if let Some(missing) = missing_field(e.message()) {
+            return missing_field_error(&file, source, at, missing);
+        }
         InputError {
             file: file.clone(),
             line: at.map(|a| line_of(source, a)),
@@ -818,8 +848,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         profile: Profile::Quick,
         deep,
         expect: [
-            (APPLIED_ONCE, Some(parsed.expect.applied_once)),
-            (NO_LOSS, Some(parsed.expect.no_loss)),
+            (APPLIED_ONCE, parsed.expect.applied_once),
+            (NO_LOSS, parsed.expect.no_loss),
             (PROGRESS, parsed.expect.progress),
         ]
         .into_iter()
@@ -1427,6 +1457,35 @@ fn in_deep_bound(f: &File, key: &str) -> bool {
 fn sets_bound(f: &File, key: &str) -> bool {
     let deep = f.bounds.get("deep").and_then(|d| d.as_table());
     f.bounds.contains_key(key) || deep.is_some_and(|d| d.contains_key(key))
+}
+
+/// The field a "missing field `x`" message names.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// A required field the file leaves out: named with its table, at the
+/// table's header (a top-level field has no line to point at).
+fn missing_field_error(file: &str, source: &str, at: Option<usize>, key: &str) -> InputError {
+    let header = at.filter(|&a| source[a.min(source.len())..].trim_start().starts_with('['));
+    let section = header.and_then(|a| field_at(source, a)).unwrap_or_default();
+    let (field, message) = if section.is_empty() {
+        (
+            key.to_string(),
+            "required, missing from the top level of the file".to_string(),
+        )
+    } else {
+        (
+            format!("{section}.{key}"),
+            format!("required, missing from table [{section}]"),
+        )
+    };
+    InputError {
+        file: file.to_string(),
+        line: header.map(|a| line_of(source, a)),
+        field: Some(field),
+        message,
+    }
 }
 
 fn first_line(s: &str) -> String {

@@ -1487,3 +1487,105 @@ fn ledger_pattern_fields_and_their_errors() {
         assert_bad(&text, line, field, words);
     }
 }
+
+/// A file without `[expect]` is exploratory: verdicts printed, exit 0,
+/// unless the run is cut short (exit 1, said so). `list` says it expects
+/// nothing.
+#[test]
+fn a_scenario_without_expectations_is_exploratory() {
+    let text = VALID[..VALID.find("[expect]").unwrap()].to_string();
+    let (dir, path) = scenario_file(&text);
+    let out = check_path(&path, &[]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("counterexample  expected none            explored"),
+        "{stdout}"
+    );
+    let out = check_path(&path, &["--max-states", "5"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("run cut short"), "{stderr}");
+    let list = onceproof()
+        .args(["list", "--models"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(list.stdout)
+            .unwrap()
+            .contains("expects nothing (exploratory)")
+    );
+}
+
+/// A missing required field is named with where it is missing from, not
+/// blamed on line 1; invalid UTF-8 gets its line; control characters the
+/// file smuggles into an echoed value are escaped, keeping one line.
+#[test]
+fn input_errors_point_at_the_right_place_and_stay_one_line() {
+    let no_mode = VALID.replace("mode = \"at-least-once\"\n", "");
+    let no_mode = format!("# a comment on line 1\n{no_mode}");
+    let (code, stderr, path) = check_file(&no_mode);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        format!("error: {path}: field `mode`: required, missing from the top level of the file")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("case.toml");
+    std::fs::write(&bad, b"schema = 1\nname = \"x\xff\"\n").unwrap();
+    let out = check_path(&bad.display().to_string(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains(":2: not valid UTF-8"), "{stderr}");
+
+    let escape = VALID.replace(
+        "[bounds]",
+        "[store]\nkind = \"api\\u001b[31m\\nsecond line\"\n\n[bounds]",
+    );
+    let (code, stderr, _) = check_file(&escape);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr:?}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("api\\u{1b}[31m"), "{stderr:?}");
+}
+
+/// `explore --addr` takes a host name, and binding every interface warns
+/// and links to loopback rather than to `http://0.0.0.0/`.
+#[test]
+fn explore_takes_a_host_name_and_warns_on_every_interface() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for (host, warns) in [("localhost", false), ("0.0.0.0", true)] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_onceproof"))
+            .args([
+                "explore",
+                "at-most-once",
+                "--addr",
+                &format!("{host}:{port}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            line.trim(),
+            format!("Explorer for at-most-once at http://127.0.0.1:{port}/"),
+            "{host}: {stderr}"
+        );
+        assert_eq!(stderr.contains("every interface"), warns, "{stderr}");
+    }
+}

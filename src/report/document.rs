@@ -56,13 +56,28 @@ pub struct Document {
 pub struct PropertyResult {
     pub name: String,
     pub verdict: Verdict,
-    pub expected: Verdict,
+    /// None in an exploratory scenario (no `[expect]` for it).
+    pub expected: Option<Verdict>,
     /// For *no loss*: which operations it covers.
     pub anchor: Option<String>,
     pub counterexample: Option<Counterexample>,
 }
 
 impl PropertyResult {
+    /// The verdict is the expected one; with none expected, any verdict of
+    /// a complete run is.
+    pub fn as_expected(&self) -> bool {
+        match self.expected {
+            Some(e) => self.verdict == e,
+            None => self.verdict != Verdict::Incomplete,
+        }
+    }
+
+    /// The expected verdict's name, or "none" (exploratory).
+    pub fn expected_name(&self) -> &'static str {
+        self.expected.map_or("none", |v| v.name())
+    }
+
     /// The property's name with its anchor, as every report prints it.
     pub fn label(&self) -> String {
         match &self.anchor {
@@ -149,13 +164,13 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         .map(|p| PropertyResult {
             name: p.name.to_string(),
             verdict: p.verdict,
-            expected: scenario.expected(p.name).unwrap_or(Verdict::Proved),
+            expected: scenario.expected(p.name),
             anchor: (p.name == crate::model::properties::NO_LOSS)
                 .then(|| crate::model::properties::anchor(&scenario.config).to_string()),
             counterexample: p.trace.as_ref().map(|t| counterexample(&model, t, p.name)),
         })
         .collect();
-    let as_expected = properties.iter().all(|p| p.verdict == p.expected);
+    let as_expected = properties.iter().all(PropertyResult::as_expected);
     Document {
         scenario: scenario.name.clone(),
         summary: scenario.summary.clone(),

@@ -26,7 +26,7 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
             "| {} | **{}** | {} |",
             p.label(),
             p.verdict.name(),
-            p.expected.name()
+            p.expected_name()
         );
     }
     let _ = writeln!(o, "\nBounds: {}.", d.bounds_summary);

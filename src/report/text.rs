@@ -51,10 +51,11 @@ pub fn render(d: &Document, explore: &str) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{} — {}", d.scenario, d.summary);
     for p in &d.properties {
-        let mark = if p.verdict == p.expected {
-            "ok"
-        } else {
-            "UNEXPECTED"
+        let mark = match (p.as_expected(), p.expected) {
+            (true, Some(_)) => "ok",
+            (true, None) => "explored",
+            (false, Some(_)) => "UNEXPECTED",
+            (false, None) => "CUT SHORT",
         };
         let anchor = p
             .anchor
@@ -65,7 +66,7 @@ pub fn render(d: &Document, explore: &str) -> String {
             "  {:<26} {:<15} expected {:<15} {mark}{anchor}",
             p.name,
             p.verdict.name(),
-            p.expected.name(),
+            p.expected_name(),
         );
     }
     let _ = writeln!(o, "  bounds: {}", d.bounds_summary);
