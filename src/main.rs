@@ -154,6 +154,10 @@ fn load_all(args: &[String], all: bool, models: &Path) -> Result<Vec<Scenario>, 
     if all {
         paths.extend(scenario::all(models)?);
     }
+    // One file reached by two spellings (a name and a path, `./x.toml`
+    // and `x.toml`) is checked once.
+    let mut seen = std::collections::HashSet::new();
+    paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     let scenarios: Vec<Scenario> = paths
         .iter()
         .map(|p| scenario::load(p))

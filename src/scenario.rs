@@ -388,14 +388,48 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The largest scenario file read: the shipped ones are under 4 KiB.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+/// The longest scenario name (it names result files).
+pub const MAX_NAME_CHARS: usize = 64;
+
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| InputError {
+    let cannot = |message: String| InputError {
         file: file.clone(),
         line: None,
         field: None,
-        message: format!("cannot read the scenario: {e}"),
-    })?;
+        message,
+    };
+    // A FIFO or a device would block or never end: only a regular file of
+    // a scenario's size is read, and no more than that is read from it.
+    let meta =
+        std::fs::metadata(path).map_err(|e| cannot(format!("cannot read the scenario: {e}")))?;
+    if !meta.is_file() {
+        return Err(cannot("not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(cannot(format!(
+            "{} bytes is more than a scenario file may hold ({MAX_FILE_BYTES})",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path)
+                .map_err(|e| cannot(format!("cannot read the scenario: {e}")))?,
+            MAX_FILE_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| cannot(format!("cannot read the scenario: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(cannot(format!(
+            "more than a scenario file may hold ({MAX_FILE_BYTES} bytes)"
+        )));
+    }
     let source = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
@@ -444,6 +478,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         ));
     }
     if parsed.name.trim().is_empty()
+        || parsed.name.len() > MAX_NAME_CHARS
         || !parsed
             .name
             .chars()
@@ -452,8 +487,16 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         return Err(fail(
             "",
             "name",
-            "must be non-empty and use only letters, digits, '-' and '_' (it names result files)"
-                .into(),
+            format!(
+                "must be 1 to {MAX_NAME_CHARS} letters, digits, '-' and '_' (it names result files)"
+            ),
+        ));
+    }
+    if parsed.name.eq_ignore_ascii_case("readme") {
+        return Err(fail(
+            "",
+            "name",
+            "`README` is the results matrix's page; choose another name".into(),
         ));
     }
     if let Some(unknown) = parsed

@@ -1589,3 +1589,55 @@ fn explore_takes_a_host_name_and_warns_on_every_interface() {
         assert_eq!(stderr.contains("every interface"), warns, "{stderr}");
     }
 }
+
+/// Hostile input: a FIFO or a device is refused before it is read, an
+/// oversized file is refused, `name = "README"` cannot overwrite the
+/// matrix page, a name has a length limit, and one file reached by two
+/// spellings is checked once, not a name clash with itself.
+#[test]
+fn hostile_files_and_names_are_refused_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut refused = vec![("/dev/zero".to_string(), "not a regular file")];
+    if made {
+        refused.push((fifo.display().to_string(), "not a regular file"));
+    }
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, format!("{VALID}\n# {}\n", "x".repeat(70_000))).unwrap();
+    refused.push((
+        big.display().to_string(),
+        "more than a scenario file may hold",
+    ));
+    for (path, words) in refused {
+        let out = check_path(&path, &[]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(words), "{path}: {stderr}");
+    }
+    assert_bad(
+        &VALID.replace("name = \"tiny\"", "name = \"README\""),
+        2,
+        "name",
+        "results matrix",
+    );
+    assert_bad(
+        &VALID.replace("name = \"tiny\"", &format!("name = \"{}\"", "n".repeat(65))),
+        2,
+        "name",
+        "1 to 64",
+    );
+    let (dir, path) = scenario_file(VALID);
+    let out = onceproof()
+        .current_dir(dir.path())
+        .args(["check", "--models", "."])
+        .args([path.as_str(), "./case.toml", "case"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("tiny — ").count(), 1, "{stdout}");
+}
