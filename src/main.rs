@@ -194,6 +194,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
     if args.scenarios.is_empty() && !args.all {
         return bad_input("name at least one scenario, or pass --all");
     }
+    if let Some(dir) = &args.write
+        && let Err(e) = results::check_writable(dir)
+    {
+        return bad_input(format!("--write {}: {e}", dir.display()));
+    }
     let timeout = match args.timeout {
         Some(t) if !(t.is_finite() && t > 0.0) => {
             return bad_input(format!(

@@ -1641,3 +1641,40 @@ fn hostile_files_and_names_are_refused_early() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert_eq!(stdout.matches("tiny — ").count(), 1, "{stdout}");
 }
+
+/// `--write` into a place that cannot take results fails before any
+/// checking; written pages get the mode any new file gets (the umask), not
+/// a temporary file's 0600.
+#[test]
+fn write_checks_its_directory_first_and_respects_the_umask() {
+    let out = onceproof()
+        .args(["check", "at-most-once", "--write", "/dev/null/results"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing is checked");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--write /dev/null/results"), "{stderr}");
+
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    std::fs::write(&reference, "").unwrap();
+    let out = onceproof()
+        .args(["check", "at-most-once-lost-publish", "--write"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&dir.path().join("at-most-once-lost-publish.json")),
+        mode(&reference)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
