@@ -229,6 +229,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     };
     let mut docs = Vec::new();
     let mut itf_docs = Vec::new();
+    let mut pages = Vec::new();
     for s in &scenarios {
         let bar = progress_bar(&s.name);
         let mut announced = false;
@@ -260,10 +261,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
         if !args.json {
             println!("{}", text::render(&doc, &args.explore_addr.to_string()));
         }
-        if let Some(dir) = &args.write
-            && let Err(e) = results::write_scenario(dir, s, &outcome, &doc)
-        {
-            return bad_input(format!("{}: cannot write results: {e}", dir.display()));
+        if let Some(dir) = &args.write {
+            pages.extend(results::scenario_pages(dir, s, &outcome, &doc));
         }
         if args.trace_format == TraceFormat::Itf {
             let model = model::build(s.config);
@@ -285,11 +284,13 @@ fn run_check(args: CheckArgs) -> ExitCode {
         };
         println!("{}", out.expect("plain data"));
     }
-    if let Some(dir) = &args.write
-        && args.all
-        && let Err(e) = results::write_matrix(dir, &docs)
-    {
-        return bad_input(format!("{}: cannot write results: {e}", dir.display()));
+    if let Some(dir) = &args.write {
+        if args.all {
+            pages.push(results::matrix_page(dir, &docs));
+        }
+        if let Err(e) = results::write_set(&pages) {
+            return bad_input(format!("{}: cannot write results: {e}", dir.display()));
+        }
     }
     let itf_dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
     for (name, value) in itf_docs {

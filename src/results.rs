@@ -1,13 +1,14 @@
 //! Writes results/: one JSON document and one Markdown page per scenario,
-//! plus the matrix. Each file is written to a temporary sibling and renamed
-//! into place, so an interrupt never leaves a half-written page.
+//! plus the matrix. The set is written once every scenario has been checked,
+//! and each file to a new sibling renamed into place, so an interrupt while
+//! checking leaves the old set intact and never a half-written page.
 
 use crate::check::Outcome;
 use crate::report::document::Document;
 use crate::report::markdown;
 use crate::scenario::Scenario;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Writes `contents` to a new sibling (created like any file, so the
@@ -46,24 +47,38 @@ pub fn check_writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(probe)
 }
 
-pub fn write_scenario(
+/// A scenario's two pages, to be written with the rest of the set.
+pub fn scenario_pages(
     dir: &Path,
     scenario: &Scenario,
     outcome: &Outcome,
     doc: &Document,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+) -> Vec<(PathBuf, String)> {
     let json = serde_json::to_string_pretty(&doc.committed()).expect("plain data") + "\n";
-    write_atomically(&dir.join(format!("{}.json", doc.scenario)), &json)?;
-    write_atomically(
-        &dir.join(format!("{}.md", doc.scenario)),
-        &markdown::page(scenario, outcome, doc),
-    )
+    vec![
+        (dir.join(format!("{}.json", doc.scenario)), json),
+        (
+            dir.join(format!("{}.md", doc.scenario)),
+            markdown::page(scenario, outcome, doc),
+        ),
+    ]
 }
 
-pub fn write_matrix(dir: &Path, docs: &[Document]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    write_atomically(&dir.join("README.md"), &markdown::matrix(docs))
+/// The matrix page.
+pub fn matrix_page(dir: &Path, docs: &[Document]) -> (PathBuf, String) {
+    (dir.join("README.md"), markdown::matrix(docs))
+}
+
+/// Writes a set of pages once every scenario has been checked, so a run
+/// interrupted while checking leaves the old set as it was.
+pub fn write_set(pages: &[(PathBuf, String)]) -> std::io::Result<()> {
+    for (path, contents) in pages {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_atomically(path, contents)?;
+    }
+    Ok(())
 }
 
 /// Reads a results JSON document.

@@ -122,6 +122,9 @@ pub struct Witness {
 pub struct States {
     pub unique: usize,
     pub total: usize,
+    /// Left out of results/ (0 is not written): a two-thread search reports
+    /// a depth that varies with the threads' timing.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
     pub max_depth: usize,
     pub complete: bool,
 }
@@ -225,13 +228,15 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Document {
-    /// What results/ keeps: everything but the wall time.
+    /// What results/ keeps: everything that two runs agree on
+    /// ([`Document::reproducible`]).
     pub fn committed(&self) -> Document {
-        Document {
-            elapsed_ms: 0,
-            ..self.clone()
-        }
+        self.reproducible()
     }
 
     /// The same document with wall time zeroed, for comparisons.
