@@ -734,3 +734,28 @@ fn step_events_name_what_each_step_meant() {
     assert_eq!(n.steps.len(), evs.len());
     assert!(n.steps[0].starts_with(&onceproof::report::narrative::words(&m, &evs[0])));
 }
+
+/// docs/FACTS.md lists exactly the ids a scenario may cite, each with the
+/// text `src/assumptions.rs` gives it and a public source.
+#[test]
+fn the_facts_document_is_in_step_with_the_assumption_ids() {
+    let doc = std::fs::read_to_string("docs/FACTS.md").expect("docs/FACTS.md");
+    let rows: Vec<Vec<&str>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| id |"))
+        .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    let known = onceproof::assumptions::KNOWN;
+    assert_eq!(rows.len(), known.len(), "one row per id");
+    for (id, fact) in known {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == *id)
+            .unwrap_or_else(|| panic!("{id} has no row in docs/FACTS.md"));
+        assert_eq!(
+            row[1], *fact,
+            "{id}: the fact differs from src/assumptions.rs"
+        );
+        assert!(row.len() == 3 && !row[2].is_empty(), "{id}: no source");
+    }
+}

@@ -51,6 +51,11 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     let _ = writeln!(o, "\n## Assumptions\n");
     if d.assumptions.is_empty() {
         let _ = writeln!(o, "None cited.");
+    } else {
+        let _ = writeln!(
+            o,
+            "Each fact with its public source: [docs/FACTS.md](../docs/FACTS.md).\n"
+        );
     }
     for a in &d.assumptions {
         let _ = writeln!(
