@@ -635,7 +635,7 @@ fn broker_dedup_and_ledger_skip_are_told() {
     let last = doc["states"].as_array().unwrap().last().unwrap();
     assert_eq!(
         last["ledger"],
-        json!({ "#set": [{ "tag": "Id", "value": bigint(0) }] })
+        json!({ "#set": [{ "tag": "Id", "value": { "id": bigint(0) } }] })
     );
 }
 

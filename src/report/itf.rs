@@ -7,6 +7,10 @@
 //! every integer is written as `{"#bigint": "n"}`, as Quint does. Sets are
 //! `{"#set": [...]}`, maps `{"#map": [[k, v], ...]}`, records plain
 //! objects, and enum values Quint-style variants `{"tag": .., "value": ..}`.
+//! Record fields avoid names that are keywords in a reader's language
+//! (`itf-py` turns records into Python named tuples, so no `from`), and a
+//! variant's value is always a record (`itf-py` reads `{"#bigint": ..}`
+//! there as a record with a field named `#bigint`).
 //!
 //! The variables are the ones a reader of the trace reasons with, not the
 //! checker's internal state: effect counts, the ledger, the broker's
@@ -112,15 +116,18 @@ fn variant(tag: &str, value: Value) -> Value {
     json!({ "tag": tag, "value": value })
 }
 
-/// Quint's unit value, for variants that carry nothing.
+/// What a variant that carries nothing holds: an empty record, as Quint
+/// writes it (`{"tag": "None", "value": {}}`). Not the empty tuple: the
+/// `itf` crate decodes that as Rust's unit and Python's `itf-py` cannot
+/// read it at all, while both read the empty record.
 fn unit() -> Value {
-    json!({ "#tup": [] })
+    json!({})
 }
 
 fn key(k: Key) -> Value {
     match k {
-        Key::Id(id) => variant("Id", int(id)),
-        Key::Offset(m) => variant("Offset", nth(m)),
+        Key::Id(id) => variant("Id", json!({ "id": int(id) })),
+        Key::Offset(m) => variant("Offset", json!({ "message": nth(m) })),
         Key::Delivery(j) => variant(
             "Delivery",
             json!({ "message": nth(j.msg), "delivery": int(j.delivery) }),
@@ -185,7 +192,12 @@ fn message(msg: &Msg) -> Value {
             "Apply",
             json!({
                 "message": nth(job.msg), "delivery": int(job.delivery), "op": nth(op),
-                "key": match k { Some(k) => variant("Some", key(k)), None => variant("None", unit()) },
+                // Not Quint's Some/None: `None` is a Python keyword,
+                // which `itf-py` cannot name a variant.
+                "key": match k {
+                    Some(k) => variant("Keyed", json!({ "key": key(k) })),
+                    None => variant("Unkeyed", unit()),
+                },
             }),
         ),
         Msg::Applied { job, fresh, retry } => variant(
@@ -248,8 +260,8 @@ fn in_flight(s: &State) -> Value {
         for ((src, dst), queue) in flows {
             for msg in queue {
                 out.push(json!({
-                    "from": actor(*src),
-                    "to": actor(*dst),
+                    "sender": actor(*src),
+                    "receiver": actor(*dst),
                     "msg": message(msg),
                 }));
             }
