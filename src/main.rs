@@ -1,10 +1,10 @@
 //! The `onceproof` command line: check scenarios, list them, serve the
-//! Explorer. Exit status: 0 when every verdict matches its scenario's
-//! expectation, 1 when one does not, 2 for bad input or usage.
+//! Explorer. The exit statuses are [`EXIT_STATUSES`]; with `--json`,
+//! results and errors alike are one JSON document of [`JSON_FORMAT`].
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use onceproof::check::{self, Limits};
+use onceproof::check::{self, Limits, Verdict};
 use onceproof::report::{document, itf, text};
 use onceproof::scenario::{self, InputError, Scenario};
 use onceproof::{explore, model, results};
@@ -20,11 +20,75 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The version of `check --json`'s document shape: `{"format", "onceproof_version",
+/// "scenarios": [..], "exit": {"code", "meaning"}}`, or `{"format", "error"}`.
+const JSON_FORMAT: u32 = 1;
+
+/// What each exit status means, for `--help` and the README.
+const EXIT_STATUSES: &str = "Exit status:
+  0  every verdict is as expected (a property without an expectation: its run completed)
+  1  a verdict differs from its expectation
+  2  bad input or usage (the error names the file, line and field)
+  3  a run was cut short by --timeout or --max-states (a verdict is `incomplete`)
+     and no complete verdict differs
+  4  I/O failure: results or traces could not be written, the Explorer could not serve";
+
+/// Why the command stopped before giving verdicts, with its exit status.
+enum Failure {
+    Usage(String),
+    Input(InputError),
+    Io(String),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) | Failure::Input(_) => 2,
+            Failure::Io(_) => 4,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (kind, message) = match self {
+            Failure::Usage(m) => ("usage", m.clone()),
+            Failure::Input(e) => ("bad input", e.message.clone()),
+            Failure::Io(m) => ("i/o", m.clone()),
+        };
+        let mut error =
+            serde_json::json!({ "kind": kind, "message": message, "code": self.code() });
+        if let Failure::Input(e) = self {
+            error["file"] = e.file.clone().into();
+            error["line"] = e.line.into();
+            error["field"] = e.field.clone().into();
+        }
+        serde_json::json!({ "format": JSON_FORMAT, "error": error })
+    }
+
+    /// One line on stderr, and with `--json` the error document on stdout.
+    fn report(self, json: bool) -> ExitCode {
+        match &self {
+            Failure::Usage(m) | Failure::Io(m) => eprintln!("error: {m}"),
+            Failure::Input(e) => eprintln!("error: {e}"),
+        }
+        if json {
+            println!("{}", self.json());
+        }
+        ExitCode::from(self.code())
+    }
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Self {
+        Failure::Input(e)
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "onceproof",
     version,
-    about = "Model-checks message-delivery pipelines: is the side effect applied once, is nothing lost?"
+    about = "Model-checks message-delivery pipelines: is the side effect applied once, is nothing lost?",
+    after_help = EXIT_STATUSES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +98,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check scenarios exhaustively and report each property's verdict.
+    #[command(after_help = EXIT_STATUSES)]
     Check(CheckArgs),
     /// List the scenarios in models/ with their summaries and expected verdicts.
     List {
@@ -124,14 +189,15 @@ fn socket_addr(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("`{s}` resolves to no address"))
 }
 
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && std::env::args().any(|a| a == "--json") => {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or_default();
+            let first = first.trim_start_matches("error: ").to_string();
+            return Failure::Usage(first).report(true);
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -191,36 +257,50 @@ fn progress_bar(label: &str) -> Option<ProgressBar> {
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
-    if args.scenarios.is_empty() && !args.all {
-        return bad_input("name at least one scenario, or pass --all");
+    let json = args.json;
+    match check_all(args) {
+        Ok(code) => code,
+        Err(f) => f.report(json),
     }
-    if let Some(dir) = &args.write
-        && let Err(e) = results::check_writable(dir)
-    {
-        return bad_input(format!("--write {}: {e}", dir.display()));
+}
+
+fn check_all(args: CheckArgs) -> Result<ExitCode, Failure> {
+    if args.scenarios.is_empty() && !args.all {
+        return Err(Failure::Usage(
+            "name at least one scenario, or pass --all".into(),
+        ));
     }
     let timeout = match args.timeout {
         Some(t) if !(t.is_finite() && t > 0.0) => {
-            return bad_input(format!(
+            return Err(Failure::Usage(format!(
                 "--timeout {t}: must be a positive number of seconds"
-            ));
+            )));
         }
         t => t.map(Duration::from_secs_f64),
     };
     if args.max_states == Some(0) {
-        return bad_input("--max-states 0: must be at least 1");
+        return Err(Failure::Usage("--max-states 0: must be at least 1".into()));
     }
     let profile = match args.profile.as_str() {
         "quick" => scenario::Profile::Quick,
         "deep" => scenario::Profile::Deep,
         other => {
-            return bad_input(format!("--profile `{other}`: expected `quick` or `deep`"));
+            return Err(Failure::Usage(format!(
+                "--profile `{other}`: expected `quick` or `deep`"
+            )));
         }
     };
-    let scenarios: Vec<Scenario> = match load_all(&args.scenarios, args.all, &args.models) {
-        Ok(s) => s.iter().map(|s| s.at(profile)).collect(),
-        Err(e) => return bad_input(e),
-    };
+    let scenarios: Vec<Scenario> = load_all(&args.scenarios, args.all, &args.models)?
+        .iter()
+        .map(|s| s.at(profile))
+        .collect();
+    if let Some(dir) = &args.write {
+        results::check_writable(dir)
+            .map_err(|e| Failure::Io(format!("--write {}: {e}", dir.display())))?;
+        if let Some(stale) = results::interrupted_write(dir) {
+            eprintln!("warning: {stale}");
+        }
+    }
     let limits = Limits {
         threads: args.threads as usize,
         timeout,
@@ -276,40 +356,30 @@ fn run_check(args: CheckArgs) -> ExitCode {
         }
         docs.push(doc);
     }
-    if args.json {
-        let out = if docs.len() == 1 {
-            serde_json::to_string_pretty(&docs[0])
-        } else {
-            serde_json::to_string_pretty(&docs)
-        };
-        println!("{}", out.expect("plain data"));
-    }
     if let Some(dir) = &args.write {
         if args.all {
             pages.push(results::matrix_page(dir, &docs));
         }
-        if let Err(e) = results::write_set(&pages) {
-            return bad_input(format!("{}: cannot write results: {e}", dir.display()));
-        }
+        results::write_set(dir, &pages)
+            .map_err(|e| Failure::Io(format!("{}: cannot write results: {e}", dir.display())))?;
     }
     let itf_dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
     for (name, value) in itf_docs {
         let path = itf_dir.join(&name);
         let text = serde_json::to_string_pretty(&value).expect("plain data") + "\n";
-        if let Err(e) = results::write_atomically(&path, &text) {
-            return bad_input(format!("{}: cannot write: {e}", path.display()));
-        }
+        results::write_atomically(&path, &text)
+            .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))?;
         if !args.json {
             println!("wrote {}", path.display());
         }
     }
-    // An exploratory scenario (no `[expect]`) fails only when cut short.
     let failing = |cut: bool| -> Vec<&str> {
         docs.iter()
             .filter(|d| {
-                d.properties
-                    .iter()
-                    .any(|p| !p.as_expected() && p.expected.is_none() == cut)
+                d.properties.iter().any(|p| {
+                    let incomplete = p.verdict == Verdict::Incomplete;
+                    !p.as_expected() && incomplete == cut
+                })
             })
             .map(|d| d.scenario.as_str())
             .collect()
@@ -323,21 +393,36 @@ fn run_check(args: CheckArgs) -> ExitCode {
     }
     if !cut_short.is_empty() {
         eprintln!(
-            "run cut short (no expectation, verdict incomplete) in: {}",
+            "run cut short (verdict incomplete) in: {}",
             cut_short.join(", ")
         );
     }
-    if unexpected.is_empty() && cut_short.is_empty() {
-        ExitCode::SUCCESS
+    let (code, meaning) = if !unexpected.is_empty() {
+        (1, "a verdict differs from its expectation")
+    } else if !cut_short.is_empty() {
+        (3, "a run was cut short")
     } else {
-        ExitCode::from(1)
+        (0, "every verdict as expected")
+    };
+    if args.json {
+        let out = serde_json::json!({
+            "format": JSON_FORMAT,
+            "onceproof_version": env!("CARGO_PKG_VERSION"),
+            "scenarios": docs,
+            "exit": { "code": code, "meaning": meaning },
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("plain data")
+        );
     }
+    Ok(ExitCode::from(code))
 }
 
 fn run_list(models: &Path) -> ExitCode {
     let scenarios = match load_all(&[], true, models) {
         Ok(s) => s,
-        Err(e) => return bad_input(e),
+        Err(e) => return Failure::from(e).report(false),
     };
     for s in scenarios {
         let expect: Vec<String> = s
@@ -358,7 +443,7 @@ fn run_list(models: &Path) -> ExitCode {
 fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
     let s = match scenario::load(&scenario::resolve(arg, models)) {
         Ok(s) => s,
-        Err(e) => return bad_input(e),
+        Err(e) => return Failure::from(e).report(false),
     };
     // Every interface: say so, and link to loopback, which a browser on
     // this machine can open (http://0.0.0.0/ is not an address to visit).
@@ -374,6 +459,6 @@ fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
     };
     match explore::serve(model::build(s.config), addr, announce) {
         Ok(never) => match never {},
-        Err(e) => bad_input(e),
+        Err(e) => Failure::Io(e.to_string()).report(false),
     }
 }

@@ -253,10 +253,78 @@ fn json_output_is_one_document_with_the_verdicts() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(all["format"], 1);
+    assert_eq!(all["exit"]["code"], 0);
+    assert_eq!(
+        all["scenarios"].as_array().unwrap().len(),
+        1,
+        "one shape for one"
+    );
+    let doc = &all["scenarios"][0];
     assert_eq!(doc["properties"][0]["verdict"], "counterexample");
     assert_eq!(doc["properties"][1]["verdict"], "proved");
     assert!(doc["states"]["unique"].as_u64().unwrap() > 0);
+}
+
+/// The first document of `check --json`'s output.
+fn first(stdout: &[u8]) -> serde_json::Value {
+    let all: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+    all["scenarios"][0].clone()
+}
+
+/// With `--json`, errors are JSON too, with the exit status they cause:
+/// bad input (with file, line and field), usage, and I/O.
+#[test]
+fn json_errors_are_json_documents() {
+    let (_dir, path) = scenario_file(&VALID.replace("consumers = 2", "consumers = 9"));
+    let out = check_path(&path, &["--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["format"], 1);
+    assert_eq!(e["error"]["kind"], "bad input");
+    assert_eq!(e["error"]["file"], path.as_str());
+    assert_eq!(e["error"]["field"], "bounds.consumers");
+    assert!(e["error"]["line"].as_u64().is_some());
+    assert_eq!(e["error"]["code"], 2);
+
+    let out = onceproof()
+        .args(["check", "--json", "--threads", "0", "at-most-once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["error"]["kind"], "usage");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--threads")
+    );
+
+    let out = onceproof()
+        .args(["check", "--json", "at-most-once", "--write", "/dev/null/x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["error"]["kind"], "i/o");
+}
+
+/// `--help` documents the exit statuses.
+#[test]
+fn help_documents_the_exit_statuses() {
+    let out = onceproof().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "0  every verdict is as expected",
+        "1  a verdict differs",
+        "2  bad input or usage",
+        "3  a run was cut short",
+        "4  I/O failure",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
 }
 
 #[test]
@@ -265,8 +333,12 @@ fn a_state_limit_makes_the_run_incomplete_and_the_expectation_fail() {
         .args(["check", "--json", "--max-states", "2000", "idempotency"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "cut short, not a differing verdict"
+    );
+    let doc = first(&out.stdout);
     assert_eq!(doc["properties"][0]["verdict"], "incomplete");
     assert_eq!(doc["states"]["complete"], false);
 }
@@ -277,9 +349,9 @@ fn a_timeout_makes_the_run_incomplete() {
         .args(["check", "--json", "--timeout", "0.05", "at-least-once"])
         .output()
         .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = first(&out.stdout);
     assert_eq!(doc["properties"][1]["verdict"], "incomplete");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -475,7 +547,7 @@ fn every_verdict_line_states_its_bounds_and_the_no_loss_anchor() {
         .args(["check", "models/at-most-once-lost-publish.toml", "--json"])
         .output()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let v = first(&json.stdout);
     let no_loss = v["properties"]
         .as_array()
         .unwrap()
@@ -532,8 +604,7 @@ fn the_deep_profile_runs_deep_bounds_and_says_so() {
     let run = |profile: &str| {
         let out = check_path(&path, &["--json", "--profile", profile]);
         assert_eq!(out.status.code(), Some(0));
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        doc
+        first(&out.stdout)
     };
     let (quick, deep) = (run("quick"), run("deep"));
     assert_eq!(quick["bounds"]["operations"], 1);
@@ -1489,7 +1560,7 @@ fn ledger_pattern_fields_and_their_errors() {
 }
 
 /// A file without `[expect]` is exploratory: verdicts printed, exit 0,
-/// unless the run is cut short (exit 1, said so). `list` says it expects
+/// unless the run is cut short (exit 3, said so). `list` says it expects
 /// nothing.
 #[test]
 fn a_scenario_without_expectations_is_exploratory() {
@@ -1503,7 +1574,7 @@ fn a_scenario_without_expectations_is_exploratory() {
         "{stdout}"
     );
     let out = check_path(&path, &["--max-states", "5"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("run cut short"), "{stderr}");
     let list = onceproof()
@@ -1643,7 +1714,7 @@ fn hostile_files_and_names_are_refused_early() {
 }
 
 /// `--write` into a place that cannot take results fails before any
-/// checking; written pages get the mode any new file gets (the umask), not
+/// checking (exit 4); written pages get the mode any new file gets (the umask), not
 /// a temporary file's 0600.
 #[test]
 fn write_checks_its_directory_first_and_respects_the_umask() {
@@ -1651,7 +1722,7 @@ fn write_checks_its_directory_first_and_respects_the_umask() {
         .args(["check", "at-most-once", "--write", "/dev/null/results"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(4), "an I/O failure");
     assert!(out.stdout.is_empty(), "nothing is checked");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("--write /dev/null/results"), "{stderr}");
@@ -1660,11 +1731,7 @@ fn write_checks_its_directory_first_and_respects_the_umask() {
     let dir = tempfile::tempdir().unwrap();
     let reference = dir.path().join("reference");
     std::fs::write(&reference, "").unwrap();
-    let out = onceproof()
-        .args(["check", "at-most-once-lost-publish", "--write"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = write_lost_publish_into(dir.path());
     assert_eq!(out.status.code(), Some(0));
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(
@@ -1677,4 +1744,41 @@ fn write_checks_its_directory_first_and_respects_the_umask() {
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn write_lost_publish_into(dir: &Path) -> std::process::Output {
+    onceproof()
+        .args(["check", "at-most-once-lost-publish", "--write"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// A set whose renaming into place was interrupted (the marker it leaves
+/// names its pages) is reported by the next `--write` into the directory,
+/// along with the siblings it left; the pages that run rewrites leave
+/// doubt, the others stay named.
+#[test]
+fn an_interrupted_write_is_reported_by_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join(".onceproof-writing");
+    std::fs::write(&marker, "at-most-once-lost-publish.json\nother.md\n").unwrap();
+    let left = dir.path().join(".other.md.999.0.onceproof.tmp");
+    std::fs::write(&left, "half").unwrap();
+    let out = write_lost_publish_into(dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("was interrupted while replacing its pages")
+            && stderr.contains("at-most-once-lost-publish.json, other.md"),
+        "{stderr}"
+    );
+    assert!(!left.exists(), "the interrupted run's sibling is cleared");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "other.md\n");
+    let out = write_lost_publish_into(dir.path());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("these 1 pages")
+    );
 }
