@@ -194,6 +194,8 @@ pub struct Outcome {
     /// When the search beside the exploration found the first cheapest
     /// counterexample (None if it found none before its deadline).
     pub first_counterexample_at: Option<Duration>,
+    /// The limits the run had: part of what a proof id names.
+    pub limits: Limits,
 }
 
 impl Outcome {
@@ -386,6 +388,7 @@ pub fn check_demanding(
         complete,
         elapsed,
         first_counterexample_at: first_found(&found_at),
+        limits,
     }
 }
 

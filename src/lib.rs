@@ -11,3 +11,4 @@ pub mod report;
 pub mod results;
 pub mod scenario;
 pub mod search;
+pub mod verify;

@@ -106,6 +106,18 @@ enum Command {
         #[arg(long, default_value = "models")]
         models: PathBuf,
     },
+    /// Re-run the checks results documents record; say, for each, whether
+    /// the same proof id, verdicts and counts come out, and if not, what changed.
+    #[command(after_help = "Exit status: 0 every document verified, 1 one was not, 2 bad input")]
+    Verify {
+        /// Results documents (results/<NAME>.json); their scenario files are
+        /// found where the documents say, from the current directory.
+        #[arg(required = true)]
+        documents: Vec<PathBuf>,
+        /// Checker threads.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: u16,
+    },
     /// Serve the Stateright Explorer for one scenario.
     Explore {
         /// A scenario file, or a scenario name looked up in models/.
@@ -207,6 +219,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::List { models } => run_list(&models),
+        Command::Verify { documents, threads } => match run_verify(&documents, threads) {
+            Ok(code) => code,
+            Err(f) => f.report(false),
+        },
         Command::Explore {
             scenario,
             addr,
@@ -417,6 +433,83 @@ fn check_all(args: CheckArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::from(code))
+}
+
+fn run_verify(paths: &[PathBuf], threads: u16) -> Result<ExitCode, Failure> {
+    let mut all_verified = true;
+    for path in paths {
+        let shown = path.display().to_string();
+        let as_input = |line: Option<usize>, field: Option<&str>, message: String| {
+            Failure::Input(InputError {
+                file: shown.clone(),
+                line,
+                field: field.map(String::from),
+                message,
+            })
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| as_input(None, None, format!("cannot read: {e}")))?;
+        let recorded: document::Document = serde_json::from_str(&text)
+            .map_err(|e| as_input(Some(e.line()), None, format!("not a results document: {e}")))?;
+        let file = PathBuf::from(&recorded.file);
+        if !file.is_file() {
+            return Err(as_input(
+                None,
+                Some("file"),
+                format!(
+                    "the scenario `{}` is not there (run verify from the directory check ran in)",
+                    recorded.file
+                ),
+            ));
+        }
+        let profile = match recorded.profile.as_str() {
+            "deep" => scenario::Profile::Deep,
+            _ => scenario::Profile::Quick,
+        };
+        let s = scenario::load(&file)?.at(profile);
+        let limits = Limits {
+            threads: threads as usize,
+            timeout: recorded.limits.timeout_s.map(Duration::from_secs_f64),
+            max_states: recorded.limits.max_states,
+            symmetry: recorded.limits.symmetry,
+        };
+        let bar = progress_bar(&s.name);
+        let outcome = check::check_scenario(&s, limits, &mut |_| {
+            if let Some(bar) = &bar {
+                bar.tick();
+            }
+        });
+        let fresh = document::document(&s, &outcome);
+        let differences = onceproof::verify::differences(&recorded, &fresh);
+        if differences.is_empty() {
+            let verdicts: Vec<String> = fresh
+                .properties
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.verdict.name()))
+                .collect();
+            println!(
+                "{shown}: verified: proof id {} again ({}; {} unique states, {})",
+                fresh.proof_id,
+                verdicts.join(", "),
+                text::thousands(fresh.states.unique),
+                if fresh.states.complete {
+                    "complete"
+                } else {
+                    "cut short"
+                }
+            );
+        } else {
+            all_verified = false;
+            println!(
+                "{shown}: NOT verified: recorded proof id {}, this run {}",
+                recorded.proof_id, fresh.proof_id
+            );
+            for d in differences {
+                println!("  {d}");
+            }
+        }
+    }
+    Ok(ExitCode::from(if all_verified { 0 } else { 1 }))
 }
 
 fn run_list(models: &Path) -> ExitCode {

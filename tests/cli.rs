@@ -1782,3 +1782,83 @@ fn an_interrupted_write_is_reported_by_the_next_one() {
             .contains("these 1 pages")
     );
 }
+
+/// `verify` re-runs what a results document records: the same proof id
+/// comes out (exit 0), and a document whose outcome, model code or
+/// scenario no longer matches is not verified (exit 1) with what changed.
+#[test]
+fn verify_reruns_a_results_document() {
+    let (dir, path) = scenario_file(VALID);
+    let out = onceproof()
+        .current_dir(dir.path())
+        .args(["check", "case.toml", "--write", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let doc_path = dir.path().join("out/tiny.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc_path).unwrap()).unwrap();
+    let id = doc["proof_id"].as_str().unwrap().to_string();
+    assert!(
+        stdout.contains(&format!("proof id: {id} (model code ")),
+        "{stdout}"
+    );
+    let verify = || {
+        let out = onceproof()
+            .current_dir(dir.path())
+            .args(["verify", "out/tiny.json"])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, text) = verify();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("verified: proof id {id} again")),
+        "{text}"
+    );
+
+    // A tampered outcome and a different model code are named.
+    let mut tampered = doc.clone();
+    tampered["states"]["unique"] = 1.into();
+    tampered["model_code"] = "0000000000000000".into();
+    std::fs::write(&doc_path, tampered.to_string()).unwrap();
+    let (code, text) = verify();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("NOT verified"), "{text}");
+    assert!(
+        text.contains("model code: recorded 0000000000000000"),
+        "{text}"
+    );
+    assert!(text.contains("states: recorded 1 unique"), "{text}");
+    assert!(
+        text.contains("does not match the document's own contents"),
+        "{text}"
+    );
+
+    // The scenario file changed since: the bounds that moved are named.
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
+    std::fs::write(&path, VALID.replace("consumers = 2", "consumers = 1")).unwrap();
+    let (code, text) = verify();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "bounds (the scenario file changed): recorded consumers = 2, now consumers = 1"
+        ),
+        "{text}"
+    );
+}
+
+/// A run cut short never shares the complete run's proof id.
+#[test]
+fn a_run_cut_short_has_its_own_proof_id() {
+    let (_dir, path) = scenario_file(VALID);
+    let id = |args: &[&str]| {
+        let out = check_path(&path, &[&["--json"], args].concat());
+        first(&out.stdout)["proof_id"].as_str().unwrap().to_string()
+    };
+    let complete = id(&[]);
+    assert_eq!(complete, id(&[]), "a complete run names the same proof");
+    assert_ne!(complete, id(&["--max-states", "5"]));
+}

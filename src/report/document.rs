@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 pub const ONCEPROOF_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const STATERIGHT_VERSION: &str = env!("STATERIGHT_VERSION");
+/// A fingerprint of the sources that decide states and verdicts (build.rs).
+pub const MODEL_CODE: &str = env!("MODEL_FINGERPRINT");
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Document {
@@ -22,9 +24,16 @@ pub struct Document {
     pub mode: String,
     /// The broker's vocabulary (`[broker] kind`).
     pub broker_kind: String,
+    /// Names this proof: see [`proof_id`].
     pub proof_id: String,
     pub onceproof_version: String,
     pub stateright_version: String,
+    /// The model code's fingerprint ([`MODEL_CODE`]).
+    #[serde(default)]
+    pub model_code: String,
+    /// The run's limits beyond the model's bounds.
+    #[serde(default)]
+    pub limits: RunLimits,
     pub assumptions: Vec<String>,
     pub pipeline: serde_json::Value,
     pub bounds: serde_json::Value,
@@ -129,14 +138,54 @@ pub struct States {
     pub complete: bool,
 }
 
-/// Names the scenario text and the checker versions that judged it.
-pub fn proof_id(source: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [source, ONCEPROOF_VERSION, STATERIGHT_VERSION] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
+/// What bounded a run beyond the scenario's own bounds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunLimits {
+    /// `--timeout`, in seconds.
+    pub timeout_s: Option<f64>,
+    /// `--max-states`.
+    pub max_states: Option<usize>,
+    /// The symmetry reduction over consumers was on (it changes the counts,
+    /// never a verdict).
+    pub symmetry: bool,
+}
+
+/// A document without limits was written by a plain `check`.
+impl Default for RunLimits {
+    fn default() -> Self {
+        crate::check::Limits::default().into()
     }
-    let digest = h.finalize();
+}
+
+impl From<crate::check::Limits> for RunLimits {
+    fn from(l: crate::check::Limits) -> Self {
+        RunLimits {
+            timeout_s: l.timeout.map(|t| t.as_secs_f64()),
+            max_states: l.max_states,
+            symmetry: l.symmetry,
+        }
+    }
+}
+
+/// Names a proof: the resolved configuration (pipeline and bounds, not the
+/// file's wording), the model code, the checker versions, the run's limits,
+/// and what came out (each verdict, each witness, the state counts and
+/// whether the exploration was complete). A change to any of them is a
+/// different proof; a run cut short never shares the complete run's id.
+pub fn proof_id(d: &Document) -> String {
+    let named = serde_json::json!({
+        "pipeline": d.pipeline,
+        "bounds": d.bounds,
+        "model_code": d.model_code,
+        "onceproof": d.onceproof_version,
+        "stateright": d.stateright_version,
+        "limits": d.limits,
+        "verdicts": d.properties.iter().map(|p| (&p.name, p.verdict)).collect::<Vec<_>>(),
+        "witnesses": d.witnesses.iter().map(|w| (&w.name, w.reached)).collect::<Vec<_>>(),
+        "states": [d.states.unique, d.states.total],
+        "complete": d.states.complete,
+    });
+    let digest = Sha256::digest(named.to_string().as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -174,15 +223,17 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         })
         .collect();
     let as_expected = properties.iter().all(PropertyResult::as_expected);
-    Document {
+    let mut doc = Document {
         scenario: scenario.name.clone(),
         summary: scenario.summary.clone(),
         file: scenario.path.display().to_string(),
         mode: scenario.mode.name().to_string(),
         broker_kind: scenario.broker_kind.name().to_string(),
-        proof_id: proof_id(&scenario.source),
+        proof_id: String::new(),
         onceproof_version: ONCEPROOF_VERSION.to_string(),
         stateright_version: STATERIGHT_VERSION.to_string(),
+        model_code: MODEL_CODE.to_string(),
+        limits: outcome.limits.into(),
         assumptions: scenario.assumptions.clone(),
         pipeline: serde_json::to_value(scenario.config.pipeline).expect("plain data"),
         bounds: serde_json::to_value(scenario.config.bounds).expect("plain data"),
@@ -221,7 +272,9 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         },
         elapsed_ms: outcome.elapsed.as_millis() as u64,
         as_expected,
-    }
+    };
+    doc.proof_id = proof_id(&doc);
+    doc
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -4,7 +4,8 @@ use crate::check::Verdict;
 use crate::report::document::Document;
 use std::fmt::Write;
 
-fn thousands(n: usize) -> String {
+/// 1234567 as "1,234,567".
+pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -35,6 +36,21 @@ pub fn not_covered_line(d: &Document) -> Option<String> {
             }
         )
     })
+}
+
+/// The run's limits, where it had any beyond the scenario's bounds.
+pub fn limits_words(l: &crate::report::document::RunLimits) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = l.timeout_s {
+        parts.push(format!("--timeout {t}"));
+    }
+    if let Some(n) = l.max_states {
+        parts.push(format!("--max-states {n}"));
+    }
+    if !l.symmetry {
+        parts.push("no symmetry reduction".to_string());
+    }
+    parts.iter().map(|p| format!(", {p}")).collect()
 }
 
 /// "1 fault: lease expiry", "no fault", "2 faults: lost message, consumer crash".
@@ -89,6 +105,14 @@ pub fn render(d: &Document, explore: &str) -> String {
         }
     );
     let _ = writeln!(o, "  witnesses: {reached}/{} reached", d.witnesses.len());
+    let _ = writeln!(
+        o,
+        "  proof id: {} (model code {}, stateright {}{})",
+        d.proof_id,
+        d.model_code,
+        d.stateright_version,
+        limits_words(&d.limits)
+    );
     for w in d.witnesses.iter().filter(|w| !w.reached) {
         let _ = writeln!(o, "    never reached: {}", w.name);
     }
