@@ -98,7 +98,7 @@ fn an_api_explores_what_a_database_does_and_says_so() {
     assert!(
         n.steps
             .iter()
-            .any(|s| s.starts_with("payment API executes op#1")),
+            .any(|s| s.starts_with("payment API executes op 1")),
         "{:?}",
         n.steps
     );

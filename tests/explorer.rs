@@ -172,7 +172,7 @@ fn deep_link_opens_at_a_state_that_applies_the_effect_twice() {
     // Its label says what the step meant, in the narrative's words.
     let outcome = step["outcome"].as_str().expect("a labelled step");
     assert!(
-        outcome.starts_with("effect store applies op#1") && outcome.contains("applied 2×"),
+        outcome.starts_with("effect store applies op 1") && outcome.contains("applied 2×"),
         "{outcome}"
     );
 

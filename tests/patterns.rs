@@ -211,7 +211,7 @@ fn the_dual_write_counterexample_names_the_gap_and_the_outbox() {
     let n = narrative::narrative(&model::build(cfg), o.trace(NO_LOSS).unwrap(), NO_LOSS);
     assert!(
         n.steps[0].contains(
-            "after the business row of op#1 committed and before its event was published"
+            "after the business row of op 1 committed and before its event was published"
         ),
         "{:?}",
         n.steps

@@ -72,7 +72,7 @@ fn the_lasso_replays_and_closes_on_its_cycle() {
     let n = narrative::narrative(&m, &t, PROGRESS);
     let last = n.steps.last().unwrap();
     assert!(last.starts_with("↺ steps"), "{last}");
-    assert!(last.contains("op#2 never applied ✗ progress"), "{last}");
+    assert!(last.contains("op 2 never applied ✗ progress"), "{last}");
     assert_eq!(n.diagnosis.gap, "handler failed → redelivered (forever)");
     assert!(
         n.diagnosis

@@ -170,7 +170,7 @@ fn lease_expiry_duplicate_reads_as_the_sqs_double_charge() {
     let n = narrative(&model, &trace, APPLIED_ONCE);
     assert_eq!(n.steps.len(), trace.len());
 
-    let applies = lines_with(&n.steps, "effect store applies op#1");
+    let applies = lines_with(&n.steps, "effect store applies op 1");
     assert_eq!(applies.len(), 2, "{:#?}", n.steps);
     let expiry = lines_with(
         &n.steps,
@@ -193,24 +193,24 @@ fn lease_expiry_duplicate_reads_as_the_sqs_double_charge() {
     assert!(
         n.steps
             .iter()
-            .any(|l| l.starts_with("consumer 1 receives op#1 (message 1, delivery 1) — delivered"))
+            .any(|l| l.starts_with("consumer 1 receives op 1 (message 1, delivery 1) — delivered"))
     );
     assert!(
         n.steps
             .iter()
-            .any(|l| l.starts_with("consumer 2 receives op#1 (message 1, delivery 2) — delivered"))
+            .any(|l| l.starts_with("consumer 2 receives op 1 (message 1, delivery 2) — delivered"))
     );
     // Afterwards the slow consumer's completion is refused as stale.
     assert!(
         n.aftermath
             .iter()
-            .any(|l| l.starts_with("consumer 1 records completion of op#1 (message 1, delivery 1) — broker rejects it (stale lease")),
+            .any(|l| l.starts_with("consumer 1 records completion of op 1 (message 1, delivery 1) — broker rejects it (stale lease")),
         "{:#?}",
         n.aftermath
     );
     assert_eq!(
         n.aftermath.last().unwrap(),
-        "system at rest: op#1 applied 2×"
+        "system at rest: op 1 applied 2×"
     );
 
     assert_eq!(n.diagnosis.leg, LEG3);
@@ -266,9 +266,9 @@ fn crash_before_ack_duplicate_is_leg3_crash_flavour() {
     let n = narrative(&model, &trace, APPLIED_ONCE);
     let crash = lines_with(
         &n.steps,
-        "consumer 1 crashes while holding op#1 (message 1, delivery 1)",
+        "consumer 1 crashes while holding op 1 (message 1, delivery 1)",
     );
-    let applies = lines_with(&n.steps, "effect store applies op#1");
+    let applies = lines_with(&n.steps, "effect store applies op 1");
     assert_eq!((crash.len(), applies.len()), (1, 2), "{:#?}", n.steps);
     assert!(applies[0].0 < crash[0].0 && crash[0].0 < applies[1].0);
     assert!(
@@ -325,10 +325,10 @@ fn at_most_once_loss_is_named_at_rest() {
     assert_eq!(n.steps.len(), trace.len() + 1, "one closing line at rest");
     assert_eq!(
         n.steps.last().unwrap(),
-        "system at rest: op#1 was confirmed to the producer and message 1 is marked done, but it was never applied ✗ no loss"
+        "system at rest: op 1 was confirmed to the producer and message 1 is marked done, but it was never applied ✗ no loss"
     );
     assert_eq!(marked(&n).len(), 1);
-    let completion = lines_with(&n.steps, "consumer 1 records completion of op#1");
+    let completion = lines_with(&n.steps, "consumer 1 records completion of op 1");
     let crash = lines_with(&n.steps, "consumer 1 crashes");
     assert_eq!((completion.len(), crash.len()), (1, 1), "{:#?}", n.steps);
     assert!(
@@ -379,14 +379,14 @@ fn retried_publish_stored_twice_is_leg1() {
     assert!(
         n.steps
             .iter()
-            .any(|l| l == "producer: no confirm for op#1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 0)"),
+            .any(|l| l == "producer: no confirm for op 1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 1)"),
         "{:#?}",
         n.steps
     );
     assert!(n.steps.iter().any(|l| l.starts_with(
-        "broker stores the re-published op#1 (attempt 2, id 0) as message 2 and confirms"
+        "broker stores the re-published op 1 (attempt 2, id 1) as message 2 and confirms"
     )));
-    let applies = lines_with(&n.steps, "effect store applies op#1");
+    let applies = lines_with(&n.steps, "effect store applies op 1");
     assert!(applies[0].1.contains("(message 1, delivery 1)"));
     assert!(applies[1].1.contains("(message 2, delivery 1)"));
     assert_eq!(n.diagnosis.leg, LEG1);
@@ -401,7 +401,7 @@ fn retried_publish_stored_twice_is_leg1() {
     let d = sequence_diagram(&model, &trace, APPLIED_ONCE);
     assert_mermaid_shape(&d, 1);
     assert!(d.contains("Note over P: ⏰ no confirm for op 1, retry (attempt 2)"));
-    assert!(d.contains("P->>B: re-publish op 1 (attempt 2, id 0), stored as message 2"));
+    assert!(d.contains("P->>B: re-publish op 1 (attempt 2, id 1), stored as message 2"));
 }
 
 #[test]
@@ -585,13 +585,13 @@ fn broker_dedup_and_ledger_skip_are_told() {
     assert_eq!(
         n.steps,
         [
-            "broker stores op#1 as message 1 and confirms — published",
-            "producer: no confirm for op#1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 0)",
-            "broker: duplicate publish of op#1 (id 0) dropped, confirms again",
+            "broker stores op 1 as message 1 and confirms — published",
+            "producer: no confirm for op 1 (the confirm is late but still on its way), re-publishes it (attempt 2, id 1)",
+            "broker: duplicate publish of op 1 (id 1) dropped, confirms again",
         ]
     );
     let d = sequence_diagram(&model, &trace, APPLIED_ONCE);
-    assert!(d.contains("P->>B: re-publish op 1 (attempt 2, id 0), duplicate id 0 dropped"));
+    assert!(d.contains("P->>B: re-publish op 1 (attempt 2, id 1), duplicate id 1 dropped"));
 
     // Idempotency without publish dedup: two messages, the ledger skips
     // the second.
@@ -622,9 +622,9 @@ fn broker_dedup_and_ledger_skip_are_told() {
     assert!(marked(&n).is_empty());
     assert_eq!(
         n.steps.last().unwrap(),
-        "effect store finds key id 0 in its ledger and skips op#1 (message 2, delivery 1) — still applied 1×"
+        "effect store finds key id 1 in its ledger and skips op 1 (message 2, delivery 1) — still applied 1×"
     );
-    assert!(n.steps[5].contains("writes ledger key id 0 in the same transaction"));
+    assert!(n.steps[5].contains("writes ledger key id 1 in the same transaction"));
     let d = sequence_diagram(&model, &trace, APPLIED_ONCE);
     assert_mermaid_shape(&d, 1);
     assert!(
@@ -652,14 +652,14 @@ fn lost_publish_is_drawn_as_a_crossed_arrow() {
     let lost = |a: &Action| matches!(a, ActorModelAction::Drop(_));
     let trace = walk(&model, &[&lost, &retry_timer, &publish(1)]);
     let n = narrative(&model, &trace, APPLIED_ONCE);
-    assert_eq!(n.steps[0], "producer's publish of op#1 is lost");
+    assert_eq!(n.steps[0], "producer's publish of op 1 is lost");
     assert_eq!(
         n.steps[2],
-        "broker stores the re-published op#1 (attempt 2, id 0) as message 1 and confirms — published"
+        "broker stores the re-published op 1 (attempt 2, id 1) as message 1 and confirms — published"
     );
     let d = sequence_diagram(&model, &trace, APPLIED_ONCE);
     assert_mermaid_shape(&d, 1);
-    assert!(d.contains("P-xB: publish op 1 (id 0) (lost)"));
+    assert!(d.contains("P-xB: publish op 1 (id 1) (lost)"));
     let doc = itf(&model, &trace, APPLIED_ONCE);
     assert_itf_shape(&doc, &trace);
     let states = doc["states"].as_array().unwrap();

@@ -71,3 +71,61 @@ fn committed_results_match_the_models() {
         stale.join(", ")
     );
 }
+
+/// The committed pages (kept fresh by the test above) read as a reviewer
+/// pastes them: the guarantee statement and what the verdicts cover on
+/// every page, the line that does not hold for each counterexample, "Leg"
+/// and "gap" defined before their first use, numbers with thousands
+/// separators, one numbering from 1, and no localhost link.
+#[test]
+fn every_page_reads_as_a_reviewer_pastes_it() {
+    for path in scenario::all(Path::new("models")).unwrap() {
+        let s = scenario::load(&path).unwrap();
+        let page =
+            std::fs::read_to_string(Path::new("results").join(format!("{}.md", s.name))).unwrap();
+        let name = &s.name;
+        for heading in [
+            "## Guarantee statement",
+            "## What the verdicts cover",
+            "- **Bounds:**",
+            "## Pipeline\n\n| part | value |",
+        ] {
+            assert!(page.contains(heading), "{name}: no {heading:?}");
+        }
+        assert_eq!(page.matches("\n> The ").count(), 3, "{name}: three lines");
+        let refuted = page.matches("\n## Counterexample: ").count();
+        assert_eq!(page.matches("**Does not hold**").count(), refuted, "{name}");
+        // The summary under the title is the scenario author's sentence;
+        // the page's own words start after it.
+        let own = page.find(&format!("{}\n", s.summary)).unwrap() + s.summary.len();
+        let defined = page.find("*Leg*: ").expect("Leg defined");
+        assert!(
+            page[own..].find("Leg ").unwrap() + own > defined,
+            "{name}: Leg used first"
+        );
+        assert!(page.find("*Gap*: ").unwrap() > defined);
+        if let Some(g) = page.find("**Gap:**") {
+            assert!(g > defined, "{name}: gap used before it is defined");
+        }
+        assert!(!page.contains("http://"), "{name}: a link to localhost");
+        assert!(!page.contains("op#"), "{name}: op#N next to op N");
+        assert!(
+            !page.contains("id 0"),
+            "{name}: ids from 0 beside ops from 1"
+        );
+        let exploration = page
+            .lines()
+            .find(|l| l.contains(" unique states, "))
+            .unwrap();
+        let unique: String = exploration
+            .split(' ')
+            .next()
+            .unwrap()
+            .chars()
+            .filter(|c| *c != ',')
+            .collect();
+        if unique.parse::<usize>().unwrap() >= 1000 {
+            assert!(exploration.contains(','), "{name}: {exploration}");
+        }
+    }
+}

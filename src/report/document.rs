@@ -50,6 +50,14 @@ pub struct Document {
     pub has_deep_profile: bool,
     /// Of `not_covered`, what `--profile deep` turns on.
     pub deep_turns_on: Vec<String>,
+    /// The three-line guarantee statement the pipeline makes: proved
+    /// together where every property is, else the diagnoses name the line
+    /// that does not hold.
+    #[serde(default)]
+    pub guarantee: crate::report::statement::Statement,
+    /// The model's assumptions that bound every verdict, in plain words.
+    #[serde(default)]
+    pub assumes: Vec<String>,
     pub properties: Vec<PropertyResult>,
     pub witnesses: Vec<Witness>,
     pub states: States,
@@ -255,6 +263,8 @@ pub fn document(scenario: &Scenario, outcome: &Outcome) -> Document {
         } else {
             Vec::new()
         },
+        guarantee: crate::report::statement::statement(&scenario.config, scenario.broker_kind),
+        assumes: crate::report::scope::assumptions(&scenario.config),
         properties,
         witnesses: outcome
             .witnesses

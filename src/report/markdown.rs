@@ -6,8 +6,40 @@ use crate::check::Outcome;
 use crate::model;
 use crate::report::document::Document;
 use crate::report::mermaid;
+use crate::report::text;
 use crate::scenario::Scenario;
 use std::fmt::Write;
+
+/// The words the page uses, defined before their first use.
+const TERMS: &str = "*Leg*: one of the three stretches a message crosses: Leg 1 producer → broker, \
+Leg 2 the broker's durability, Leg 3 broker → consumer and its effect. *Gap*: the window between \
+two of the four boundaries (published, delivered, effect committed, completion recorded) in \
+which a fault breaks a guarantee.";
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+/// A JSON object's leaves as `a.b` keys, in order, for a table.
+fn flattened(v: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(map) = v.as_object() {
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Object(_) => {
+                    for (kk, vv) in flattened(v) {
+                        out.push((format!("{k}.{kk}"), vv));
+                    }
+                }
+                serde_json::Value::String(s) => out.push((k.clone(), s.clone())),
+                other => out.push((k.clone(), other.to_string())),
+            }
+        }
+    }
+    out
+}
 
 pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     let model = model::build(scenario.config);
@@ -15,10 +47,19 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     let _ = writeln!(o, "# {}\n\n{}\n", d.scenario, d.summary);
     let _ = writeln!(
         o,
-        "Proof id `{}` (scenario `{}`, onceproof {}, stateright {}).\n",
-        d.proof_id, d.file, d.onceproof_version, d.stateright_version
+        "Proof id `{}` (scenario `{}`, model code `{}`, onceproof {}, stateright {}{}).\n",
+        d.proof_id,
+        d.file,
+        d.model_code,
+        d.onceproof_version,
+        d.stateright_version,
+        text::limits_words(&d.limits)
     );
-    let _ = writeln!(o, "Reproduce: `onceproof check {}`\n", d.file);
+    let _ = writeln!(
+        o,
+        "Reproduce: `onceproof check {}`. Verify this page: `onceproof verify results/{}.json`.\n",
+        d.file, d.scenario
+    );
     let _ = writeln!(o, "| property | verdict | expected |\n|---|---|---|");
     for p in &d.properties {
         let _ = writeln!(
@@ -29,20 +70,39 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
             p.expected_name()
         );
     }
-    let _ = writeln!(o, "\nBounds: {}.", d.bounds_summary);
-    let _ = writeln!(o, "\nBroker durability (Leg 2): {}.", d.durability);
-    if let Some(line) = crate::report::text::not_covered_line(d) {
-        let mut line = line;
-        line[..1].make_ascii_uppercase();
-        let _ = writeln!(o, "\n{line}.");
+    let _ = writeln!(o, "\n{TERMS}");
+    let _ = writeln!(o, "\n## Guarantee statement\n");
+    let _ = writeln!(o, "{}:\n", capitalised(text::statement_heading(d)));
+    for line in d.guarantee.lines() {
+        let _ = writeln!(o, "> {line}");
+    }
+    for p in &d.properties {
+        if let Some(c) = &p.counterexample {
+            let _ = writeln!(
+                o,
+                "\n**Does not hold** ({}): {}",
+                p.name, c.diagnosis.guarantee
+            );
+        }
+    }
+    let _ = writeln!(o, "\n## What the verdicts cover\n");
+    let _ = writeln!(o, "- **Bounds:** {}.", d.bounds_summary);
+    let _ = writeln!(o, "- **Broker durability (Leg 2):** {}.", d.durability);
+    if let Some(line) = text::not_covered_line(d) {
+        let _ = writeln!(o, "- **{}.", capitalised(&line.replacen(": ", ":** ", 1)));
+    }
+    for a in &d.assumes {
+        let _ = writeln!(o, "- {a}");
     }
     let _ = writeln!(
         o,
-        "\n## Pipeline\n\nMode `{}`.\n\n```json\n{}\n```\n",
-        d.mode,
-        serde_json::to_string_pretty(&d.pipeline).expect("plain data")
+        "\n## Pipeline\n\n| part | value |\n|---|---|\n| mode | {} |\n| broker kind | {} |",
+        d.mode, d.broker_kind
     );
-    let _ = writeln!(o, "## Bounds\n\n| bound | value |\n|---|---|");
+    for (k, v) in flattened(&d.pipeline) {
+        let _ = writeln!(o, "| {k} | {v} |");
+    }
+    let _ = writeln!(o, "\n## Bounds\n\n| bound | value |\n|---|---|");
     if let Some(b) = d.bounds.as_object() {
         for (k, v) in b {
             let _ = writeln!(o, "| {k} | {v} |");
@@ -67,8 +127,8 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     let _ = writeln!(
         o,
         "\n## Exploration\n\n{} unique states, {} total, {}.\n",
-        d.states.unique,
-        d.states.total,
+        text::thousands(d.states.unique),
+        text::thousands(d.states.total),
         if d.states.complete {
             "complete"
         } else {
@@ -123,9 +183,9 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
         );
         let _ = writeln!(
             o,
-            "Open it in the Explorer: `onceproof explore {}`, then \
-             <http://127.0.0.1:3000/#/steps/{}>",
-            d.file, c.explorer_path
+            "Open it in the Explorer: `onceproof check {}` prints the link; or run \
+             `onceproof explore {}` and open `#/steps/{}` at the address it serves on.",
+            d.file, d.file, c.explorer_path
         );
     }
     o
@@ -137,8 +197,9 @@ pub fn matrix(docs: &[Document]) -> String {
     let _ = writeln!(
         o,
         "# onceproof results\n\nGenerated by `onceproof check --all --write results/`. \
-         Each row links to its page; the proof id hashes the scenario file, the onceproof \
-         version and the stateright version.\n"
+         Each row links to its page. A proof id names the resolved configuration, the model \
+         code, the checker's versions, the limits and the outcome; `onceproof verify \
+         results/<scenario>.json` re-runs it.\n"
     );
     let _ = writeln!(
         o,
@@ -161,7 +222,7 @@ pub fn matrix(docs: &[Document]) -> String {
             v(crate::model::properties::NO_LOSS),
             v(crate::model::properties::PROGRESS),
             if d.as_expected { "yes" } else { "**no**" },
-            d.states.unique,
+            text::thousands(d.states.unique),
             d.proof_id
         );
     }

@@ -6,15 +6,14 @@
 //! Arrows are drawn when a message is received, since that is when it
 //! takes effect; messages the network loses are drawn as crossed arrows at
 //! the moment of loss. Faults and broker decisions are notes. Labels avoid
-//! `#` and `;`, which end a text in Mermaid's sequence grammar, so
-//! operations are written "op 1" here rather than "op#1". The diagrams
+//! `#` and `;`, which end a text in Mermaid's sequence grammar. The diagrams
 //! of the report tests' counterexamples (every mode and weak-dedup variant)
 //! were checked with Mermaid 11's own parser (`mermaid.parse` under Node
 //! with jsdom); the tests keep a line-level check of the same rules.
 
 use super::events::violating_step;
 use super::events::{self, CommitOutcome, Event, ReplyOutcome, RetryOutcome, actions};
-use super::words;
+use super::words::{self, op};
 use crate::check::Trace;
 use crate::model::msg::{JobRef, Key, Msg};
 use crate::model::properties::NO_LOSS;
@@ -94,10 +93,6 @@ fn alias(id: Id) -> String {
         STORE => "S".into(),
         _ => format!("C{}", model::consumer_index(id) + 1),
     }
-}
-
-fn op(o: u8) -> String {
-    format!("op {}", o + 1)
 }
 
 fn message(m: u8) -> String {
@@ -200,7 +195,10 @@ fn events(model: &Model, before: &State, action: &Action, after: &State) -> Vec<
             &format!("⏰ deleted {} comes back (S1)", message(msg)),
         )],
         (_, Event::WindowClosed { key }) => {
-            vec![note("B", &format!("⏰ dedup window of id {key} elapses"))]
+            vec![note(
+                "B",
+                &format!("⏰ dedup window of id {key} elapses", key = key + 1),
+            )]
         }
         (
             _,
@@ -402,7 +400,7 @@ fn label(model: &Model, msg: &Msg) -> String {
             attempt: 0,
             ..
         } => {
-            format!("publish {} (id {id})", op(o))
+            format!("publish {} (id {id})", op(o), id = id + 1)
         }
         Msg::Publish {
             op: o,
@@ -412,12 +410,18 @@ fn label(model: &Model, msg: &Msg) -> String {
         } if session > 1 => format!(
             "re-publish {} after restart (attempt {}, id {id}, session {session})",
             op(o),
-            attempt + 1
+            attempt + 1,
+            id = id + 1
         ),
         Msg::Publish {
             op: o, id, attempt, ..
         } => {
-            format!("re-publish {} (attempt {}, id {id})", op(o), attempt + 1)
+            format!(
+                "re-publish {} (attempt {}, id {id})",
+                op(o),
+                attempt + 1,
+                id = id + 1
+            )
         }
         Msg::PublishAck { op: o, .. } => format!("confirm {}", op(o)),
         Msg::Deliver { job: j, op: o, .. } => {
@@ -473,7 +477,7 @@ fn deliver(model: &Model, src: Id, dst: Id, msg: &Msg, e: Event) -> Vec<String> 
             src,
             dst,
             "->>",
-            &format!("{text}, duplicate id {id} dropped"),
+            &format!("{text}, duplicate id {id} dropped", id = id + 1),
         )],
         Event::CallStarted { concurrent, .. } => vec![
             arrow(src, dst, "->>", &text),

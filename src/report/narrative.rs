@@ -9,9 +9,9 @@
 //! may be stored or dropped as a duplicate, an apply may commit or be
 //! skipped by the ledger, a completion may be accepted or refused as stale.
 //!
-//! Humans count from 1: `op#1` is operation 0, `message 1` is the broker's
-//! offset 0, `consumer 1` is consumer index 0. Message ids are the raw ids
-//! the producer attached, since they are opaque values, not positions.
+//! Humans count from 1, as `words` names things: `op 1` is operation 0,
+//! `message 1` the broker's offset 0, `consumer 1` consumer index 0, `id 1`
+//! the producer's id 0.
 
 use super::diagnosis::{Diagnosis, diagnose};
 use super::events::{self, Event, ReplyOutcome, RetryOutcome};
@@ -161,7 +161,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             op(*o)
         ),
         Event::WindowClosed { key } => format!(
-            "broker: the 5-minute deduplication interval of id {key} elapses; a send with that MessageDeduplicationId is a new message again"
+            "broker: the 5-minute deduplication interval of id {key} elapses; a send with that MessageDeduplicationId is a new message again",
+            key = key + 1
         ),
         Event::DeadLettered {
             msg: m,
@@ -354,7 +355,8 @@ pub fn words(model: &Model, e: &Event) -> String {
                 format!(
                     "the re-published {} (attempt {}, id {id})",
                     op(*o),
-                    attempt + 1
+                    attempt + 1,
+                    id = id + 1
                 )
             };
             let again = if *again {
@@ -386,7 +388,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             waits: false,
         } => format!(
             "broker: duplicate publish of {} (id {id}) dropped, confirms again",
-            op(*o)
+            op(*o),
+            id = id + 1
         ),
         Event::DuplicateDropped {
             op: o,
@@ -394,7 +397,8 @@ pub fn words(model: &Model, e: &Event) -> String {
             waits: true,
         } => format!(
             "broker: duplicate publish of {} (id {id}) dropped; its confirm waits with the original's for replication",
-            op(*o)
+            op(*o),
+            id = id + 1
         ),
         Event::Replicated {
             follower,
@@ -836,7 +840,8 @@ fn retry(model: &Model, o: u8, outcome: RetryOutcome) -> String {
             format!(
                 "producer: no confirm for {} ({why}), re-publishes it (attempt {}, id {id})",
                 op(o),
-                attempt + 1
+                attempt + 1,
+                id = id + 1
             )
         }
     }
@@ -1039,7 +1044,7 @@ mod tests {
 
     #[test]
     fn humans_count_from_one() {
-        assert_eq!(op(0), "op#1");
+        assert_eq!(op(0), "op 1");
         assert_eq!(message(1), "message 2");
         assert_eq!(consumer(0), "consumer 1");
         assert_eq!(

@@ -38,6 +38,15 @@ pub fn not_covered_line(d: &Document) -> Option<String> {
     })
 }
 
+/// What the guarantee statement is, given the verdicts.
+pub fn statement_heading(d: &Document) -> &'static str {
+    if d.properties.iter().all(|p| p.verdict == Verdict::Proved) {
+        "guarantee statement, proved within the bounds and what the model assumes"
+    } else {
+        "what this pipeline promises, which does not suffice for every property (the missing guarantee is the line that does not hold)"
+    }
+}
+
 /// The run's limits, where it had any beyond the scenario's bounds.
 pub fn limits_words(l: &crate::report::document::RunLimits) -> String {
     let mut parts = Vec::new();
@@ -115,6 +124,16 @@ pub fn render(d: &Document, explore: &str) -> String {
     );
     for w in d.witnesses.iter().filter(|w| !w.reached) {
         let _ = writeln!(o, "    never reached: {}", w.name);
+    }
+    if d.properties.iter().any(|p| p.verdict == Verdict::Proved) {
+        let _ = writeln!(o, "  {}:", statement_heading(d));
+        for line in d.guarantee.lines() {
+            let _ = writeln!(o, "    {line}");
+        }
+        let _ = writeln!(o, "  the model assumes:");
+        for a in &d.assumes {
+            let _ = writeln!(o, "    - {a}");
+        }
     }
     for p in &d.properties {
         let Some(c) = &p.counterexample else { continue };

@@ -1,8 +1,9 @@
 //! The names every report gives the model's things. Humans count from 1:
-//! `op#1` is operation 0, `message 1` is the broker's offset 0,
-//! `consumer 1` is consumer index 0. Message ids are the raw ids the
-//! producer attached, since they are opaque values, not positions. Kafka
-//! offsets keep Kafka's own numbering from 0 (`offset 0` is message 1).
+//! `op 1` is operation 0, `message 1` is the broker's offset 0,
+//! `consumer 1` is consumer index 0, `id 1` is the id 0 the producer
+//! attached (opaque values, but shown beside `op 1` an `id 0` read as a
+//! second numbering). Kafka offsets keep Kafka's own numbering from 0
+//! (`offset 0` is message 1), as Kafka's tools print them.
 
 use super::events::{CommitOutcome, CompletionOutcome};
 use crate::model::broker::Status;
@@ -11,7 +12,7 @@ use crate::model::{self, BROKER, PRODUCER, STORE};
 use stateright::actor::Id;
 
 pub fn op(op: u8) -> String {
-    format!("op#{}", op + 1)
+    format!("op {}", op + 1)
 }
 
 pub fn message(msg: u8) -> String {
@@ -44,7 +45,7 @@ pub fn follower(index: u8) -> String {
     format!("follower {}", index + 1)
 }
 
-/// Several operations: "op#1 and op#2".
+/// Several operations: "op 1 and op 2".
 pub fn ops(ops: &[u8]) -> String {
     let names: Vec<String> = ops.iter().map(|&o| op(o)).collect();
     names.join(" and ")
@@ -56,7 +57,7 @@ pub fn job(j: JobRef) -> String {
 
 pub fn key(k: Key) -> String {
     match k {
-        Key::Id(id) => format!("id {id}"),
+        Key::Id(id) => format!("id {}", id + 1),
         Key::Offset(m) => format!("offset of {}", message(m)),
         Key::Delivery(j) => format!("delivery {} of {}", j.delivery, message(j.msg)),
     }
@@ -94,7 +95,7 @@ pub fn actor(id: Id) -> String {
 
 /// A broker kind's words for the steps every kind shares.
 pub struct Vocabulary {
-    /// "broker leases message 1 (op#1) to consumer 1 (delivery 1)".
+    /// "broker leases message 1 (op 1) to consumer 1 (delivery 1)".
     pub lease: fn(msg: &str, op: &str, consumer: &str, delivery: u8, auto_ack: bool) -> String,
     /// "records completion of" / "deletes" / "sends basic.ack for".
     pub complete: &'static str,
