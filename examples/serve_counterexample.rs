@@ -33,7 +33,11 @@ fn main() -> ExitCode {
         trace.len(),
         start.elapsed().as_millis()
     );
-    let addr = match explore::spawn(model, SocketAddr::from((Ipv4Addr::LOCALHOST, port))) {
+    let addr = match explore::spawn(
+        model,
+        "at-least-once",
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+    ) {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("error: {e}");

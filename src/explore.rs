@@ -10,6 +10,11 @@
 //! that it then deletes, so no `./ui` can ever be found there and the
 //! Explorer always serves the UI compiled into stateright.
 //!
+//! The Explorer is served through [`crate::front`], which puts the
+//! project's words on stateright's answers (steps, initial state, scenario
+//! name, each state's own property status, links that do not decode);
+//! stateright's server listens on a private loopback port behind it.
+//!
 //! Deep links open the Explorer directly at a counterexample's last step:
 //! the UI replays the path from the model alone, so the link works on a
 //! fresh server whose checker has not explored anything yet.
@@ -146,6 +151,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// printed for a server that cannot start.
 pub fn serve(
     model: Model,
+    scenario: &str,
     addr: SocketAddr,
     announce: impl FnOnce(&SocketAddr),
 ) -> Result<std::convert::Infallible, ExploreError> {
@@ -154,15 +160,84 @@ pub fn serve(
     let addr = check_bindable(addr)?;
     announce(&addr);
     leave_working_directory()?;
-    serve_here(model, addr)
+    serve_here(model, scenario, addr)
 }
 
-fn serve_here(model: Model, addr: SocketAddr) -> Result<std::convert::Infallible, ExploreError> {
+fn serve_here(
+    model: Model,
+    scenario: &str,
+    addr: SocketAddr,
+) -> Result<std::convert::Infallible, ExploreError> {
     let addr = check_bindable(addr)?;
-    let explorable = crate::explorable::Explorable::new(model);
-    guarded(addr, move || {
-        explorable.checker().serve(addr);
+    // stateright's server, on a loopback port only the front talks to.
+    let inner = check_bindable((Ipv4Addr::LOCALHOST, 0).into())?;
+    let explorable = crate::explorable::Explorable::new(model.clone());
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name(format!("stateright explorer {inner}"))
+        .spawn(move || {
+            let Err(e) = guarded(inner, move || {
+                explorable.checker().serve(inner);
+            });
+            let _ = tx.send(e);
+        })
+        .map_err(ExploreError::Setup)?;
+    wait_until_answering(inner, &rx)?;
+
+    let server = tiny_http::Server::http(addr).map_err(|e| ExploreError::Bind {
+        addr,
+        source: match e.downcast::<io::Error>() {
+            Ok(e) => *e,
+            Err(e) => io::Error::other(e),
+        },
+    })?;
+    let front = crate::front::Front::new(model, scenario, inner);
+    for rq in server.incoming_requests() {
+        if let Ok(e) = rx.try_recv() {
+            return Err(e);
+        }
+        let method = rq.method().as_str().to_string();
+        let answer = front.answer(&method, rq.url());
+        let mut response =
+            tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
+        if let Some(header) = answer
+            .content_type
+            .and_then(|t| tiny_http::Header::from_bytes("Content-Type", t).ok())
+        {
+            response = response.with_header(header);
+        }
+        // A browser that went away before its answer is not an error.
+        let _ = rq.respond(response);
+    }
+    Err(ExploreError::Stopped {
+        addr,
+        reason: "its request loop ended".to_string(),
     })
+}
+
+/// Returns once `addr` accepts a connection, or with the server's error if
+/// it stopped first.
+fn wait_until_answering(
+    addr: SocketAddr,
+    stopped: &mpsc::Receiver<ExploreError>,
+) -> Result<(), ExploreError> {
+    let probe = reachable(addr);
+    let start = Instant::now();
+    loop {
+        if let Ok(e) = stopped.try_recv() {
+            return Err(e);
+        }
+        if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > STARTUP_TIMEOUT {
+            return Err(ExploreError::NotAnswering {
+                addr,
+                waited: start.elapsed(),
+            });
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Runs a server that is not meant to return, turning its panic into an
@@ -193,14 +268,15 @@ fn guarded(
 /// Port 0 picks a free ephemeral port first (so tests can run in
 /// parallel); the returned address has the real port. Like [`serve`], this
 /// changes the process's working directory.
-pub fn spawn(model: Model, addr: SocketAddr) -> Result<SocketAddr, ExploreError> {
+pub fn spawn(model: Model, scenario: &str, addr: SocketAddr) -> Result<SocketAddr, ExploreError> {
     let addr = check_bindable(addr)?;
     leave_working_directory()?;
     let (tx, rx) = mpsc::channel();
+    let scenario = scenario.to_string();
     thread::Builder::new()
         .name(format!("explorer {addr}"))
         .spawn(move || {
-            let Err(e) = serve_here(model, addr);
+            let Err(e) = serve_here(model, &scenario, addr);
             // Once spawn has returned, nobody is listening on the channel.
             if let Err(mpsc::SendError(e)) = tx.send(e) {
                 eprintln!("error: {e}");
@@ -208,23 +284,8 @@ pub fn spawn(model: Model, addr: SocketAddr) -> Result<SocketAddr, ExploreError>
         })
         .map_err(ExploreError::Setup)?;
 
-    let probe = reachable(addr);
-    let start = Instant::now();
-    loop {
-        if let Ok(e) = rx.try_recv() {
-            return Err(e);
-        }
-        if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
-            return Ok(addr);
-        }
-        if start.elapsed() > STARTUP_TIMEOUT {
-            return Err(ExploreError::NotAnswering {
-                addr,
-                waited: start.elapsed(),
-            });
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_until_answering(addr, &rx)?;
+    Ok(addr)
 }
 
 #[cfg(test)]

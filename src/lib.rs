@@ -4,6 +4,7 @@ pub mod assumptions;
 pub mod check;
 pub mod explorable;
 pub mod explore;
+pub mod front;
 pub mod model;
 pub mod pipeline;
 pub mod progress;

@@ -550,7 +550,7 @@ fn run_explore(arg: &str, addr: SocketAddr, models: &Path) -> ExitCode {
         }
         println!("Explorer for {} at http://{link}/", s.name)
     };
-    match explore::serve(model::build(s.config), addr, announce) {
+    match explore::serve(model::build(s.config), &s.name, addr, announce) {
         Ok(never) => match never {},
         Err(e) => Failure::Io(e.to_string()).report(false),
     }

@@ -14,12 +14,16 @@ use onceproof::explore::{self, ExploreError};
 use onceproof::model::properties::{self, APPLIED_ONCE, NO_LOSS};
 use onceproof::model::{self, Model};
 use onceproof::pipeline::{Bounds, Config, LedgerWrite, Mode, Pipeline};
+use onceproof::report::narrative::narrative;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// The name the Explorer's pages give the small model below.
+const SMALL: &str = "small-at-least-once";
 
 fn small_at_least_once() -> Config {
     Config {
@@ -143,7 +147,7 @@ fn deep_link_opens_at_a_state_that_applies_the_effect_twice() {
     let model = model::build(cfg);
     let trace = check::shortest_counterexample(&model, APPLIED_ONCE)
         .expect("at-least-once with a lease expiry applies an effect twice");
-    let addr = explore::spawn(model.clone(), loopback_any_port()).expect("Explorer starts");
+    let addr = explore::spawn(model.clone(), SMALL, loopback_any_port()).expect("Explorer starts");
     let link = explore::deep_link(&addr, &trace);
     assert_eq!(link, format!("http://{addr}/#/steps/{}", trace.encoded));
 
@@ -193,10 +197,159 @@ fn deep_link_opens_at_a_state_that_applies_the_effect_twice() {
     );
 }
 
+/// The entry a property has in a step's `properties`: its discovery path,
+/// which the UI's "Current state" list reads (a path equal to the step's
+/// own is "Counterexample found" for an `always` property).
+fn discovery<'a>(step: &'a Value, property: &str) -> &'a Value {
+    step["properties"]
+        .as_array()
+        .expect("a step's properties")
+        .iter()
+        .find(|p| p[1] == property)
+        .map(|p| &p[2])
+        .unwrap_or_else(|| panic!("no {property} in {step}"))
+}
+
+/// The path a person follows reads as the CLI's counterexample: the same
+/// lines, in the same order, from the narrative (the UI numbers them from
+/// 1 with the page's own stylesheet, checked in the browser test).
+#[test]
+fn the_path_of_actions_reads_as_the_cli_narrative() {
+    let cfg = small_at_least_once();
+    let model = model::build(cfg);
+    let trace = check::shortest_counterexample(&model, APPLIED_ONCE).unwrap();
+    let addr = explore::spawn(model.clone(), SMALL, loopback_any_port()).expect("Explorer starts");
+
+    let cli: Vec<String> = narrative(&model, &trace, APPLIED_ONCE)
+        .steps
+        .iter()
+        .map(|l| {
+            l.trim_end_matches(&format!(" ✗ {APPLIED_ONCE}"))
+                .to_string()
+        })
+        .collect();
+    let inits = get_json(addr, "/.states");
+    assert_eq!(inits[0]["action"], "initial state", "{inits}");
+
+    let parts: Vec<&str> = trace.encoded.split('/').collect();
+    let mut listed = Vec::new();
+    for k in 1..parts.len() {
+        let step = final_step(addr, &parts[..=k].join("/"));
+        listed.push(step["action"].as_str().expect("an action").to_string());
+        // Every step the page offers is in words, not Rust's Debug.
+        let offered = get_json(addr, &format!("/.states/{}", parts[..k].join("/")));
+        for choice in offered.as_array().unwrap() {
+            let action = choice["action"].as_str().unwrap();
+            assert!(!action.contains("Id(") && !action.contains('{'), "{action}");
+        }
+    }
+    assert_eq!(listed, cli);
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.starts_with("consumer 2 receives op 1 (message 1")),
+        "{listed:#?}"
+    );
+}
+
+/// "Current state?": the violating state is a counterexample to "side
+/// effect applied once" and the state before it is not; a witness
+/// (`sometimes`) reads as found where it holds.
+#[test]
+fn the_current_state_properties_are_the_states_own() {
+    let cfg = small_at_least_once();
+    let model = model::build(cfg);
+    let trace = check::shortest_counterexample(&model, APPLIED_ONCE).unwrap();
+    let addr = explore::spawn(model.clone(), SMALL, loopback_any_port()).expect("Explorer starts");
+
+    let last = final_step(addr, &trace.encoded);
+    assert_eq!(discovery(&last, APPLIED_ONCE), trace.encoded.as_str());
+    assert!(discovery(&last, NO_LOSS).is_null());
+    let (before, _) = trace.encoded.rsplit_once('/').unwrap();
+    let previous = final_step(addr, before);
+    assert!(discovery(&previous, APPLIED_ONCE).is_null(), "{previous}");
+    let lease = "lease expired: two consumers hold one message";
+    assert_eq!(discovery(&last, lease), trace.encoded.as_str());
+    let inits = get_json(addr, "/.states");
+    assert!(discovery(&inits[0], lease).is_null());
+
+    // The global list is still the checker's: nothing explored yet.
+    let status = get_json(addr, "/.status");
+    assert_eq!(status["properties"][0][2], Value::Null);
+}
+
+/// The page, the status and the state panel name what a reader knows: the
+/// scenario, the state in domain words, actors as the reports name them.
+#[test]
+fn the_page_names_the_scenario_and_the_state_in_words() {
+    let model = model::build(small_at_least_once());
+    let trace = check::shortest_counterexample(&model, APPLIED_ONCE).unwrap();
+    let addr = explore::spawn(model, SMALL, loopback_any_port()).expect("Explorer starts");
+
+    let (_, page) = get(addr, "/");
+    assert!(
+        page.contains(&format!("<title>{SMALL} · onceproof")),
+        "{page}"
+    );
+    assert!(page.contains(&format!("<b id=\"onceproof-scenario\">{SMALL}</b>")));
+    assert!(
+        page.contains("counter-reset:step -2"),
+        "steps numbered from 1"
+    );
+    assert_eq!(get_json(addr, "/.status")["model"], SMALL);
+
+    let last = final_step(addr, &trace.encoded);
+    let outcome = last["outcome"].as_str().unwrap();
+    assert!(
+        outcome.contains("after this step:\n  producer: ")
+            && outcome.contains("consumer 2: op 1 (message 1, delivery 2)")
+            && outcome.contains("applied: op 1 applied 2×"),
+        "{outcome}"
+    );
+    let svg = last["svg"].as_str().unwrap();
+    assert!(
+        svg.contains("class='svg-actor-label'>consumer 2</text>"),
+        "{svg}"
+    );
+    assert!(svg.contains("class='svg-actor-label'>effect store</text>"));
+    assert!(svg.contains("class='svg-event-label'>consumer 2 receives op 1"));
+    assert!(
+        !svg.contains("JobRef") && !svg.contains("4 consumer"),
+        "{svg}"
+    );
+}
+
+/// A link that does not decode is answered, in words, by the route the
+/// page's script asks on every hash change; a good one is not flagged.
+#[test]
+fn an_invalid_deep_link_is_named() {
+    let model = model::build(small_at_least_once());
+    let trace = check::shortest_counterexample(&model, APPLIED_ONCE).unwrap();
+    let addr = explore::spawn(model, SMALL, loopback_any_port()).expect("Explorer starts");
+
+    let good = get_json(addr, &format!("/.onceproof/link/{}", trace.encoded));
+    assert_eq!(good["ok"], true, "{good}");
+    assert_eq!(good["steps"], trace.len());
+    assert_eq!(get_json(addr, "/.onceproof/link")["ok"], true);
+
+    for (path, says) in [
+        ("/0/99", "its step 1 picks choice index 99"),
+        ("/3", "starts from initial state 4"),
+        ("/0/x", "(\"x\") is not a step index"),
+    ] {
+        let bad = get_json(addr, &format!("/.onceproof/link{path}"));
+        assert_eq!(bad["ok"], false, "{path}: {bad}");
+        let message = bad["message"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    let (_, page) = get(addr, "/");
+    assert!(page.contains("This link does not lead to a state of this scenario"));
+}
+
 #[test]
 fn a_bad_index_is_a_404_not_a_crash() {
     let model = model::build(small_at_least_once());
-    let addr = explore::spawn(model, loopback_any_port()).expect("Explorer starts");
+    let addr = explore::spawn(model, SMALL, loopback_any_port()).expect("Explorer starts");
     let (status, body) = get(addr, "/.states/0/99");
     assert_eq!(status, 404);
     assert!(body.contains("Unable to find state"), "{body}");
@@ -210,14 +363,14 @@ fn a_busy_port_is_a_clean_error_not_a_panic() {
     let addr = taken.local_addr().unwrap();
     let model = model::build(small_at_least_once());
 
-    let spawned = explore::spawn(model.clone(), addr).expect_err("the port is taken");
+    let spawned = explore::spawn(model.clone(), SMALL, addr).expect_err("the port is taken");
     assert!(matches!(spawned, ExploreError::Bind { .. }), "{spawned:?}");
     assert_eq!(
         spawned.to_string(),
         format!("cannot serve the Explorer on {addr}: address already in use")
     );
 
-    let served = explore::serve(model, addr, |_| {}).expect_err("the port is taken");
+    let served = explore::serve(model, SMALL, addr, |_| {}).expect_err("the port is taken");
     assert_eq!(
         served.to_string(),
         format!("cannot serve the Explorer on {addr}: address already in use")
@@ -254,7 +407,7 @@ fn serves_its_own_pages_beside_a_ui_folder() {
     let fake = std::fs::read_to_string("ui/index.htm").expect("started beside a ui folder");
     assert_eq!(fake, "HIJACKED");
     let model = model::build(small_at_least_once());
-    let addr = explore::spawn(model, loopback_any_port()).expect("Explorer starts");
+    let addr = explore::spawn(model, SMALL, loopback_any_port()).expect("Explorer starts");
     let (status, page) = get(addr, "/");
     assert_eq!(status, 200);
     assert!(!page.contains("HIJACKED"), "dev mode served ./ui: {page}");
@@ -312,7 +465,7 @@ fn deep_link_load_time_per_mode_at_default_bounds() {
         let trace = check::shortest_counterexample(&model, property)
             .unwrap_or_else(|| panic!("{name}: a \"{property}\" counterexample"));
         assert!(violates(&cfg, &model, property, &trace));
-        let addr = explore::spawn(model, loopback_any_port()).expect("Explorer starts");
+        let addr = explore::spawn(model, name, loopback_any_port()).expect("Explorer starts");
         let took = load_like_the_ui(addr, &trace.encoded);
         total += took;
         println!(
@@ -326,7 +479,8 @@ fn deep_link_load_time_per_mode_at_default_bounds() {
 }
 
 /// Opens the default at-least-once deep link in headless Chromium through
-/// tests/browser/deep_link.sh, which checks the rendered page. Skipped
+/// tests/browser/deep_link.sh, which checks the rendered page (and that a
+/// link that does not decode is named on the page). Skipped
 /// (with a note) where Chromium is not installed.
 #[test]
 fn deep_link_renders_in_headless_chromium() {
@@ -337,7 +491,8 @@ fn deep_link_renders_in_headless_chromium() {
     }
     let model = model::build(Config::new(Mode::AtLeastOnce));
     let trace = check::shortest_counterexample(&model, APPLIED_ONCE).expect("a counterexample");
-    let addr = explore::spawn(model, loopback_any_port()).expect("Explorer starts");
+    let addr =
+        explore::spawn(model, "at-least-once", loopback_any_port()).expect("Explorer starts");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/deep_link.sh");
     let out = Command::new("bash")
         .arg(&script)
@@ -345,6 +500,8 @@ fn deep_link_renders_in_headless_chromium() {
         .arg(explore::deep_link(&addr, &trace))
         .arg("--steps")
         .arg(trace.len().to_string())
+        .arg("--bad-url")
+        .arg(format!("http://{addr}/#/steps/0/99"))
         // This process stands in a deleted directory (see above).
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -1015,6 +1015,128 @@ fn why_unapplied(model: &Model, s: &State, o: u8) -> String {
     }
 }
 
+/// One state in domain words, one line per actor (and one for the
+/// messages on their way), for the Explorer's state panel: stateright
+/// prints a state as its Rust `Debug`, which counts operations, messages
+/// and consumers from 0 and names actors by index. Read from the same
+/// typed views the events use, so the words agree with the narrative's.
+pub fn state_lines(model: &Model, s: &State) -> Vec<String> {
+    let cfg = &model.cfg;
+    let ops_of = |pick: &dyn Fn(usize) -> bool| -> Vec<u8> {
+        (0..cfg.bounds.operations as usize)
+            .filter(|&o| pick(o))
+            .map(|o| o as u8)
+            .collect()
+    };
+    let p = model::producer(s);
+    let handed = |o: usize| s.history.promised & (1 << o) != 0;
+    let mut producer = Vec::new();
+    for (label, list) in [
+        ("confirmed", ops_of(&|o| p.acked[o])),
+        ("gave up on", ops_of(&|o| p.gave_up[o])),
+        (
+            "waits for the confirm of",
+            ops_of(&|o| handed(o) && !p.acked[o] && !p.gave_up[o]),
+        ),
+        ("not handed yet", ops_of(&|o| !handed(o))),
+    ] {
+        if !list.is_empty() {
+            producer.push(format!("{label} {}", ops(&list)));
+        }
+    }
+    let retried = ops_of(&|o| p.retried[o] > 0);
+    if !retried.is_empty() {
+        let each: Vec<String> = retried
+            .iter()
+            .map(|&o| format!("{} {}×", op(o), p.retried[o as usize]))
+            .collect();
+        producer.push(format!("retried {}", each.join(", ")));
+    }
+    let mut lines = vec![format!(
+        "producer{}: {}",
+        if s.crashed[model::PRODUCER] {
+            " (down)"
+        } else {
+            ""
+        },
+        if producer.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            producer.join("; ")
+        }
+    )];
+
+    let v = words::vocabulary(cfg.pipeline.vocabulary);
+    let log = model::broker(s).log.is_some();
+    let messages: Vec<String> = model::broker(s)
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(m, e)| {
+            let status = match e.status {
+                Status::Ready => "ready".to_string(),
+                Status::Leased {
+                    consumer: c,
+                    delivery,
+                } => {
+                    format!("{} {} (delivery {delivery})", v.lease_note, consumer(c))
+                }
+                Status::Done => "done".to_string(),
+                Status::DeadLettered => "dead-lettered".to_string(),
+            };
+            format!("{} ({}) {status}", words::record(log, m as u8), op(e.op))
+        })
+        .collect();
+    lines.push(format!(
+        "broker: {}",
+        if messages.is_empty() {
+            "no messages".to_string()
+        } else {
+            messages.join("; ")
+        }
+    ));
+
+    for (c, down, state) in model::consumers(s) {
+        let work: Vec<String> = state
+            .jobs
+            .iter()
+            .map(|j| {
+                format!(
+                    "{} ({}), {}",
+                    op(j.op),
+                    job(j.job),
+                    stage_words(model, j.stage)
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "{}: {}",
+            consumer(c),
+            if down {
+                "down".to_string()
+            } else if work.is_empty() {
+                "idle".to_string()
+            } else {
+                work.join("; ")
+            }
+        ));
+    }
+
+    // The sinks' counts as the aftermath's last line gives them.
+    let applied = at_rest_summary(cfg, s);
+    lines.push(format!(
+        "applied: {}",
+        applied.trim_start_matches("system at rest: ")
+    ));
+    let on_the_way = model::in_flight(s).count();
+    lines.push(match on_the_way {
+        0 => "no message on its way".to_string(),
+        1 => "1 message on its way".to_string(),
+        n => format!("{n} messages on their way"),
+    });
+    lines
+}
+
 /// Each operation's applications in every sink the pipeline writes to
 /// (named when there is more than one).
 fn at_rest_summary(cfg: &crate::pipeline::Config, s: &State) -> String {

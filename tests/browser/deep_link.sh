@@ -12,7 +12,10 @@
 #   tests/browser/deep_link.sh --url URL --steps N
 #       checks an Explorer that is already serving URL, a deep link to an
 #       N-step "side effect applied once" counterexample (this is how
-#       tests/explorer.rs calls it, without a nested cargo build).
+#       tests/explorer.rs calls it, without a nested cargo build);
+#   ... --bad-url URL
+#       also opens URL, a link that does not decode, and checks that the
+#       page says so.
 #
 # Needs /usr/bin/chromium (Debian package chromium) and python3.
 # Prints PASS or FAIL lines; exits 0 only if every check passes.
@@ -22,11 +25,13 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 url=""
 steps=""
+bad_url=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
-    *) echo "usage: $0 [--url URL --steps N]" >&2; exit 2 ;;
+    --bad-url) bad_url="$2"; shift 2 ;;
+    *) echo "usage: $0 [--url URL --steps N [--bad-url URL]]" >&2; exit 2 ;;
   esac
 done
 
@@ -90,12 +95,19 @@ if ! timeout 45 "$chromium" "${flags[@]}" --user-data-dir="$work/profile" \
 fi
 page_ms=$(( $(now_ms) - start ))
 
-python3 - "$work/dom.html" "$work/chromium.log" "$steps" "$page_ms" "$blank_ms" <<'PY'
+if [ -n "$bad_url" ]; then
+  timeout 45 "$chromium" "${flags[@]}" --user-data-dir="$work/profile-bad" \
+    --dump-dom "$bad_url" >"$work/bad.html" 2>/dev/null || true
+else
+  : >"$work/bad.html"
+fi
+
+python3 - "$work/dom.html" "$work/chromium.log" "$steps" "$page_ms" "$blank_ms" "$work/bad.html" <<'PY'
 import re, sys
 from datetime import datetime
 from html.parser import HTMLParser
 
-dom_file, log_file, steps, page_ms, blank_ms = sys.argv[1:]
+dom_file, log_file, steps, page_ms, blank_ms, bad_file = sys.argv[1:]
 steps, page_ms, blank_ms = int(steps), int(page_ms), int(blank_ms)
 dom = open(dom_file, encoding="utf-8").read()
 
@@ -108,6 +120,9 @@ class Page(HTMLParser):
         self.link = None
         self.state_panel = None    # text of the div bound to selectedStep()
         self.in_state = False
+        self.scenario = None       # the page's scenario line
+        self.banner = None         # (hidden?, text) of the bad-link banner
+        self.in_scenario = self.in_banner = False
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "ol" and "path-list" in (a.get("class") or ""):
@@ -116,6 +131,10 @@ class Page(HTMLParser):
             self.link = [a.get("class") or "", ""]
         elif tag == "div" and "selectedStep().outcome" in (a.get("data-bind") or ""):
             self.in_state, self.state_panel = True, ""
+        elif a.get("id") == "onceproof-scenario":
+            self.in_scenario, self.scenario = True, ""
+        elif a.get("id") == "onceproof-link-error":
+            self.in_banner, self.banner = True, ["hidden" in a, ""]
     def handle_endtag(self, tag):
         if tag == "ol":
             self.in_path_list = False
@@ -123,11 +142,19 @@ class Page(HTMLParser):
             self.entries.append(tuple(self.link)); self.link = None
         elif tag == "div" and self.in_state:
             self.in_state = False
+        elif tag == "b" and self.in_scenario:
+            self.in_scenario = False
+        elif tag == "div" and self.in_banner:
+            self.in_banner = False
     def handle_data(self, data):
         if self.link is not None:
             self.link[1] += data
         if self.in_state:
             self.state_panel += data
+        if self.in_scenario:
+            self.scenario += data
+        if self.in_banner:
+            self.banner[1] += data
 
 page = Page()
 page.feed(dom)
@@ -143,6 +170,18 @@ check(len(page.entries) == steps + 2,
 check(bool(page.entries) and "is-selected-state" in page.entries[-1][0],
       "the last step of the path is the selected one"
       + (f": {page.entries[-1][1]}" if page.entries else ""))
+
+# The page in the project's words: the scenario named, the initial state
+# called so, each action the narrative's line, no Rust Debug.
+check(bool(page.scenario), f"the page names the scenario ({page.scenario!r})")
+check(len(page.entries) > 1 and page.entries[1][1].strip() == "initial state",
+      "the second entry is the initial state"
+      + (f": {page.entries[1][1].strip()!r}" if len(page.entries) > 1 else ""))
+actions = [text.strip() for _, text in page.entries[2:]]
+check(bool(actions) and all("Id(" not in a and "{" not in a for a in actions),
+      f"every action reads in words (first: {actions[0] if actions else None!r})")
+check(page.banner is not None and page.banner[0],
+      "the bad-link banner is hidden for a good link")
 
 def applied(section):
     m = re.search(section + r":.*?applied:\s*\[([^\]]*)\]", page.state_panel or "", re.S)
@@ -176,6 +215,14 @@ if stamps["Hash changed."] and stamps["Response received."]:
     check(render_ms < 2000, "the deep link loads in under 2 s")
 else:
     print(f"TIME: Chromium run {page_ms} ms in all (no console timestamps found)")
+
+bad_dom = open(bad_file, encoding="utf-8").read()
+if bad_dom:
+    bad = Page()
+    bad.feed(bad_dom)
+    check(bad.banner is not None and not bad.banner[0]
+          and "does not lead to a state" in bad.banner[1],
+          f"a link that does not decode is named on the page: {bad.banner!r}")
 
 if failures:
     print(f"FAIL: {len(failures)} check(s) failed")
