@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod results;
+pub mod risk;
 pub mod scenario;
 pub mod search;
 pub mod verify;

@@ -118,6 +118,10 @@ enum Command {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: u16,
     },
+    /// Minimal cut sets of each property (found with the checker), priced at
+    /// the load and fault rates of `[rates]` or --rates: incidents per day.
+    #[command(after_help = "Exit status: 0 done, 2 bad input, 4 I/O failure")]
+    Risk(RiskArgs),
     /// Serve the Stateright Explorer for one scenario.
     Explore {
         /// A scenario file, or a scenario name looked up in models/.
@@ -183,6 +187,30 @@ struct CheckArgs {
     explore_addr: SocketAddr,
 }
 
+#[derive(clap::Args)]
+struct RiskArgs {
+    /// A scenario file, or a scenario name looked up in models/.
+    scenario: String,
+    /// Directory holding the scenario files.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// A file holding a `[rates]` table, used instead of the scenario's own.
+    #[arg(long, value_name = "FILE")]
+    rates: Option<PathBuf>,
+    /// Sweep one input, KEY=FROM..TO (e.g. messages-per-second=400..18000):
+    /// a table, and an SVG chart `<scenario>.risk.svg` in the --write
+    /// directory (or the current one). Without it, the `[rates]` table's
+    /// own `sweep` is drawn, if it has one.
+    #[arg(long, value_name = "KEY=FROM..TO")]
+    sweep: Option<String>,
+    /// Where the chart goes.
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
+    /// Print one JSON document instead of the text report.
+    #[arg(long)]
+    json: bool,
+}
+
 /// HOST:PORT, where HOST is an address or a name (`localhost`), its first
 /// IPv4 address preferred.
 fn socket_addr(s: &str) -> Result<SocketAddr, String> {
@@ -219,6 +247,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::List { models } => run_list(&models),
+        Command::Risk(args) => {
+            let json = args.json;
+            match run_risk(args) {
+                Ok(code) => code,
+                Err(f) => f.report(json),
+            }
+        }
         Command::Verify { documents, threads } => match run_verify(&documents, threads) {
             Ok(code) => code,
             Err(f) => f.report(false),
@@ -510,6 +545,70 @@ fn run_verify(paths: &[PathBuf], threads: u16) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::from(if all_verified { 0 } else { 1 }))
+}
+
+fn run_risk(args: RiskArgs) -> Result<ExitCode, Failure> {
+    use onceproof::risk::{self, chart, cutsets, rates};
+    let s = scenario::load(&scenario::resolve(&args.scenario, &args.models))?;
+    let rates = match &args.rates {
+        Some(path) => Some(scenario::read_rates_file(path, &s.config)?),
+        None => s.rates.clone(),
+    };
+    let sweep = match (&args.sweep, &rates) {
+        (Some(text), Some(r)) => {
+            let sw =
+                rates::parse_sweep(text).map_err(|e| Failure::Usage(format!("--sweep {e}")))?;
+            rates::check_sweep(&sw, r, &s.config)
+                .map_err(|e| Failure::Usage(format!("--sweep: {e}")))?;
+            Some(sw)
+        }
+        (Some(_), None) => {
+            return Err(Failure::Usage(
+                "--sweep needs rates: a `[rates]` table in the scenario, or --rates FILE".into(),
+            ));
+        }
+        (None, Some(r)) => r.sweep.clone(),
+        (None, None) => None,
+    };
+    if let Some(dir) = &args.write {
+        results::check_writable(dir)
+            .map_err(|e| Failure::Io(format!("--write {}: {e}", dir.display())))?;
+    }
+    let kinds = cutsets::fault_kinds(&s.config);
+    if kinds.len() > cutsets::MAX_KINDS {
+        return Err(Failure::Usage(format!(
+            "{}: {} fault kinds have a budget; cut sets take 2^n runs, so at most {}",
+            s.name,
+            kinds.len(),
+            cutsets::MAX_KINDS
+        )));
+    }
+    let cuts = cutsets::cut_sets(&s.config);
+    let priced = rates.as_ref().map(|r| risk::price(&cuts, r));
+    let rows = match (&sweep, &rates) {
+        (Some(sw), Some(r)) => Some(chart::sweep(&cuts, r, sw)),
+        _ => None,
+    };
+    let report = risk::report::Report::new(&s, &cuts, rates.as_ref(), priced, sweep.clone(), rows);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("plain data")
+        );
+    } else {
+        print!("{}", risk::report::text(&report));
+    }
+    if let (Some(sw), Some(rows)) = (&sweep, &report.sweep_rows) {
+        let dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
+        let path = dir.join(format!("{}.risk.svg", s.name));
+        let svg = chart::svg(&report.chart_title(), sw, &report.charted(), rows);
+        results::write_atomically(&path, &svg)
+            .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))?;
+        if !args.json {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_list(models: &Path) -> ExitCode {

@@ -50,6 +50,9 @@ struct File {
     /// expected).
     #[serde(default)]
     expect: Expect,
+    /// Optional: the load and fault rates `onceproof risk` prices the cut
+    /// sets with; `check` validates it and otherwise leaves it alone.
+    rates: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,6 +289,8 @@ pub struct Scenario {
     pub deep: Option<Config>,
     /// The verdict the author expects, per property name.
     pub expect: Vec<(&'static str, Verdict)>,
+    /// `[rates]`, if the file has it.
+    pub rates: Option<crate::risk::rates::Rates>,
 }
 
 /// Which bounds a run uses: `[bounds]` (quick, the default) or
@@ -395,6 +400,14 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 pub const MAX_NAME_CHARS: usize = 64;
 
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    let source = read_capped(path)?;
+    parse(path, &source)
+}
+
+/// A file's text: only a regular file of at most [`MAX_FILE_BYTES`] (a
+/// FIFO or a device would block or never end), and no more than that is
+/// read from it.
+fn read_capped(path: &Path) -> Result<String, InputError> {
     let file = path.display().to_string();
     let cannot = |message: String| InputError {
         file: file.clone(),
@@ -402,10 +415,7 @@ pub fn load(path: &Path) -> Result<Scenario, InputError> {
         field: None,
         message,
     };
-    // A FIFO or a device would block or never end: only a regular file of
-    // a scenario's size is read, and no more than that is read from it.
-    let meta =
-        std::fs::metadata(path).map_err(|e| cannot(format!("cannot read the scenario: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| cannot(format!("cannot read: {e}")))?;
     if !meta.is_file() {
         return Err(cannot("not a regular file".into()));
     }
@@ -418,19 +428,18 @@ pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut std::io::Read::take(
-            std::fs::File::open(path)
-                .map_err(|e| cannot(format!("cannot read the scenario: {e}")))?,
+            std::fs::File::open(path).map_err(|e| cannot(format!("cannot read: {e}")))?,
             MAX_FILE_BYTES + 1,
         ),
         &mut bytes,
     )
-    .map_err(|e| cannot(format!("cannot read the scenario: {e}")))?;
+    .map_err(|e| cannot(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(cannot(format!(
             "more than a scenario file may hold ({MAX_FILE_BYTES} bytes)"
         )));
     }
-    let source = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
         InputError {
@@ -439,8 +448,7 @@ pub fn load(path: &Path) -> Result<Scenario, InputError> {
             field: None,
             message: format!("not valid UTF-8 (byte {})", at + 1),
         }
-    })?;
-    parse(path, &source)
+    })
 }
 
 pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
@@ -879,7 +887,14 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
             format!("has no effect here: {why}; remove it or change that setting"),
         ));
     }
+    let rates = match &p.rates {
+        Some(t) => Some(
+            crate::risk::rates::read(t, &config).map_err(|(key, why)| fail("rates", &key, why))?,
+        ),
+        None => None,
+    };
     Ok(Scenario {
+        rates,
         path: path.to_path_buf(),
         source: source.to_string(),
         name: parsed.name.clone(),
@@ -899,6 +914,44 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
         .filter_map(|(p, v)| v.map(|v| (p, v)))
         .collect(),
     })
+}
+
+/// A `--rates` file: a `[rates]` table and nothing else, read for `cfg`
+/// as a scenario's own table is.
+pub fn read_rates_file(path: &Path, cfg: &Config) -> Result<crate::risk::rates::Rates, InputError> {
+    let file = path.display().to_string();
+    let source = read_capped(path)?;
+    let fail = |line: Option<usize>, field: &str, message: String| InputError {
+        file: file.clone(),
+        line,
+        field: Some(field.to_string()),
+        message,
+    };
+    let doc: toml::Table = toml::from_str(&source).map_err(|e| InputError {
+        file: file.clone(),
+        line: e.span().map(|s| line_of(&source, s.start)),
+        field: None,
+        message: first_line(e.message()),
+    })?;
+    if let Some(other) = doc.keys().find(|k| *k != "rates") {
+        return Err(fail(
+            locate(&source, "", other).or_else(|| {
+                let header = format!("[{other}]");
+                source
+                    .lines()
+                    .position(|l| l.trim() == header)
+                    .map(|i| i + 1)
+            }),
+            other,
+            "a rates file holds a `[rates]` table only".into(),
+        ));
+    }
+    let table = doc
+        .get("rates")
+        .and_then(|r| r.as_table())
+        .ok_or_else(|| fail(None, "rates", "required: a `[rates]` table".into()))?;
+    crate::risk::rates::read(table, cfg)
+        .map_err(|(key, why)| fail(locate(&source, "rates", &key), &format!("rates.{key}"), why))
 }
 
 /// The most replicas `broker.replicas` accepts: a leader and two

@@ -14,7 +14,7 @@
 //! - **witnessed**: the reachability witnesses that show it happened, so a
 //!   proof whose fault never fired reads `vacuous`, not `proved`;
 //! - **worded**: its name in reports, its words in the bounds line, and the
-//!   rate keys the risk report will multiply over it.
+//!   rates the risk report multiplies over it ([`Rate`]).
 //!
 //! [`REGISTRY`] is that table. Budgets, "at rest", witnesses, the scenario
 //! parser's `[bounds]` fields, the bounds line and docs/SCENARIOS.md all
@@ -81,9 +81,26 @@ pub struct FaultKind {
     pub name: &'static str,
     /// Singular and plural in the bounds line ("≤ 1 crash", "crashes").
     pub unit: (&'static str, &'static str),
-    /// The `[rates]` keys the risk report reads for it (DESIGN §5).
-    pub rate_keys: &'static [&'static str],
+    /// How the risk report turns `[rates]` into the chance that it strikes
+    /// one message (DESIGN §5).
+    pub rate: Rate,
 }
+
+/// A fault's `[rates]` inputs and its per-message probability. A key's
+/// suffix is its unit (`-fraction` in 0..=1, `-per-hour` events per hour,
+/// `-ms` a window), so the reader checks every key the same way.
+pub struct Rate {
+    pub keys: &'static [&'static str],
+    /// `None` when an input it needs is not given: the fault is unrated.
+    pub per_message: fn(&RateInput) -> Option<f64>,
+}
+
+/// A `[rates]` value by key, if given.
+pub type RateInput<'a> = dyn Fn(&str) -> Option<f64> + 'a;
+
+/// Events per hour that strike inside a window of so many milliseconds:
+/// rate × window, the first-order chance for one message.
+const MS_PER_HOUR: f64 = 3.6e6;
 
 /// Every fault, in the order of the bounds line. `Fault as usize` indexes it.
 pub const REGISTRY: [FaultKind; 14] = [
@@ -103,7 +120,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_crash,
         name: "consumer crash",
         unit: ("consumer crash", "consumer crashes"),
-        rate_keys: &["consumer-crashes-per-hour", "gap-ms"],
+        rate: Rate {
+            keys: &["consumer-crashes-per-hour", "gap-ms"],
+            per_message: |r| Some(r("consumer-crashes-per-hour")? * r("gap-ms")? / MS_PER_HOUR),
+        },
     },
     FaultKind {
         fault: Fault::Loss,
@@ -119,7 +139,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_loss,
         name: "lost message",
         unit: ("lost message", "lost messages"),
-        rate_keys: &["publish-loss-fraction"],
+        rate: Rate {
+            keys: &["publish-loss-fraction"],
+            per_message: |r| r("publish-loss-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::SpuriousRetry,
@@ -136,7 +159,12 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_spurious_retry,
         name: "retry after a merely slow confirm",
         unit: ("spurious retry", "spurious retries"),
-        rate_keys: &["publish-retry-fraction", "retry-stored-fraction"],
+        rate: Rate {
+            keys: &["publish-retry-fraction", "retry-stored-fraction"],
+            per_message: |r| {
+                Some(r("publish-retry-fraction")? * r("retry-stored-fraction").unwrap_or(1.0))
+            },
+        },
     },
     FaultKind {
         fault: Fault::LeaseExpiry,
@@ -154,7 +182,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_lease_expiry,
         name: "lease expiry",
         unit: ("lease expiry", "lease expiries"),
-        rate_keys: &["lease-overrun-fraction"],
+        rate: Rate {
+            keys: &["lease-overrun-fraction"],
+            per_message: |r| r("lease-overrun-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::Rebalance,
@@ -177,7 +208,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_rebalance,
         name: "rebalance",
         unit: ("rebalance", "rebalances"),
-        rate_keys: &["rebalances-per-hour", "handler-overrun-fraction"],
+        rate: Rate {
+            keys: &["rebalances-per-hour", "in-flight-ms"],
+            per_message: |r| Some(r("rebalances-per-hour")? * r("in-flight-ms")? / MS_PER_HOUR),
+        },
     },
     FaultKind {
         fault: Fault::TransactionAbort,
@@ -204,7 +238,12 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_transaction_abort,
         name: "transaction abort",
         unit: ("transaction abort", "transaction aborts"),
-        rate_keys: &["transaction-timeouts-per-hour"],
+        rate: Rate {
+            keys: &["transaction-aborts-per-hour", "in-flight-ms"],
+            per_message: |r| {
+                Some(r("transaction-aborts-per-hour")? * r("in-flight-ms")? / MS_PER_HOUR)
+            },
+        },
     },
     FaultKind {
         fault: Fault::PhantomRedelivery,
@@ -223,7 +262,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_phantom,
         name: "deleted message came back",
         unit: ("phantom redelivery", "phantom redeliveries"),
-        rate_keys: &["phantom-duplicate-fraction"],
+        rate: Rate {
+            keys: &["phantom-duplicate-fraction"],
+            per_message: |r| r("phantom-duplicate-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::DedupWindowExpiry,
@@ -240,7 +282,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_window_expiry,
         name: "dedup window elapsed",
         unit: ("dedup window expiry", "dedup window expiries"),
-        rate_keys: &["retry-after-window-fraction"],
+        rate: Rate {
+            keys: &["retry-after-window-fraction"],
+            per_message: |r| r("retry-after-window-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::BrokerFailover,
@@ -262,7 +307,12 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_failover,
         name: "leader failover",
         unit: ("broker failover", "broker failovers"),
-        rate_keys: &["broker-failovers-per-hour", "replication-lag-ms"],
+        rate: Rate {
+            keys: &["broker-failovers-per-hour", "replication-lag-ms"],
+            per_message: |r| {
+                Some(r("broker-failovers-per-hour")? * r("replication-lag-ms")? / MS_PER_HOUR)
+            },
+        },
     },
     FaultKind {
         fault: Fault::IsrShrink,
@@ -284,7 +334,12 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_isr_shrink,
         name: "follower left the in-sync set",
         unit: ("ISR shrink", "ISR shrinks"),
-        rate_keys: &["isr-shrinks-per-hour"],
+        rate: Rate {
+            keys: &["isr-shrinks-per-hour", "replication-lag-ms"],
+            per_message: |r| {
+                Some(r("isr-shrinks-per-hour")? * r("replication-lag-ms")? / MS_PER_HOUR)
+            },
+        },
     },
     FaultKind {
         fault: Fault::ProducerCrash,
@@ -303,7 +358,12 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_producer_crash,
         name: "producer crash",
         unit: ("producer crash", "producer crashes"),
-        rate_keys: &["producer-crashes-per-hour", "confirm-latency-ms"],
+        rate: Rate {
+            keys: &["producer-crashes-per-hour", "confirm-latency-ms"],
+            per_message: |r| {
+                Some(r("producer-crashes-per-hour")? * r("confirm-latency-ms")? / MS_PER_HOUR)
+            },
+        },
     },
     FaultKind {
         fault: Fault::ReplyLoss,
@@ -323,7 +383,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_reply_loss,
         name: "lost store reply",
         unit: ("lost store reply", "lost store replies"),
-        rate_keys: &["store-timeouts-per-hour", "store-latency-ms"],
+        rate: Rate {
+            keys: &["store-timeout-fraction"],
+            per_message: |r| r("store-timeout-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::LedgerExpiry,
@@ -349,7 +412,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_ledger_expiry,
         name: "ledger key expired",
         unit: ("ledger expiry", "ledger expiries"),
-        rate_keys: &["ledger-retention-hours", "replay-horizon-hours"],
+        rate: Rate {
+            keys: &["expired-key-replay-fraction"],
+            per_message: |r| r("expired-key-replay-fraction"),
+        },
     },
     FaultKind {
         fault: Fault::OperatorReplay,
@@ -368,7 +434,10 @@ pub const REGISTRY: [FaultKind; 14] = [
         witnesses: witnesses::of_operator_replay,
         name: "operator replay",
         unit: ("operator replay", "operator replays"),
-        rate_keys: &["operator-replays-per-month"],
+        rate: Rate {
+            keys: &["replayed-message-fraction"],
+            per_message: |r| r("replayed-message-fraction"),
+        },
     },
 ];
 

@@ -94,6 +94,18 @@ pub fn page(scenario: &Scenario, outcome: &Outcome, d: &Document) -> String {
     for a in &d.assumes {
         let _ = writeln!(o, "- {a}");
     }
+    if scenario.rates.is_some() {
+        let _ = writeln!(
+            o,
+            "\n## Risk at the scenario's load\n\n![expected incidents per day]({name}.risk.svg)\n\n\
+             Cut sets priced at the `[rates]` of `{}`; the figures, and their limits (first-order, \
+             independent faults, only the modelled fault kinds, the inputs' window widths, an \
+             expected count), are printed by `onceproof risk {name} --write results/`, which draws \
+             this chart.",
+            d.file,
+            name = d.scenario
+        );
+    }
     let _ = writeln!(
         o,
         "\n## Pipeline\n\n| part | value |\n|---|---|\n| mode | {} |\n| broker kind | {} |",
