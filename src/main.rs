@@ -589,7 +589,27 @@ fn run_risk(args: RiskArgs) -> Result<ExitCode, Failure> {
         (Some(sw), Some(r)) => Some(chart::sweep(&cuts, r, sw)),
         _ => None,
     };
-    let report = risk::report::Report::new(&s, &cuts, rates.as_ref(), priced, sweep.clone(), rows);
+    let closed: Vec<usize> = cuts
+        .properties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.first.is_empty()
+                && p.second.is_empty()
+                && s.expected(p.property) != Some(check::Verdict::Counterexample)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let openings = risk::openings::openings(&s.config, &closed);
+    let report = risk::report::Report::new(
+        &s,
+        &cuts,
+        rates.as_ref(),
+        priced,
+        sweep.clone(),
+        rows,
+        openings,
+    );
     if args.json {
         println!(
             "{}",

@@ -279,3 +279,54 @@ fn every_rate_key_is_documented() {
         );
     }
 }
+
+/// A proved property has no cut set, and the report names the assumptions
+/// whose dropping opens one, each found by the checker on the weakened
+/// variant: for the idempotent consumer, retention shorter than replay
+/// (W4, with the key's expiry in every set), a fresh id per retry (W1),
+/// check-then-act (W2), the key written after the effect (W3).
+#[test]
+fn a_proof_names_the_assumptions_that_would_open_a_cut_set() {
+    let (code, text, _) = risk(&["idempotency", "--json"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let once = &doc["properties"][0];
+    assert_eq!(once["cut_sets"], serde_json::json!([]));
+    let opened: Vec<(String, Vec<String>)> = once["opened_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let sets = o["cut_sets"].as_array().unwrap();
+            (
+                o["assumption"].as_str().unwrap().to_string(),
+                sets.iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    for id in ["(W4)", "(W1)", "(W2)", "(W3)"] {
+        assert!(
+            opened.iter().any(|(a, _)| a.ends_with(id)),
+            "{id}: {opened:?}"
+        );
+    }
+    let w4 = &opened.iter().find(|(a, _)| a.ends_with("(W4)")).unwrap().1;
+    assert!(
+        w4.iter().all(|s| s.contains("ledger key expired")),
+        "{w4:?}"
+    );
+    let w1 = &opened.iter().find(|(a, _)| a.ends_with("(W1)")).unwrap().1;
+    assert_eq!(
+        w1,
+        &words(&["{lost message}", "{retry after a merely slow confirm}"])
+    );
+    let no_loss = &doc["properties"][1]["opened_by"];
+    assert!(
+        no_loss.as_array().unwrap().iter().any(|o| o["assumption"]
+            == "the consumer applies the effect before it records completion"
+            && o["cut_sets"] == serde_json::json!(["{consumer crash}"])),
+        "{no_loss}"
+    );
+}

@@ -114,6 +114,13 @@ pub fn every_subset(cfg: &Config) -> Vec<[bool; 2]> {
 /// runs grow with every pair of budgets, and a per-message rate squared
 /// twice is below anything a rate could price).
 pub fn cut_sets(cfg: &Config) -> Cuts {
+    cut_sets_of(cfg, &[0, 1])
+}
+
+/// [`cut_sets`] for the properties (indices into `PROPERTIES`) in
+/// `wanted` only: a subset is skipped once it holds a cut set of each of
+/// them, so the others' cut sets may be incomplete and are left empty.
+pub fn cut_sets_of(cfg: &Config, wanted: &[usize]) -> Cuts {
     let kinds = fault_kinds(cfg);
     assert!(
         kinds.len() <= MAX_KINDS,
@@ -122,12 +129,17 @@ pub fn cut_sets(cfg: &Config) -> Cuts {
     let n = 1usize << kinds.len();
     let mut masks: Vec<usize> = (0..n).collect();
     masks.sort_by_key(|m| (m.count_ones(), *m));
-    let (mut runs, mut states) = (0, 0);
+    // With every kind on: a property it does not refute, no subset does
+    // (monotonicity), so only the others need the subsets.
+    let (all, s) = refutes(cfg, &kinds, n - 1, 1);
+    let (mut runs, mut states) = (1, s);
+    let live: Vec<usize> = wanted.iter().copied().filter(|&p| all[p]).collect();
     let mut refuted = vec![[false; 2]; n];
-    for &m in &masks {
+    refuted[n - 1] = all;
+    for &m in masks.iter().filter(|&&m| m != n - 1) {
         let implied = |p: usize| submasks(m).any(|s| s != m && refuted[s][p]);
-        if implied(0) && implied(1) {
-            refuted[m] = [true, true];
+        if live.iter().all(|&p| implied(p)) {
+            refuted[m] = [0, 1].map(|p| live.contains(&p));
             continue;
         }
         let (r, s) = refutes(cfg, &kinds, m, 1);
@@ -144,7 +156,7 @@ pub fn cut_sets(cfg: &Config) -> Cuts {
     let mut twice = vec![[false; 2]; kinds.len()];
     for (i, t) in twice.iter_mut().enumerate() {
         let single = 1 << i;
-        if refuted[single] == [true, true] {
+        if wanted.iter().all(|&p| refuted[single][p]) {
             continue;
         }
         let (r, s) = refutes(cfg, &kinds, single, 2);
@@ -159,6 +171,7 @@ pub fn cut_sets(cfg: &Config) -> Cuts {
             property,
             first: masks
                 .iter()
+                .filter(|_| wanted.contains(&p))
                 .filter(|&&m| refuted[m][p] && !submasks(m).any(|s| s != m && refuted[s][p]))
                 .map(|&m| CutSet {
                     kinds: names(m),
@@ -166,6 +179,7 @@ pub fn cut_sets(cfg: &Config) -> Cuts {
                 })
                 .collect(),
             second: (0..kinds.len())
+                .filter(|_| wanted.contains(&p))
                 .filter(|&i| twice[i][p] && !refuted[1 << i][p] && !refuted[0][p])
                 .map(|i| CutSet {
                     kinds: vec![kinds[i].fault],

@@ -9,6 +9,7 @@
 
 pub mod chart;
 pub mod cutsets;
+pub mod openings;
 pub mod rates;
 pub mod report;
 

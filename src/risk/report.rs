@@ -3,6 +3,7 @@
 //! user's load, the sweep, and the limits every figure carries.
 
 use super::cutsets::Cuts;
+use super::openings::Opening;
 use super::rates::{LIMITS, Rates, Sweep};
 use super::{Priced, PropertyRisk, figure, incident};
 use crate::check::Verdict;
@@ -37,6 +38,8 @@ pub struct PropertyCuts {
     pub cut_sets: Vec<String>,
     /// Why there is none, or why that may mislead.
     pub note: Option<String>,
+    /// With no cut set: the design's assumptions whose dropping opens one.
+    pub opened_by: Vec<Opening>,
     /// At the rates, if given.
     pub priced: Option<Vec<Priced>>,
     pub total_per_second: Option<f64>,
@@ -58,6 +61,7 @@ impl Report {
         priced: Option<Vec<PropertyRisk>>,
         sweep: Option<Sweep>,
         sweep_rows: Option<Vec<(f64, Vec<f64>)>>,
+        mut openings: Vec<Vec<Opening>>,
     ) -> Report {
         let kinds: Vec<&'static str> = cuts.kinds.iter().map(|k| k.name).collect();
         let properties = cuts
@@ -86,6 +90,7 @@ impl Report {
                     property: p.property,
                     cut_sets: sets,
                     note,
+                    opened_by: openings.get_mut(i).map(std::mem::take).unwrap_or_default(),
                     priced: this.map(|r| r.cut_sets.clone()),
                     total_per_second: this.map(|r| r.total_per_second),
                     total_per_day: this.map(|r| r.total_per_day),
@@ -147,6 +152,17 @@ pub fn text(r: &Report) -> String {
             }
             Some(note) => {
                 let _ = writeln!(o, "  {}: {note}", p.property);
+                if !p.opened_by.is_empty() {
+                    let _ = writeln!(o, "    it opens if the design drops an assumption:");
+                }
+                for w in &p.opened_by {
+                    let _ = writeln!(
+                        o,
+                        "      {}: then {}",
+                        w.assumption,
+                        w.cut_sets.join(" or ")
+                    );
+                }
             }
         }
     }
