@@ -759,3 +759,57 @@ fn the_facts_document_is_in_step_with_the_assumption_ids() {
         assert!(row.len() == 3 && !row[2].is_empty(), "{id}: no source");
     }
 }
+
+/// The guarantee statement follows the pipeline: two scenarios that differ
+/// in one value differ in the line that value belongs to, and only there.
+#[test]
+fn the_guarantee_statement_changes_where_the_pipeline_does() {
+    use onceproof::report::statement::statement;
+    let of = |name: &str| {
+        let s = onceproof::scenario::load(std::path::Path::new(&format!("models/{name}.toml")))
+            .unwrap();
+        statement(&s.config, s.broker_kind)
+    };
+    let (unique, cta) = (of("idempotency"), of("idempotency-check-then-act"));
+    assert_eq!(
+        (&unique.broker, &unique.consumer),
+        (&cta.broker, &cta.consumer)
+    );
+    assert!(
+        unique
+            .store
+            .contains("refusing one it already has in the same transaction")
+    );
+    assert!(
+        cta.store.contains("with no unique constraint"),
+        "{}",
+        cta.store
+    );
+    let (locks, no_409) = (of("api-idempotency-key"), of("api-key-check-then-act"));
+    assert!(locks.store.contains("409"), "{}", locks.store);
+    assert!(
+        no_409
+            .store
+            .contains("a concurrent call with the same key runs too")
+    );
+    let (most, least) = (of("at-most-once"), of("at-least-once"));
+    assert!(
+        most.consumer
+            .starts_with("The consumer first records completion")
+    );
+    assert!(
+        least
+            .consumer
+            .starts_with("The consumer applies the effect, then records completion")
+    );
+    assert!(least.store.contains("no check for a repeat"));
+    let fifo = of("sqs-fifo-atomic-boundary");
+    assert!(
+        fifo.broker.contains("within its deduplication window"),
+        "{}",
+        fifo.broker
+    );
+    assert!(fifo.consumer.contains("deletes the message"));
+    let fire = of("at-most-once-lost-publish");
+    assert!(fire.broker.contains("fire-and-forget"));
+}

@@ -46,9 +46,11 @@ fn producer(cfg: &Config) -> String {
     let gives_up = match (p.max_attempts, p.give_up) {
         (None, _) => String::new(),
         (Some(n), GiveUp::Report) => {
-            format!(" at most {n} times, then tells its caller the operation failed")
+            format!(", making at most {n} attempts, then tells its caller the operation failed")
         }
-        (Some(n), GiveUp::Silent) => format!(" at most {n} times, then drops it silently"),
+        (Some(n), GiveUp::Silent) => {
+            format!(", making at most {n} attempts, then drops it silently")
+        }
     };
     let sends = match p.publish {
         Publish::Direct => "The producer publishes each operation from memory",
@@ -114,7 +116,8 @@ fn broker(cfg: &Config, kind: BrokerKind) -> String {
         format!("redelivers every message not completed, {stale}")
     };
     let dlq = p.max_receives.map_or(String::new(), |n| {
-        format!("; after {n} receives a message goes to the dead-letter queue")
+        let receives = if n == 1 { "receive" } else { "receives" };
+        format!("; after {n} {receives} a message goes to the dead-letter queue")
     });
     let txn = if p.transactions {
         "; a consumer's output records and its offset commit atomically (Kafka transactions)"
@@ -160,7 +163,7 @@ fn consumer(cfg: &Config, kind: BrokerKind) -> String {
     } else {
         match words::vocabulary(kind).complete_label {
             "DeleteMessage" => "deletes the message",
-            "basic.ack" => "acks it",
+            "basic.ack" => "acks the message",
             _ => "records completion",
         }
     };
@@ -227,14 +230,12 @@ fn store(cfg: &Config) -> String {
         }
     };
     if p.api_keyed() {
-        let conflict = if p.api_locks() {
-            "; a concurrent call with a key being used is answered 409"
+        let key = if p.api_locks() {
+            "takes the Idempotency-Key when a call starts, returns the stored result for a key it has, and answers a concurrent call with a key in use 409"
         } else {
-            ""
+            "looks the Idempotency-Key up when a call starts and stores it, with the result, only when the call finishes, so a concurrent call with the same key runs too"
         };
-        return format!(
-            "The {who} takes the Idempotency-Key when a call starts and returns the stored result for a key it has{conflict}; it {retention}."
-        );
+        return format!("The {who} {key}; it {retention}.");
     }
     // The ledger beside an API call is our database's dedup row.
     let home = if p.api() {
@@ -255,10 +256,10 @@ fn store(cfg: &Config) -> String {
             "The {who} writes the key with the effect but never checks it before applying; it {retention}."
         ),
         (LedgerWrite::AfterEffect, _) => format!(
-            "The {who} applies the effect; the key is written to {home} after it, in a separate step; it {retention}."
+            "The {who} applies the effect; the key is written to {home} after it, in a separate step, and {home} {retention}."
         ),
         (LedgerWrite::BeforeEffect, _) => format!(
-            "The key is written to {home} before the {who} applies the effect, in a separate step; it {retention}."
+            "The key is written to {home} before the {who} applies the effect, in a separate step, and {home} {retention}."
         ),
     }
 }
