@@ -200,7 +200,7 @@ struct RiskArgs {
     /// Sweep one input, KEY=FROM..TO (e.g. messages-per-second=400..18000):
     /// a table, and an SVG chart `<scenario>.risk.svg` in the --write
     /// directory (or the current one). Without it, the `[rates]` table's
-    /// own `sweep` is drawn, if it has one.
+    /// own `sweep` is tabled, and charted only with --write.
     #[arg(long, value_name = "KEY=FROM..TO")]
     sweep: Option<String>,
     /// Where the chart goes.
@@ -322,12 +322,17 @@ fn check_all(args: CheckArgs) -> Result<ExitCode, Failure> {
         ));
     }
     let timeout = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(Failure::Usage(format!(
-                "--timeout {t}: must be a positive number of seconds"
-            )));
-        }
-        t => t.map(Duration::from_secs_f64),
+        Some(t) => Some(
+            Duration::try_from_secs_f64(t)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "--timeout {t}: must be a positive number of seconds"
+                    ))
+                })?,
+        ),
+        None => None,
     };
     if args.max_states == Some(0) {
         return Err(Failure::Usage("--max-states 0: must be at least 1".into()));
@@ -502,9 +507,19 @@ fn run_verify(paths: &[PathBuf], threads: u16) -> Result<ExitCode, Failure> {
             _ => scenario::Profile::Quick,
         };
         let s = scenario::load(&file)?.at(profile);
+        let timeout = match recorded.limits.timeout_s {
+            Some(t) => Some(Duration::try_from_secs_f64(t).map_err(|_| {
+                as_input(
+                    None,
+                    Some("limits.timeout_s"),
+                    format!("{t} is not a number of seconds"),
+                )
+            })?),
+            None => None,
+        };
         let limits = Limits {
             threads: threads as usize,
-            timeout: recorded.limits.timeout_s.map(Duration::from_secs_f64),
+            timeout,
             max_states: recorded.limits.max_states,
             symmetry: recorded.limits.symmetry,
         };
@@ -515,7 +530,19 @@ fn run_verify(paths: &[PathBuf], threads: u16) -> Result<ExitCode, Failure> {
             }
         });
         let fresh = document::document(&s, &outcome);
-        let differences = onceproof::verify::differences(&recorded, &fresh);
+        let mut differences = onceproof::verify::differences(&recorded, &fresh);
+        if differences.is_empty() {
+            differences = onceproof::verify::other_fields(&recorded, &fresh);
+            let page = path.with_extension("md");
+            if let Ok(text) = std::fs::read_to_string(&page)
+                && text != onceproof::report::markdown::page(&s, &outcome, &fresh)
+            {
+                differences.push(format!(
+                    "the page {} differs from what this run writes",
+                    page.display()
+                ));
+            }
+        }
         if differences.is_empty() {
             let verdicts: Vec<String> = fresh
                 .properties
@@ -618,7 +645,10 @@ fn run_risk(args: RiskArgs) -> Result<ExitCode, Failure> {
     } else {
         print!("{}", risk::report::text(&report));
     }
-    if let (Some(sw), Some(rows)) = (&sweep, &report.sweep_rows) {
+    // The chart is a file: written when asked for (--write, or a --sweep
+    // of one's own), never into the working directory unasked.
+    let draw = args.write.is_some() || args.sweep.is_some();
+    if let (Some(sw), Some(rows), true) = (&sweep, &report.sweep_rows, draw) {
         let dir = args.write.clone().unwrap_or_else(|| PathBuf::from("."));
         let path = dir.join(format!("{}.risk.svg", s.name));
         let svg = chart::svg(&report.chart_title(), sw, &report.charted(), rows);

@@ -81,6 +81,30 @@ pub fn differences(recorded: &Document, fresh: &Document) -> Vec<String> {
     out
 }
 
+/// Beyond the proof: the rest of what the document says (its guarantee
+/// statement, assumptions, expectations, counterexamples' words), field by
+/// field, against what this run writes.
+pub fn other_fields(recorded: &Document, fresh: &Document) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(recorded.reproducible()).expect("plain data"),
+        serde_json::to_value(fresh.reproducible()).expect("plain data"),
+    );
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            format!(
+                "`{k}` differs from what this run writes (edited, or written by another onceproof)"
+            )
+        })
+        .collect()
+}
+
 fn reached(r: bool) -> String {
     if r { "reached" } else { "unreached" }.to_string()
 }

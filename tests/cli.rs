@@ -212,11 +212,13 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = onceproof().args(["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = onceproof()
-        .args(["check", "--all", "--timeout", "-3"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    for timeout in ["-3", "1e300", "0"] {
+        let out = onceproof()
+            .args(["check", "at-most-once", "--timeout", timeout])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--timeout {timeout}");
+    }
 }
 
 #[test]
@@ -1835,6 +1837,36 @@ fn verify_reruns_a_results_document() {
     assert!(
         text.contains("does not match the document's own contents"),
         "{text}"
+    );
+
+    // What the page says beside the proof is checked too: an edited
+    // guarantee statement, or an edited page.
+    let mut edited = doc.clone();
+    edited["guarantee"]["store"] = "The effect store refuses everything twice.".into();
+    std::fs::write(&doc_path, edited.to_string()).unwrap();
+    let (code, text) = verify();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("`guarantee` differs"), "{text}");
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
+    let page = dir.path().join("out/tiny.md");
+    let original = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, original.replace("counterexample", "proved")).unwrap();
+    let (code, text) = verify();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("tiny.md differs"), "{text}");
+    std::fs::write(&page, original).unwrap();
+    let mut bad = doc.clone();
+    bad["limits"]["timeout_s"] = (-1.0).into();
+    std::fs::write(&doc_path, bad.to_string()).unwrap();
+    let out = onceproof()
+        .current_dir(dir.path())
+        .args(["verify", "out/tiny.json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an impossible timeout is bad input"
     );
 
     // The scenario file changed since: the bounds that moved are named.

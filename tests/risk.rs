@@ -330,3 +330,56 @@ fn a_proof_names_the_assumptions_that_would_open_a_cut_set() {
         "{no_loss}"
     );
 }
+
+/// Figures stay meaningful: a window longer than the time between its
+/// events is no chance (an error naming the key), a total that leaves out
+/// an unrated cut set says it is no bound, a lost operation has no
+/// "ambiguous executions", and no chart is written unasked.
+#[test]
+fn figures_that_would_mislead_are_refused_or_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.toml");
+    let write = |text: &str| std::fs::write(&rates, text).unwrap();
+    let path = rates.to_str().unwrap();
+    write("[rates]\nmessages-per-second = 10\nconsumer-crashes-per-hour = 3600\ngap-ms = 10000\n");
+    let (code, _, err) = risk(&["at-least-once", "--rates", path]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(":4: field `rates.gap-ms`") && err.contains("above 1"),
+        "{err}"
+    );
+    write("[rates]\nmessages-per-second = 1e300\n");
+    let (code, _, err) = risk(&["at-least-once", "--rates", path]);
+    assert_eq!(code, 2, "{err}");
+    write("[rates]\nmessages-per-second = 10\nlease-overrun-fraction = 0.01\n");
+    let (code, text, _) = risk(&["at-least-once", "--rates", path]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("{consumer crash}: not priced, no rate for consumer crash"),
+        "{text}"
+    );
+    assert!(
+        text.contains("total of the priced cut sets only (not a bound"),
+        "{text}"
+    );
+    let (code, text, _) = risk(&["at-most-once", "--rates", path]);
+    assert_eq!(code, 0);
+    assert!(!text.contains("ambiguous"), "{text}");
+    let out = onceproof()
+        .current_dir(dir.path())
+        .args(["risk", "--models"])
+        .arg(std::fs::canonicalize("models").unwrap())
+        .arg("sqs-double-charge")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("messages-per-second goes from 400"),
+        "the sweep is tabled"
+    );
+    assert!(
+        !dir.path().join("sqs-double-charge.risk.svg").exists(),
+        "no chart unasked"
+    );
+}

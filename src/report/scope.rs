@@ -12,6 +12,12 @@ pub fn assumptions(cfg: &Config) -> Vec<String> {
     let p = &cfg.pipeline;
     let b = &cfg.bounds;
     let mut out = Vec::new();
+    if b.producer_crashes > 0 {
+        out.push(
+            "A crashed producer always restarts, as a new producer session, keeping only what it made durable."
+                .to_string(),
+        );
+    }
     if b.crashes > 0 {
         out.push(
             "A crashed consumer always restarts, keeping only what it made durable; no loss assumes it does (the broker does not requeue on its own when a connection dies)."
@@ -23,13 +29,25 @@ pub fn assumptions(cfg: &Config) -> Vec<String> {
     } else {
         ""
     };
+    let failover = if p.durability.replicated() {
+        " (a failover can also cut records from the broker's log, Leg 2)"
+    } else {
+        ""
+    };
     out.push(format!(
-        "Only publishes and confirms{replies} can be lost; nothing is duplicated or reordered between two parts (links are FIFO, as TCP)."
+        "Only publishes and confirms{replies} can be lost on the way{failover}; nothing is duplicated or reordered between two parts (links are FIFO, as TCP)."
     ));
-    out.push(
-        "The effect store never loses a committed write, and each request to it is one atomic transaction; a store crash shows only as a lost reply."
-            .to_string(),
-    );
+    let expiry = if b.ledger_expiries > 0
+        && (crate::model::faults::REGISTRY[crate::model::faults::Fault::LedgerExpiry as usize]
+            .possible)(cfg)
+    {
+        " except the ledger keys its retention drops (a budgeted fault)"
+    } else {
+        ""
+    };
+    out.push(format!(
+        "The effect store never loses a committed write{expiry}, and each request to it is one atomic transaction; a store crash shows only as a lost reply."
+    ));
     out.push(
         "There is no clock: a lease expiry, rebalance, timeout or retry can happen at any moment as a budgeted fault, so the verdict covers every timing but says nothing of how often."
             .to_string(),
@@ -48,10 +66,11 @@ pub fn assumptions(cfg: &Config) -> Vec<String> {
         );
     }
     if p.log {
-        out.push(
-            "Committed offsets are durable; fencing by generation rejects a zombie's commit but never its effect."
-                .to_string(),
-        );
+        out.push(match p.stale_completion {
+            StaleCompletion::Rejected => "Committed offsets are durable; fencing by generation rejects a zombie's commit but never its effect.",
+            StaleCompletion::Accepted => "Committed offsets are durable; a zombie's commit is accepted (no fencing).",
+        }
+        .to_string());
     }
     if p.transactions {
         let external = if p.effect == Effect::External {

@@ -64,7 +64,11 @@ fn producer(cfg: &Config) -> String {
     if !p.producer_retries {
         format!("{sends} once, without waiting for a confirm (fire-and-forget).")
     } else if !p.may_republish() {
-        format!("{sends} and waits for the confirm, never re-publishing.")
+        let failed = match p.give_up {
+            GiveUp::Report => "tells its caller the operation failed",
+            GiveUp::Silent => "drops it silently",
+        };
+        format!("{sends} and waits for the confirm, never re-publishing: without one it {failed}.")
     } else {
         format!("{sends} and re-publishes it {ids} until confirmed{gives_up}.")
     }
@@ -119,12 +123,23 @@ fn broker(cfg: &Config, kind: BrokerKind) -> String {
         let receives = if n == 1 { "receive" } else { "receives" };
         format!("; after {n} {receives} a message goes to the dead-letter queue")
     });
+    let mut again = Vec::new();
+    if p.phantom_redelivery {
+        again.push("a deleted message may come back (S1)");
+    }
+    if p.redrive {
+        again.push("an operator moves dead-lettered messages back");
+    }
+    if cfg.bounds.operator_replays > 0 {
+        again.push("an operator may replay messages already done");
+    }
+    let again: String = again.iter().map(|a| format!("; {a}")).collect();
     let txn = if p.transactions {
         "; a consumer's output records and its offset commit atomically (Kafka transactions)"
     } else {
         ""
     };
-    format!("{who} {dedup}; {keeps}; {hands_out}{dlq}{txn}.")
+    format!("{who} {dedup}; {keeps}; {hands_out}{dlq}{again}{txn}.")
 }
 
 /// Leg 2 in a clause; the results page prints the whole of it.

@@ -22,13 +22,18 @@ pub fn sweep(cuts: &Cuts, rates: &Rates, s: &Sweep) -> Vec<(f64, Vec<f64>)> {
         .collect()
 }
 
-/// The chart of a sweep's rows, one line per property that has a cut set.
+/// The chart of a sweep's rows, one line per property.
 pub fn svg(title: &str, s: &Sweep, properties: &[&str], rows: &[(f64, Vec<f64>)]) -> String {
     let top = rows
         .iter()
         .flat_map(|(_, ys)| ys.iter().copied())
         .fold(0.0f64, f64::max);
-    let top = if top > 0.0 { top * 1.05 } else { 1.0 };
+    // Rates are capped so totals stay finite; a chart of nothing is 0..1.
+    let top = if top > 0.0 && top.is_finite() {
+        top * 1.05
+    } else {
+        1.0
+    };
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (720, 420)).into_drawing_area();

@@ -42,9 +42,14 @@ pub struct PropertyRisk {
     /// The union bound over the rated cut sets.
     pub total_per_second: f64,
     pub total_per_day: f64,
+    /// Some cut set has no rates: the total covers the others only, and
+    /// is then no bound at all.
+    pub partial: bool,
 }
 
-pub fn price_set(set: &CutSet, rates: &Rates) -> Priced {
+/// `property`'s cut set at the rates; a duplicate is re-run by every
+/// attempt, so only *applied once* has ambiguous executions.
+pub fn price_set(set: &CutSet, rates: &Rates, property: &str) -> Priced {
     let mut p = Some(1.0);
     let mut unrated = Vec::new();
     for &f in &set.kinds {
@@ -64,7 +69,9 @@ pub fn price_set(set: &CutSet, rates: &Rates) -> Priced {
         per_message: p,
         incidents_per_second: per_second,
         incidents_per_day: per_second.map(|s| s * SECONDS_PER_DAY),
-        ambiguous_executions_per_second: per_second.map(|s| s * rates.attempts_per_redelivery()),
+        ambiguous_executions_per_second: per_second
+            .filter(|_| property != NO_LOSS)
+            .map(|s| s * rates.attempts_per_redelivery()),
         unrated,
     }
 }
@@ -77,11 +84,12 @@ pub fn price(cuts: &Cuts, rates: &Rates) -> Vec<PropertyRisk> {
                 .first
                 .iter()
                 .chain(&p.second)
-                .map(|s| price_set(s, rates))
+                .map(|s| price_set(s, rates, p.property))
                 .collect();
             let total: f64 = cut_sets.iter().filter_map(|c| c.incidents_per_second).sum();
             PropertyRisk {
                 property: p.property,
+                partial: cut_sets.iter().any(|c| c.per_message.is_none()),
                 cut_sets,
                 total_per_second: total,
                 total_per_day: total * SECONDS_PER_DAY,
@@ -104,6 +112,8 @@ pub fn incident(property: &str) -> &'static str {
 pub fn figure(x: f64) -> String {
     if x == 0.0 {
         "0".into()
+    } else if !x.is_finite() || x.abs() >= 1e15 {
+        format!("{x:.3e}")
     } else if x.fract() == 0.0 && x.abs() >= 1000.0 {
         crate::report::text::thousands(x.abs() as usize)
     } else if x.abs() < 0.001 {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 pub const LIMITS: [&str; 5] = [
     "first-order: a cut set's chance is the product of its faults' chances, the total a sum over cut sets (a union bound)",
     "faults are independent; correlated faults under load must be given as higher rates",
-    "only the modelled fault kinds, within the bounds, at one operation (a failure that needs several messages is not priced)",
+    "only the modelled fault kinds, within the bounds, at one operation (a failure that needs several messages is not priced); a fault needed twice is searched alone, not mixed with others",
     "the model has no clock: window widths and fractions are the inputs you give, so the figures are no better than them",
     "an expected count, not a confidence bound",
 ];
@@ -66,6 +66,9 @@ impl Rates {
     }
 }
 
+/// The largest value any rate accepts, so every figure stays finite.
+const MAX_LOAD: f64 = 1e12;
+
 /// Which unit a key's suffix gives it, and the values it accepts.
 fn check_value(key: &str, v: f64) -> Result<(), String> {
     if !v.is_finite() {
@@ -76,9 +79,13 @@ fn check_value(key: &str, v: f64) -> Result<(), String> {
             return Err(format!("{v} is not a fraction: allowed 0..=1"));
         }
     } else if key == "attempts-per-redelivery" {
-        if v < 1.0 {
-            return Err(format!("{v} is out of range: at least 1 attempt"));
+        if !(1.0..=MAX_LOAD).contains(&v) {
+            return Err(format!("{v} is out of range: 1..={MAX_LOAD}"));
         }
+    } else if v > MAX_LOAD {
+        return Err(format!(
+            "{v} is beyond any real system (at most {MAX_LOAD})"
+        ));
     } else if v < 0.0 {
         return Err(format!("{v} is negative"));
     }
@@ -148,6 +155,30 @@ pub fn read(t: &toml::Table, cfg: &Config) -> Result<Rates, (String, String)> {
         };
         check_value(key, v).map_err(err)?;
         values.insert(key.clone(), v);
+    }
+    // First-order arithmetic needs each fault's chance per message to be
+    // one: a window longer than the time between events is not a chance.
+    for k in &allowed {
+        if let Some(p) = (k.rate.per_message)(&|key| values.get(key).copied())
+            && p > 1.0
+        {
+            let last = k
+                .rate
+                .keys
+                .iter()
+                .rev()
+                .find(|key| values.contains_key(**key))
+                .copied()
+                .unwrap_or_default();
+            return Err((
+                last.to_string(),
+                format!(
+                    "gives {} a chance of {p} per message, above 1: {} cannot be priced first-order",
+                    k.name,
+                    k.rate.keys.join(" with ")
+                ),
+            ));
+        }
     }
     if !values.contains_key("messages-per-second") {
         return Err((

@@ -44,6 +44,8 @@ pub struct PropertyCuts {
     pub priced: Option<Vec<Priced>>,
     pub total_per_second: Option<f64>,
     pub total_per_day: Option<f64>,
+    /// A cut set has no rates: the total covers the priced ones only.
+    pub total_is_partial: bool,
 }
 
 #[derive(Serialize)]
@@ -94,6 +96,7 @@ impl Report {
                     priced: this.map(|r| r.cut_sets.clone()),
                     total_per_second: this.map(|r| r.total_per_second),
                     total_per_day: this.map(|r| r.total_per_day),
+                    total_is_partial: this.is_some_and(|r| r.partial),
                 }
             })
             .collect();
@@ -177,9 +180,10 @@ pub fn text(r: &Report) -> String {
     let attempts = rates.get("attempts-per-redelivery").copied().unwrap_or(1.0);
     let _ = writeln!(
         o,
-        "\nat {} messages/s, {} attempts per redelivery:",
+        "\nat {} messages/s, {} attempt{} per redelivery:",
         figure(mps),
-        figure(attempts)
+        figure(attempts),
+        if attempts == 1.0 { "" } else { "s" }
     );
     for p in &r.properties {
         let Some(priced) = &p.priced else { continue };
@@ -196,14 +200,18 @@ pub fn text(r: &Report) -> String {
         for c in priced {
             match (c.per_message, c.incidents_per_second) {
                 (Some(pm), Some(ps)) => {
+                    let ambiguous = c
+                        .ambiguous_executions_per_second
+                        .map_or(String::new(), |a| {
+                            format!("; ambiguous executions {} /s", figure(a))
+                        });
                     let _ = writeln!(
                         o,
-                        "    {}: {} per message → {} /s, {} /day; ambiguous executions {} /s",
+                        "    {}: {} per message → {} /s, {} /day{ambiguous}",
                         c.cut_set,
                         figure(pm),
                         figure(ps),
                         figure(ps * super::SECONDS_PER_DAY),
-                        figure(c.ambiguous_executions_per_second.unwrap_or(0.0))
                     );
                 }
                 _ => {
@@ -218,7 +226,12 @@ pub fn text(r: &Report) -> String {
         }
         let _ = writeln!(
             o,
-            "    total (first-order union bound): {} /s, {} /day",
+            "    {}: {} /s, {} /day",
+            if p.total_is_partial {
+                "total of the priced cut sets only (not a bound: give the missing rates)"
+            } else {
+                "total (first-order union bound)"
+            },
             figure(p.total_per_second.unwrap_or(0.0)),
             figure(p.total_per_day.unwrap_or(0.0))
         );
