@@ -92,17 +92,24 @@ pub fn other_fields(recorded: &Document, fresh: &Document) -> Vec<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return Vec::new();
     };
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
+    differing(a, b)
         .map(|k| {
             format!(
                 "`{k}` differs from what this run writes (edited, or written by another onceproof)"
             )
         })
         .collect()
+}
+
+/// The keys of two JSON objects whose values differ, in order.
+fn differing<'a>(
+    a: &'a serde_json::Map<String, serde_json::Value>,
+    b: &'a serde_json::Map<String, serde_json::Value>,
+) -> impl Iterator<Item = &'a String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k))
 }
 
 fn reached(r: bool) -> String {
@@ -114,11 +121,7 @@ fn changed_keys(a: &serde_json::Value, b: &serde_json::Value, left: bool) -> Str
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return if left { a.to_string() } else { b.to_string() };
     };
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
+    differing(a, b)
         .map(|k| {
             let side = if left { a.get(k) } else { b.get(k) };
             format!("{k} = {}", side.map_or("absent".into(), |v| v.to_string()))
