@@ -230,6 +230,13 @@ fn socket_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 fn main() -> ExitCode {
+    // A reader that stops early (`check --all | head`) closes the pipe: end
+    // quietly, as Unix tools do, rather than panic in `println!`.
+    // SAFETY: restoring a signal's default disposition before any thread
+    // starts touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && std::env::args().any(|a| a == "--json") => {

@@ -1894,3 +1894,30 @@ fn a_run_cut_short_has_its_own_proof_id() {
     assert_eq!(complete, id(&[]), "a complete run names the same proof");
     assert_ne!(complete, id(&["--max-states", "5"]));
 }
+
+/// A reader that stops early (`check … | head -1`) ends the run quietly,
+/// as Unix tools do, not with a panic in the middle of the report.
+#[test]
+fn a_closed_pipe_ends_the_run_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onceproof"))
+        .args([
+            "check",
+            "at-most-once-lost-publish",
+            "sqs-double-charge",
+            "idempotency-check-then-act",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("at-most-once-lost-publish"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101));
+}
