@@ -271,8 +271,6 @@ struct Expect {
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub path: PathBuf,
-    /// The file's bytes, hashed into the proof id.
-    pub source: String,
     pub name: String,
     pub summary: String,
     pub mode: Mode,
@@ -896,7 +894,6 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, InputError> {
     Ok(Scenario {
         rates,
         path: path.to_path_buf(),
-        source: source.to_string(),
         name: parsed.name.clone(),
         summary: parsed.summary.clone(),
         mode: parsed.mode,

@@ -37,10 +37,10 @@ pub fn assumptions(cfg: &Config) -> Vec<String> {
     out.push(format!(
         "Only publishes and confirms{replies} can be lost on the way{failover}; nothing is duplicated or reordered between two parts (links are FIFO, as TCP)."
     ));
-    let expiry = if b.ledger_expiries > 0
-        && (crate::model::faults::REGISTRY[crate::model::faults::Fault::LedgerExpiry as usize]
-            .possible)(cfg)
-    {
+    // Its effective budget: 0 where the pipeline rules the expiry out.
+    let expires = crate::model::faults::effective_budgets(cfg)
+        .any(|(k, n)| k.fault == crate::model::faults::Fault::LedgerExpiry && n > 0);
+    let expiry = if expires {
         " except the ledger keys its retention drops (a budgeted fault)"
     } else {
         ""
