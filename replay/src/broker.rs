@@ -1,0 +1,73 @@
+//! What the replay asks of a real broker: the few operations a model step
+//! maps to, each answering with what the broker was seen to do.
+
+use std::fmt;
+
+/// A message as a consumer got it from the real broker.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The operation the payload names (the model's `op`, from 0).
+    pub op: u8,
+    /// How many times the broker says it has handed this message out,
+    /// this time included, where it says so (SQS ApproximateReceiveCount,
+    /// 2 for RabbitMQ's redelivered = true, a Kafka offset fetched again).
+    pub delivery: Option<u8>,
+    /// The broker's handle for completing it (delivery tag, receipt
+    /// handle, offset).
+    pub handle: String,
+    /// What the broker said, in its own words ("redelivered = true").
+    pub seen: String,
+}
+
+/// The outcome of a completion (ack, DeleteMessage, offset commit).
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub accepted: bool,
+    pub seen: String,
+}
+
+/// A failure talking to a server: the replay stops with it (exit 2).
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+pub fn fail<T>(what: impl fmt::Display) -> Result<T> {
+    Err(Failure(what.to_string()))
+}
+
+/// One real broker, driven step by step. Consumers are numbered from 0 as
+/// in the model; each has its own connection (or client), so a crash of one
+/// is seen by the broker as that consumer going away.
+pub trait Broker {
+    /// "RabbitMQ 3.10.8 (real)", "moto 5.2.5 (an SQS emulator)".
+    fn describe(&self) -> String;
+    /// A fresh queue, topic or partition, and `consumers` connected
+    /// consumers; nothing left from an earlier replay.
+    fn reset(&mut self, consumers: u8) -> Result<()>;
+    /// The producer publishes `op` and waits for the broker's confirm. With
+    /// `confirm_lost` the confirm is discarded on arrival (as a lost packet
+    /// would be) and the producer's connection dropped, so the producer
+    /// cannot tell that the broker stored it.
+    fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String>;
+    /// Consumer `c` asks for one message. `lease_expires`: the model lets
+    /// this delivery's lease expire later, so it is taken with the shortest
+    /// lease the broker allows. None when the broker hands out nothing.
+    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>>;
+    /// Consumer `c` completes a delivery it holds.
+    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion>;
+    /// Consumer `c` dies with no ack or commit: its connection goes away.
+    fn crash(&mut self, c: u8) -> Result<String>;
+    /// Consumer `c` comes back with a new connection (a new session).
+    fn restart(&mut self, c: u8) -> Result<String>;
+    /// Wait until a lease taken with `lease_expires` has run out.
+    fn expire_lease(&mut self) -> Result<String>;
+}
