@@ -13,3 +13,20 @@
 //! be each operation applied exactly once.
 
 pub mod broker;
+pub mod rabbitmq;
+pub mod store;
+pub mod plan;
+pub mod run;
+
+/// The operation a message's payload names (`op=N`, N from 0 as in the
+/// model).
+pub fn payload_op(data: &[u8]) -> broker::Result<u8> {
+    std::str::from_utf8(data)
+        .ok()
+        .and_then(|s| s.strip_prefix("op="))
+        .and_then(|n| n.parse().ok())
+        .map_or_else(
+            || broker::fail(format!("a message not from the replay: {:?}", String::from_utf8_lossy(data))),
+            Ok,
+        )
+}

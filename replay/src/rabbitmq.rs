@@ -1,0 +1,269 @@
+//! RabbitMQ through the `lapin` client: a classic queue, publisher confirms,
+//! and `basic.get` (a pull), so the replay decides when each consumer takes
+//! a message, as the model's dispatch step does.
+//!
+//! # Mapping
+//!
+//! - publish: `basic.publish` on a confirm channel, then the confirm
+//!   (`basic.ack` from the broker); a lost confirm is the confirm read and
+//!   discarded, and the producer's connection closed.
+//! - receive: `basic.get` with `no_ack` from the design (autoAck) and the
+//!   broker's `redelivered` flag read as delivery 2 or more.
+//! - complete: `basic.ack` of the delivery tag on the consumer's channel.
+//! - crash: the consumer's connection closed with its deliveries unacked,
+//!   which is what the broker sees of a killed process (R2: every unacked
+//!   delivery of the channel is requeued with redelivered = true).
+//! - restart: a new connection and channel (a new session).
+//!
+//! # Assumptions
+//!
+//! - A lease expiry (RabbitMQ's consumer timeout, R4) is not replayed:
+//!   the broker checks it once a minute at the earliest; a replay that needs
+//!   one stops with an error naming it.
+
+use crate::broker::{Broker, Completion, Delivery, Result, fail};
+use lapin::options::{
+    BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use tokio::runtime::Runtime;
+
+pub struct RabbitMq {
+    uri: String,
+    version: String,
+    rt: Runtime,
+    queue: String,
+    resets: u32,
+    /// How the consumers take deliveries: autoAck or manual acks.
+    auto_ack: bool,
+    producer: Option<(Connection, Channel)>,
+    consumers: Vec<Option<(Connection, Channel)>>,
+}
+
+fn wrap<T>(what: &str, r: lapin::Result<T>) -> Result<T> {
+    r.or_else(|e| fail(format!("RabbitMQ {what}: {e}")))
+}
+
+impl RabbitMq {
+    /// `version` is the server's, as the package that installed it names
+    /// it (the AMQP handshake's properties are not exposed by the client).
+    pub fn connect(uri: &str, version: &str, auto_ack: bool) -> Result<RabbitMq> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .or_else(|e| fail(format!("tokio runtime: {e}")))?;
+        let mut r = RabbitMq {
+            uri: uri.to_string(),
+            version: version.to_string(),
+            rt,
+            queue: String::new(),
+            resets: 0,
+            auto_ack,
+            producer: None,
+            consumers: Vec::new(),
+        };
+        r.producer = Some(r.open(true)?);
+        Ok(r)
+    }
+
+    fn open(&self, confirms: bool) -> Result<(Connection, Channel)> {
+        self.rt.block_on(async {
+            let conn = Connection::connect(&self.uri, ConnectionProperties::default())
+                .await
+                .or_else(|e| {
+                    fail(format!(
+                        "cannot connect to RabbitMQ at {} ({e}); run scripts/brokers up",
+                        self.uri
+                    ))
+                })?;
+            let ch = wrap("channel.open", conn.create_channel().await)?;
+            if confirms {
+                wrap(
+                    "confirm.select",
+                    ch.confirm_select(ConfirmSelectOptions::default()).await,
+                )?;
+            }
+            Ok((conn, ch))
+        })
+    }
+
+    fn close(&self, side: Option<(Connection, Channel)>) {
+        if let Some((conn, _)) = side {
+            let _ = self
+                .rt
+                .block_on(conn.close(320, "onceproof replay: gone".into()));
+        }
+    }
+
+    fn consumer(&self, c: u8) -> Result<&Channel> {
+        match self.consumers.get(c as usize) {
+            Some(Some((_, ch))) => Ok(ch),
+            _ => fail(format!("consumer {} has no connection", c + 1)),
+        }
+    }
+}
+
+impl Broker for RabbitMq {
+    fn describe(&self) -> String {
+        format!("RabbitMQ {} (real)", self.version)
+    }
+
+    fn reset(&mut self, consumers: u8) -> Result<()> {
+        for side in std::mem::take(&mut self.consumers) {
+            self.close(side);
+        }
+        if self.producer.is_none() {
+            self.producer = Some(self.open(true)?);
+        }
+        self.resets += 1;
+        let queue = format!("onceproof-replay-{}-{}", std::process::id(), self.resets);
+        let ch = &self.producer.as_ref().expect("opened above").1;
+        self.rt.block_on(async {
+            if !self.queue.is_empty() {
+                wrap(
+                    "queue.delete",
+                    ch.queue_delete(self.queue.as_str().into(), QueueDeleteOptions::default())
+                        .await,
+                )?;
+            }
+            wrap(
+                "queue.declare",
+                ch.queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions {
+                        durable: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await,
+            )
+        })?;
+        self.queue = queue;
+        for _ in 0..consumers {
+            let side = self.open(false)?;
+            self.consumers.push(Some(side));
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String> {
+        if self.producer.is_none() {
+            self.producer = Some(self.open(true)?);
+        }
+        let ch = &self.producer.as_ref().expect("opened above").1;
+        let payload = format!("op={op}");
+        let confirm = self.rt.block_on(async {
+            let pending = wrap(
+                "basic.publish",
+                ch.basic_publish(
+                    "".into(),
+                    self.queue.as_str().into(),
+                    BasicPublishOptions::default(),
+                    payload.as_bytes(),
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await,
+            )?;
+            wrap("publisher confirm", pending.await)
+        })?;
+        let confirmed = matches!(confirm, Confirmation::Ack(_));
+        if confirm_lost {
+            let side = self.producer.take();
+            self.close(side);
+            return Ok(format!(
+                "basic.publish; the broker's confirm ({}) arrived and was discarded as lost, and the producer's connection closed",
+                if confirmed { "basic.ack" } else { "basic.nack" }
+            ));
+        }
+        Ok(if confirmed {
+            "basic.publish, confirmed with basic.ack".to_string()
+        } else {
+            "basic.publish, refused with basic.nack".to_string()
+        })
+    }
+
+    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>> {
+        if lease_expires {
+            return fail(
+                "RabbitMQ: a lease expiry (consumer timeout) is not replayed: the broker checks it once a minute at the earliest",
+            );
+        }
+        let ch = self.consumer(c)?;
+        let got = self.rt.block_on(async {
+            wrap(
+                "basic.get",
+                ch.basic_get(
+                    self.queue.as_str().into(),
+                    BasicGetOptions {
+                        no_ack: self.auto_ack,
+                    },
+                )
+                .await,
+            )
+        })?;
+        let Some(got) = got else {
+            return Ok(None);
+        };
+        let d = got.delivery;
+        let op = crate::payload_op(&d.data)?;
+        Ok(Some(Delivery {
+            op,
+            delivery: Some(if d.redelivered { 2 } else { 1 }),
+            handle: d.delivery_tag.to_string(),
+            seen: format!(
+                "basic.get: delivery tag {}, redelivered = {}{}",
+                d.delivery_tag,
+                d.redelivered,
+                if self.auto_ack {
+                    " (no_ack: the broker forgot it on sending)"
+                } else {
+                    ""
+                }
+            ),
+        }))
+    }
+
+    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion> {
+        if self.auto_ack {
+            return Ok(Completion {
+                accepted: true,
+                seen: "nothing to ack (autoAck)".to_string(),
+            });
+        }
+        let ch = self.consumer(c)?;
+        let tag: u64 = d.handle.parse().expect("delivery tags are numbers");
+        let r = self
+            .rt
+            .block_on(ch.basic_ack(tag, BasicAckOptions::default()));
+        Ok(match r {
+            Ok(()) => Completion {
+                accepted: true,
+                seen: format!("basic.ack of delivery tag {tag}"),
+            },
+            Err(e) => Completion {
+                accepted: false,
+                seen: format!("basic.ack of delivery tag {tag} failed: {e}"),
+            },
+        })
+    }
+
+    fn crash(&mut self, c: u8) -> Result<String> {
+        let side = self.consumers.get_mut(c as usize).and_then(Option::take);
+        self.close(side);
+        Ok("its connection closed with its deliveries unacked".to_string())
+    }
+
+    fn restart(&mut self, c: u8) -> Result<String> {
+        let side = self.open(false)?;
+        self.consumers[c as usize] = Some(side);
+        Ok("a new connection and channel".to_string())
+    }
+
+    fn expire_lease(&mut self) -> Result<String> {
+        fail("RabbitMQ: a lease expiry (consumer timeout) is not replayed")
+    }
+}

@@ -1,0 +1,344 @@
+//! Runs a plan on a real broker and PostgreSQL, step by step, and judges
+//! whether reality did what the model said.
+//!
+//! After the counterexample's steps the replay runs the system to rest with
+//! no further fault: unpublished operations are published, every consumer
+//! (a crashed one restarted) finishes what it holds and takes whatever the
+//! broker still hands out. The model's epilogue does the same, so the
+//! outcomes compare.
+
+use crate::broker::{Broker, Delivery, Result, fail};
+use crate::plan::{Design, Handler, Planned, Real};
+use crate::store::Store;
+
+/// One line of the replay: the model's step and what the real system did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Line {
+    /// The counterexample's step number; None for the run to rest.
+    pub step: Option<usize>,
+    pub model: String,
+    pub real: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict")]
+pub enum Verdict {
+    /// The real outcome is the model's (the counterexample), or each
+    /// operation applied exactly once (the proved design).
+    Reproduced,
+    /// Reality diverged from the model: at a step, or only in the outcome.
+    NotReproduced { step: Option<usize>, why: String },
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Replay {
+    pub scenario: String,
+    pub design: String,
+    pub broker: String,
+    pub store: String,
+    pub lines: Vec<Line>,
+    /// Effects committed per operation, as PostgreSQL counted them.
+    pub applied: Vec<u8>,
+    /// What the model says (the counterexample's outcome), or all ones.
+    pub expected: Vec<u8>,
+    pub verdict: Verdict,
+}
+
+struct Consumer {
+    alive: bool,
+    /// The delivery it works on and how many of its handler steps are done.
+    held: Option<(Delivery, usize)>,
+}
+
+struct Runner<'a> {
+    broker: &'a mut dyn Broker,
+    store: &'a mut Store,
+    design: &'a Design,
+    /// The refuted design itself: every step must go as the model says.
+    strict: bool,
+    consumers: Vec<Consumer>,
+    published: Vec<bool>,
+    lines: Vec<Line>,
+    diverged: Option<(usize, String)>,
+}
+
+/// Runs `plan` with `design`'s consumers. `expected` is the outcome to
+/// compare with: the model's for its own design (`strict`: every step is
+/// checked too), all ones for a proved counterpart.
+pub fn run(
+    scenario: &str,
+    plan: &[Planned],
+    design: &Design,
+    strict: bool,
+    expected: Vec<u8>,
+    broker: &mut dyn Broker,
+    store: &mut Store,
+) -> Result<Replay> {
+    broker.reset(design.consumers)?;
+    let mut r = Runner {
+        broker,
+        store,
+        design,
+        strict,
+        consumers: (0..design.consumers)
+            .map(|_| Consumer {
+                alive: true,
+                held: None,
+            })
+            .collect(),
+        published: vec![false; design.operations as usize],
+        lines: Vec::new(),
+        diverged: None,
+    };
+    for p in plan {
+        let real = match &p.real {
+            None => "—".to_string(),
+            Some(real) => r.step(p.step, real)?,
+        };
+        r.lines.push(Line {
+            step: Some(p.step),
+            model: p.line.clone(),
+            real,
+        });
+    }
+    r.to_rest()?;
+    let applied = r.store.applied()?;
+    let verdict = match r.diverged.take() {
+        Some((step, why)) => Verdict::NotReproduced {
+            step: Some(step),
+            why,
+        },
+        None if applied == expected => Verdict::Reproduced,
+        None => Verdict::NotReproduced {
+            step: None,
+            why: format!(
+                "the model ends with {}, the real run with {}",
+                counts(&expected),
+                counts(&applied)
+            ),
+        },
+    };
+    Ok(Replay {
+        scenario: scenario.to_string(),
+        design: design.name.clone(),
+        broker: r.broker.describe(),
+        store: r.store.describe(),
+        lines: r.lines,
+        applied,
+        expected,
+        verdict,
+    })
+}
+
+/// "op 1 applied 2×, op 2 applied 0×".
+pub fn counts(applied: &[u8]) -> String {
+    applied
+        .iter()
+        .enumerate()
+        .map(|(op, n)| format!("op {} applied {n}×", op + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Runner<'_> {
+    fn diverge(&mut self, step: usize, why: String) {
+        if self.strict && self.diverged.is_none() {
+            self.diverged = Some((step, why));
+        }
+    }
+
+    fn step(&mut self, step: usize, real: &Real) -> Result<String> {
+        match *real {
+            Real::Publish { op, confirm_lost } => {
+                self.published[op as usize] = true;
+                self.broker.publish(op, confirm_lost)
+            }
+            Real::Receive {
+                consumer,
+                op,
+                delivery,
+                lease_expires,
+            } => {
+                let got = self.broker.receive(consumer, lease_expires)?;
+                let Some(d) = got else {
+                    self.diverge(
+                        step,
+                        format!(
+                            "the model hands consumer {} op {}; the broker handed out nothing",
+                            consumer + 1,
+                            op + 1
+                        ),
+                    );
+                    return Ok("nothing handed out".to_string());
+                };
+                if d.op != op {
+                    self.diverge(
+                        step,
+                        format!("the model hands out op {}; the broker op {}", op + 1, d.op + 1),
+                    );
+                }
+                if let Some(n) = d.delivery
+                    && (n > 1) != (delivery > 1)
+                {
+                    self.diverge(
+                        step,
+                        format!(
+                            "the model's delivery {delivery} of the message; the broker says {}",
+                            d.seen
+                        ),
+                    );
+                }
+                let seen = d.seen.clone();
+                self.consumers[consumer as usize].held = Some((d, 0));
+                Ok(seen)
+            }
+            Real::Effect {
+                consumer,
+                applied,
+                ..
+            } => {
+                let (seen, committed) = self.advance(consumer, Handler::Effect)?;
+                if committed.is_some_and(|c| c != applied) {
+                    self.diverge(
+                        step,
+                        format!(
+                            "the model's store {} the effect; PostgreSQL {}",
+                            if applied { "applies" } else { "refuses" },
+                            if applied { "refused it" } else { "committed it" }
+                        ),
+                    );
+                }
+                Ok(seen)
+            }
+            Real::Complete {
+                consumer, accepted, ..
+            } => {
+                let (seen, ok) = self.advance(consumer, Handler::Complete)?;
+                if let (Some(model), Some(real)) = (accepted, ok)
+                    && model != real
+                {
+                    self.diverge(
+                        step,
+                        format!(
+                            "the model's broker {} the completion; the real one {}",
+                            if model { "accepts" } else { "rejects" },
+                            if real { "accepted it" } else { "rejected it" }
+                        ),
+                    );
+                }
+                Ok(seen)
+            }
+            Real::Crash { consumer } => {
+                let c = &mut self.consumers[consumer as usize];
+                c.alive = false;
+                c.held = None;
+                self.broker.crash(consumer)
+            }
+            Real::Restart { consumer } => {
+                self.consumers[consumer as usize].alive = true;
+                self.broker.restart(consumer)
+            }
+            Real::LeaseExpiry => self.broker.expire_lease(),
+        }
+    }
+
+    /// The consumer's next handler step. The plan names the step the
+    /// counterexample's design takes; a counterpart takes its own design's
+    /// step at the same point of the schedule. Returns what was seen and,
+    /// for an effect, whether it committed, for a completion whether it was
+    /// accepted.
+    fn advance(&mut self, consumer: u8, planned: Handler) -> Result<(String, Option<bool>)> {
+        let Some((d, done)) = self.consumers[consumer as usize].held.take() else {
+            return Ok(("the consumer holds nothing (its delivery was not handed out)".into(), None));
+        };
+        let Some(&what) = self.design.handler.get(done) else {
+            return Ok(("the handler is done with its delivery".into(), None));
+        };
+        if self.strict && what != planned {
+            return fail(format!(
+                "the plan's step is {planned:?}, the design's {what:?}: the plan and the design disagree"
+            ));
+        }
+        let out = match what {
+            Handler::Effect => {
+                let committed = self.store.apply(d.op, self.design.effect)?;
+                (
+                    if committed {
+                        format!("PostgreSQL: op {} effect committed", d.op + 1)
+                    } else {
+                        format!(
+                            "PostgreSQL: op {} already in the ledger, the effect rolled back",
+                            d.op + 1
+                        )
+                    },
+                    Some(committed),
+                )
+            }
+            Handler::Complete => {
+                let c = self.broker.complete(consumer, &d)?;
+                (c.seen, Some(c.accepted))
+            }
+        };
+        if done + 1 < self.design.handler.len() {
+            self.consumers[consumer as usize].held = Some((d, done + 1));
+        }
+        Ok(out)
+    }
+
+    /// No further fault: publish the rest, restart the crashed, finish
+    /// every held delivery, and take what the broker still hands out.
+    fn to_rest(&mut self) -> Result<()> {
+        for op in 0..self.published.len() {
+            if !self.published[op] {
+                let seen = self.broker.publish(op as u8, false)?;
+                self.rest_line(format!("producer publishes op {}", op + 1), seen);
+            }
+        }
+        for round in 0.. {
+            let mut progressed = false;
+            for c in 0..self.consumers.len() as u8 {
+                if !self.consumers[c as usize].alive {
+                    let seen = self.broker.restart(c)?;
+                    self.consumers[c as usize].alive = true;
+                    self.rest_line(format!("consumer {} restarts", c + 1), seen);
+                }
+                self.finish(c)?;
+                if let Some(d) = self.broker.receive(c, false)? {
+                    self.rest_line(
+                        format!("consumer {} receives op {}", c + 1, d.op + 1),
+                        d.seen.clone(),
+                    );
+                    self.consumers[c as usize].held = Some((d, 0));
+                    self.finish(c)?;
+                    progressed = true;
+                }
+            }
+            if !progressed || round > 64 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, c: u8) -> Result<()> {
+        while let Some((d, done)) = &self.consumers[c as usize].held {
+            let what = self.design.handler[*done];
+            let op = d.op;
+            let (seen, _) = self.advance(c, what)?;
+            let model = match what {
+                Handler::Effect => format!("consumer {} applies op {}", c + 1, op + 1),
+                Handler::Complete => format!("consumer {} completes op {}", c + 1, op + 1),
+            };
+            self.rest_line(model, seen);
+        }
+        Ok(())
+    }
+
+    fn rest_line(&mut self, model: String, real: String) {
+        self.lines.push(Line {
+            step: None,
+            model,
+            real,
+        });
+    }
+}
