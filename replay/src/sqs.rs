@@ -329,6 +329,16 @@ impl Broker for Sqs {
     }
 }
 
+/// The last queue goes when the driver does, so repeated replays do not
+/// pile queues up in the emulator; a failure here changes no replay.
+impl Drop for Sqs {
+    fn drop(&mut self) {
+        if let Some(url) = self.queue_url.take() {
+            let _ = self.call(&self.producer, "DeleteQueue", json!({ "QueueUrl": url }));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
