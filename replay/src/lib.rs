@@ -30,3 +30,4 @@ pub fn payload_op(data: &[u8]) -> broker::Result<u8> {
             Ok,
         )
 }
+pub mod sqs;
