@@ -13,10 +13,10 @@
 //! be each operation applied exactly once.
 
 pub mod broker;
-pub mod rabbitmq;
-pub mod store;
 pub mod plan;
+pub mod rabbitmq;
 pub mod run;
+pub mod store;
 
 /// The operation a message's payload names (`op=N`, N from 0 as in the
 /// model).
@@ -26,8 +26,108 @@ pub fn payload_op(data: &[u8]) -> broker::Result<u8> {
         .and_then(|s| s.strip_prefix("op="))
         .and_then(|n| n.parse().ok())
         .map_or_else(
-            || broker::fail(format!("a message not from the replay: {:?}", String::from_utf8_lossy(data))),
+            || {
+                broker::fail(format!(
+                    "a message not from the replay: {:?}",
+                    String::from_utf8_lossy(data)
+                ))
+            },
             Ok,
         )
 }
+pub mod servers;
 pub mod sqs;
+
+use onceproof::check::{Limits, check_scenario};
+use onceproof::scenario::Scenario;
+
+/// The proved design each replayed counterexample's schedule is also run
+/// against: the same broker, with the operation id checked in the effect's
+/// transaction.
+pub const COUNTERPARTS: [(&str, &str); 6] = [
+    ("rabbitmq-channel-close-duplicate", "rabbitmq-idempotency"),
+    ("rabbitmq-auto-ack", "rabbitmq-idempotency"),
+    ("rabbitmq-confirm-lost-duplicate", "rabbitmq-idempotency"),
+    ("sqs-double-charge", "sqs-standard-idempotency"),
+    ("kafka-crash-before-commit", "kafka-idempotency"),
+    ("kafka-commit-before", "kafka-idempotency"),
+];
+
+pub fn counterpart_of(name: &str) -> Option<&'static str> {
+    COUNTERPARTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+/// The counterexample's replay and, with a counterpart, the same schedule
+/// against it.
+pub struct Outcome {
+    pub counterexample: run::Replay,
+    pub counterpart: Option<run::Replay>,
+}
+
+/// Replays `scenario`'s counterexample to `property` (the first refuted
+/// property when None), then the same schedule against `counterpart`.
+pub fn replay(
+    scenario: &Scenario,
+    property: Option<&str>,
+    counterpart: Option<&Scenario>,
+    servers: &servers::Servers,
+) -> broker::Result<Outcome> {
+    let outcome = check_scenario(scenario, Limits::default(), &mut |_| {});
+    let refuted = outcome
+        .properties
+        .iter()
+        .filter(|p| property.is_none_or(|name| p.name == name))
+        .find(|p| p.trace.is_some());
+    let Some(refuted) = refuted else {
+        return broker::fail(format!(
+            "{}: no counterexample{} to replay",
+            scenario.name,
+            property.map_or(String::new(), |p| format!(" to \"{p}\""))
+        ));
+    };
+    let trace = refuted.trace.as_ref().expect("found above");
+    let model = onceproof::model::build(scenario.config);
+    let steps = plan::plan(&model, trace).or_else(broker::fail)?;
+    let design = plan::Design::of(&scenario.name, &scenario.config).or_else(broker::fail)?;
+    let end = trace.epilogue.last().map_or(trace.last_state(), |(_, s)| s);
+    let expected = onceproof::model::store(end).applied.clone();
+    let mut store = store::Store::connect(&servers.postgres, design.operations)?;
+    let mut broker = servers::broker_for(scenario.broker_kind, &design, servers)?;
+    let counterexample = run::run(
+        &scenario.name,
+        &steps,
+        &design,
+        true,
+        expected,
+        broker.as_mut(),
+        &mut store,
+    )?;
+    let counterpart = match counterpart {
+        None => None,
+        Some(c) => {
+            let mut other = plan::Design::of(&c.name, &c.config).or_else(broker::fail)?;
+            // The schedule's operations and consumers, the counterpart's
+            // handler.
+            other.operations = design.operations;
+            other.consumers = design.consumers;
+            let mut store = store::Store::connect(&servers.postgres, other.operations)?;
+            let mut broker = servers::broker_for(c.broker_kind, &other, servers)?;
+            Some(run::run(
+                &scenario.name,
+                &steps,
+                &other,
+                false,
+                vec![1; other.operations as usize],
+                broker.as_mut(),
+                &mut store,
+            )?)
+        }
+    };
+    Ok(Outcome {
+        counterexample,
+        counterpart,
+    })
+}

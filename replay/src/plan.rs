@@ -23,7 +23,10 @@ use stateright::actor::{ActorModelAction, Id};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Real {
     /// The producer publishes `op`; the model loses its confirm.
-    Publish { op: u8, confirm_lost: bool },
+    Publish {
+        op: u8,
+        confirm_lost: bool,
+    },
     /// The broker hands consumer `consumer` a delivery of `op`, the
     /// `delivery`-th of its message; its lease runs out later in the trace.
     Receive {
@@ -45,8 +48,12 @@ pub enum Real {
         op: u8,
         accepted: Option<bool>,
     },
-    Crash { consumer: u8 },
-    Restart { consumer: u8 },
+    Crash {
+        consumer: u8,
+    },
+    Restart {
+        consumer: u8,
+    },
     LeaseExpiry,
 }
 
@@ -165,8 +172,12 @@ fn real_of(before: &State, action: &Action, after: &State) -> Result<Option<Real
         _ => None,
     });
     Ok(match action {
-        ActorModelAction::Deliver { dst, msg, .. } if usize::from(*dst) == BROKER && matches!(msg, Msg::Publish { .. }) => {
-            let Msg::Publish { op, .. } = *msg else { unreachable!() };
+        ActorModelAction::Deliver { dst, msg, .. }
+            if usize::from(*dst) == BROKER && matches!(msg, Msg::Publish { .. }) =>
+        {
+            let Msg::Publish { op, .. } = *msg else {
+                unreachable!()
+            };
             Some(Real::Publish {
                 op,
                 confirm_lost: false,
@@ -225,7 +236,9 @@ fn real_of(before: &State, action: &Action, after: &State) -> Result<Option<Real
         ActorModelAction::Crash(id) => Some(Real::Crash {
             consumer: consumer_of(*id).ok_or("only consumers and the producer crash")?,
         }),
-        ActorModelAction::Timeout(id, Timer::Lease(_)) if usize::from(*id) == BROKER => Some(Real::LeaseExpiry),
+        ActorModelAction::Timeout(id, Timer::Lease(_)) if usize::from(*id) == BROKER => {
+            Some(Real::LeaseExpiry)
+        }
         ActorModelAction::Timeout(id, Timer::Retry(_)) if usize::from(*id) == PRODUCER => None,
         ActorModelAction::Timeout(_, t) => {
             return Err(format!("timer {t:?} has no real-world mapping yet"));

@@ -92,7 +92,7 @@ pub fn run(
     };
     for p in plan {
         let real = match &p.real {
-            None => "—".to_string(),
+            None => "(nothing crosses a process boundary)".to_string(),
             Some(real) => r.step(p.step, real)?,
         };
         r.lines.push(Line {
@@ -174,7 +174,11 @@ impl Runner<'_> {
                 if d.op != op {
                     self.diverge(
                         step,
-                        format!("the model hands out op {}; the broker op {}", op + 1, d.op + 1),
+                        format!(
+                            "the model hands out op {}; the broker op {}",
+                            op + 1,
+                            d.op + 1
+                        ),
                     );
                 }
                 if let Some(n) = d.delivery
@@ -193,9 +197,7 @@ impl Runner<'_> {
                 Ok(seen)
             }
             Real::Effect {
-                consumer,
-                applied,
-                ..
+                consumer, applied, ..
             } => {
                 let (seen, committed) = self.advance(consumer, Handler::Effect)?;
                 if committed.is_some_and(|c| c != applied) {
@@ -204,7 +206,11 @@ impl Runner<'_> {
                         format!(
                             "the model's store {} the effect; PostgreSQL {}",
                             if applied { "applies" } else { "refuses" },
-                            if applied { "refused it" } else { "committed it" }
+                            if applied {
+                                "refused it"
+                            } else {
+                                "committed it"
+                            }
                         ),
                     );
                 }
@@ -249,7 +255,10 @@ impl Runner<'_> {
     /// accepted.
     fn advance(&mut self, consumer: u8, planned: Handler) -> Result<(String, Option<bool>)> {
         let Some((d, done)) = self.consumers[consumer as usize].held.take() else {
-            return Ok(("the consumer holds nothing (its delivery was not handed out)".into(), None));
+            return Ok((
+                "the consumer holds nothing (its delivery was not handed out)".into(),
+                None,
+            ));
         };
         let Some(&what) = self.design.handler.get(done) else {
             return Ok(("the handler is done with its delivery".into(), None));

@@ -236,11 +236,16 @@ impl Broker for Sqs {
             // came and drops its client.
             self.producer = agent();
             Ok(format!(
-                "SendMessage op={op}: MessageId {} arrived and was discarded as lost",
+                "SendMessage of op {}: MessageId {} arrived and was discarded as lost",
+                op + 1,
                 short(id)
             ))
         } else {
-            Ok(format!("SendMessage op={op}: MessageId {}", short(id)))
+            Ok(format!(
+                "SendMessage of op {}: MessageId {}",
+                op + 1,
+                short(id)
+            ))
         }
     }
 
@@ -293,9 +298,13 @@ impl Broker for Sqs {
         )?;
         let accepted = (200..300).contains(&status);
         let seen = if accepted {
-            format!("DeleteMessage op={}: accepted", d.op)
+            format!("DeleteMessage of op {}: accepted", d.op + 1)
         } else {
-            format!("DeleteMessage op={}: {status} {}", d.op, error_code(&body))
+            format!(
+                "DeleteMessage of op {}: {status} {}",
+                d.op + 1,
+                error_code(&body)
+            )
         };
         Ok(Completion { accepted, seen })
     }

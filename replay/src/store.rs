@@ -35,8 +35,7 @@ impl Store {
                 "cannot connect to PostgreSQL ({params}): {e}; run scripts/brokers up"
             ))
         })?;
-        let version: String = wrap("version", client.query_one("show server_version", &[]))?
-            .get(0);
+        let version: String = wrap("version", client.query_one("show server_version", &[]))?.get(0);
         let schema = format!(
             "replay_{}_{}",
             std::process::id(),
