@@ -13,3 +13,4 @@
 //! be each operation applied exactly once.
 
 pub mod broker;
+pub mod kafka;
