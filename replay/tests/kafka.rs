@@ -95,3 +95,25 @@ fn two_live_consumers_each_read_from_their_own_position() {
     assert_eq!(b.seen, "offset 0 fetched by consumer 1 (fetched 2×)");
     assert!(k.expire_lease().is_err());
 }
+
+#[test]
+fn the_last_commit_wins_even_a_lower_one() {
+    // Commits outside a generation are not fenced: a zombie's stale commit
+    // moves the group's offset back, as it would on Kafka.
+    let mut k = broker();
+    k.reset(2).unwrap();
+    k.publish(0, false).unwrap();
+    k.publish(1, false).unwrap();
+    let a0 = k.receive(0, false).unwrap().expect("offset 0");
+    let a1 = k.receive(0, false).unwrap().expect("offset 1");
+    assert_eq!((a0.op, a1.op), (0, 1));
+    assert!(k.complete(0, &a1).unwrap().accepted);
+    assert_eq!(k.group_committed().unwrap(), Some(2));
+    let b0 = k
+        .receive(1, false)
+        .unwrap()
+        .expect("offset 0 for the zombie");
+    let late = k.complete(1, &b0).unwrap();
+    assert!(late.accepted, "{}", late.seen);
+    assert_eq!(k.group_committed().unwrap(), Some(1));
+}
