@@ -131,3 +131,4 @@ pub fn replay(
         counterpart,
     })
 }
+pub mod kafka;

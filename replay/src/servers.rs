@@ -58,6 +58,7 @@ pub fn broker_for(kind: BrokerKind, design: &Design, s: &Servers) -> Result<Box<
             design.auto_ack,
         )?),
         BrokerKind::SqsStandard => Box::new(crate::sqs::Sqs::connect(&s.sqs)?),
+        BrokerKind::Kafka => Box::new(crate::kafka::Kafka::connect(&s.kafka)?),
         other => {
             return fail(format!(
                 "the {other:?} broker has no real counterpart to replay on yet (RabbitMQ, SQS standard and Kafka do)"

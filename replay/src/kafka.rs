@@ -1,0 +1,458 @@
+//! The Kafka mapping, on any Kafka-protocol broker (here tansu, in-memory
+//! storage) through librdkafka's synchronous clients.
+//!
+//! How a model step becomes client calls:
+//! - `reset`: a fresh topic of one partition (`onceproof-replay-<pid>-<start ms>-<n>`,
+//!   made with CreateTopics) and a fresh consumer group, so nothing —
+//!   records or committed offsets — is left from an earlier replay.
+//! - `publish`: one record whose payload is `op=<op>`, then a flush that
+//!   waits for its delivery report (acks=all), which is the confirm. A lost
+//!   confirm is the report awaited and thrown away, and the producer client
+//!   dropped and made anew, so nothing in the driver remembers the store.
+//! - `receive`: consumer `c` takes the next record from its own position.
+//!   librdkafka prefetches a batch, but a poll hands out one record and
+//!   moves the position past that one only, which is what the model's
+//!   "poll" means. The delivery count is kept by the driver (how often this
+//!   offset was handed to any consumer in this replay): Kafka keeps none.
+//! - `complete`: a synchronous offset commit of the record's offset + 1.
+//! - `crash`: the consumer client is dropped with no commit; its position,
+//!   which lived only in the client, is lost.
+//! - `restart`: a new client in the same group, starting at the group's
+//!   committed offset (or the earliest record when none is committed).
+//!
+//! Assumptions. Consumers are assigned partition 0 by hand (`assign`, not
+//! `subscribe`): there is no group join, so no rebalance delay, and the
+//! commits are made outside any generation (generation -1), which the broker
+//! must store and hand back per group (the tests check it). Because nothing
+//! arbitrates the assignment, two live consumers may both read the
+//! partition, each from its own position; that is the zombie of the model
+//! (a consumer still working after the group moved on), and their commits
+//! overwrite each other, last one wins, as a fenced-off zombie's would if
+//! the broker did not fence. Kafka has no per-message lease: the model's
+//! lease expiry is a rebalance here, so `expire_lease` is refused.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use crate::broker::{Broker, Completion, Delivery, Failure, Result, fail};
+
+/// How long a receive waits for a record before it says none came.
+const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+/// Bound on any one request to the broker (confirm, commit, offsets).
+const REQUEST_WAIT: Duration = Duration::from_secs(10);
+
+/// Resets made in this process, for the topic and group names.
+static RESETS: AtomicU32 = AtomicU32::new(0);
+/// This process's start, in ms since the epoch.
+static STARTED: LazyLock<u128> = LazyLock::new(|| {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+});
+
+pub struct Kafka {
+    bootstrap: String,
+    topic: String,
+    group: String,
+    producer: Option<BaseProducer<Reports>>,
+    reports: Arc<Mutex<Vec<Report>>>,
+    consumers: Vec<Option<BaseConsumer>>,
+    /// Offset → how many times it has been handed to a consumer.
+    fetched: HashMap<i64, u8>,
+}
+
+/// A delivery report: the offset the record was stored at, or the error.
+type Report = std::result::Result<i64, String>;
+
+/// Collects the delivery reports that the producer's poll/flush hands over.
+struct Reports(Arc<Mutex<Vec<Report>>>);
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let report = match result {
+            Ok(m) => Ok(m.offset()),
+            Err((e, _)) => Err(e.to_string()),
+        };
+        lock(&self.0).push(report);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn kafka_err(what: &str, e: KafkaError) -> Failure {
+    Failure(format!("kafka: {what}: {e}"))
+}
+
+/// Wakes the thread that is blocked in `block_on`.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// The admin client's calls are futures driven by its own thread; all the
+/// driver needs is to wait for one, so a parked thread serves as executor
+/// (no async runtime in this crate).
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+impl Kafka {
+    /// Checks that the broker answers (a metadata request) and makes no
+    /// topic yet: `reset` does.
+    pub fn connect(bootstrap: &str) -> Result<Kafka> {
+        let mut k = Kafka {
+            bootstrap: bootstrap.to_string(),
+            topic: String::new(),
+            group: String::new(),
+            producer: None,
+            reports: Arc::new(Mutex::new(Vec::new())),
+            consumers: Vec::new(),
+            fetched: HashMap::new(),
+        };
+        let producer = k.new_producer()?;
+        producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(5))
+            .map_err(|e| {
+                Failure(format!(
+                    "kafka: no Kafka-protocol broker answers at {bootstrap}: {e}"
+                ))
+            })?;
+        k.producer = Some(producer);
+        Ok(k)
+    }
+
+    fn config(&self) -> ClientConfig {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &self.bootstrap)
+            // Loopback only: fail fast instead of retrying for minutes.
+            .set("socket.timeout.ms", "10000")
+            .set("reconnect.backoff.max.ms", "1000")
+            .set("log_level", "3");
+        cfg
+    }
+
+    fn new_producer(&self) -> Result<BaseProducer<Reports>> {
+        self.config()
+            .set("acks", "all")
+            // One record per publish, sent at once: no batching delay.
+            .set("linger.ms", "0")
+            // No idempotent producer: its producer-id handshake is not what
+            // the model's plain publish is, and a retry is a new record.
+            .set("enable.idempotence", "false")
+            .set("message.timeout.ms", "10000")
+            .create_with_context(Reports(Arc::clone(&self.reports)))
+            .map_err(|e| kafka_err("creating the producer", e))
+    }
+
+    /// A consumer of the replay's group on partition 0, starting at the
+    /// group's committed offset.
+    fn new_consumer(&self, c: u8) -> Result<BaseConsumer> {
+        let consumer: BaseConsumer = self
+            .config()
+            .set("group.id", &self.group)
+            .set("client.id", format!("onceproof-replay-consumer-{c}"))
+            // Commits happen only where the model completes.
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            // Short timeouts so that nothing waits for a group session.
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("fetch.wait.max.ms", "100")
+            .create()
+            .map_err(|e| kafka_err("creating a consumer", e))?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, 0, Offset::Stored)
+            .map_err(|e| kafka_err("naming partition 0", e))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| kafka_err("assigning partition 0", e))?;
+        Ok(consumer)
+    }
+
+    fn consumer(&self, c: u8) -> Result<&BaseConsumer> {
+        match self.consumers.get(c as usize) {
+            Some(Some(consumer)) => Ok(consumer),
+            Some(None) => fail(format!("kafka: consumer {c} is crashed")),
+            None => fail(format!("kafka: there is no consumer {c}")),
+        }
+    }
+
+    /// The group's committed offset of partition 0, as the broker tells it
+    /// (None when the group has committed nothing).
+    fn committed(&self, consumer: &BaseConsumer) -> Result<Option<i64>> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&self.topic, 0);
+        let got = consumer
+            .committed_offsets(tpl, REQUEST_WAIT)
+            .map_err(|e| kafka_err("fetching the committed offset", e))?;
+        let elem = got
+            .find_partition(&self.topic, 0)
+            .ok_or_else(|| Failure("kafka: the committed offsets name no partition 0".into()))?;
+        if let Err(e) = elem.error() {
+            return Err(kafka_err("the committed offset of partition 0", e));
+        }
+        Ok(match elem.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    /// The group's committed offset, read by a short-lived client of the
+    /// group (for the tests and reports: it is what a restart resumes at).
+    pub fn group_committed(&self) -> Result<Option<i64>> {
+        let probe: BaseConsumer = self
+            .config()
+            .set("group.id", &self.group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| kafka_err("creating a probe consumer", e))?;
+        self.committed(&probe)
+    }
+
+    /// The replay's topic (fresh at each reset).
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
+impl Broker for Kafka {
+    fn describe(&self) -> String {
+        format!(
+            "tansu at {} (a Kafka-protocol broker), librdkafka {}",
+            self.bootstrap,
+            rdkafka::util::get_rdkafka_version().1
+        )
+    }
+
+    fn reset(&mut self, consumers: u8) -> Result<()> {
+        // Consumers of the previous topic go first, with no commit.
+        self.consumers.clear();
+        self.fetched.clear();
+        lock(&self.reports).clear();
+        // Unique across the driver values of one process and, through the
+        // start time, across processes that reuse a pid while the broker
+        // lives on.
+        let n = RESETS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("onceproof-replay-{}-{}-{n}", std::process::id(), *STARTED);
+        self.topic = name.clone();
+        self.group = name.clone();
+
+        let admin: AdminClient<DefaultClientContext> = self
+            .config()
+            .create()
+            .map_err(|e| kafka_err("creating the admin client", e))?;
+        let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1));
+        let opts = AdminOptions::new().operation_timeout(Some(REQUEST_WAIT));
+        let results = block_on(admin.create_topics([&topic], &opts))
+            .map_err(|e| kafka_err("CreateTopics", e))?;
+        for r in results {
+            if let Err((t, code)) = r {
+                return fail(format!("kafka: creating topic {t}: {code}"));
+            }
+        }
+
+        // Send, then receive, only once the topic is in the metadata, so the
+        // first publish does not meet an unknown topic.
+        let producer = match self.producer.take() {
+            Some(p) => p,
+            None => self.new_producer()?,
+        };
+        let deadline = Instant::now() + REQUEST_WAIT;
+        loop {
+            let md = producer
+                .client()
+                .fetch_metadata(Some(&name), Duration::from_secs(5))
+                .map_err(|e| kafka_err("metadata of the new topic", e))?;
+            let ready = md
+                .topics()
+                .iter()
+                .any(|t| t.name() == name && t.error().is_none() && t.partitions().len() == 1);
+            if ready {
+                break;
+            }
+            if Instant::now() > deadline {
+                return fail(format!(
+                    "kafka: topic {name} not in the metadata after creation"
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.producer = Some(producer);
+
+        for c in 0..consumers {
+            let consumer = self.new_consumer(c)?;
+            self.consumers.push(Some(consumer));
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String> {
+        let producer = match self.producer.take() {
+            Some(p) => p,
+            None => self.new_producer()?,
+        };
+        lock(&self.reports).clear();
+        let payload = format!("op={op}");
+        producer
+            .send(
+                BaseRecord::<(), _>::to(&self.topic)
+                    .partition(0)
+                    .payload(&payload),
+            )
+            .map_err(|(e, _)| kafka_err("producing", e))?;
+        // flush serves the delivery callback, so the report is in once it
+        // returns.
+        producer
+            .flush(REQUEST_WAIT)
+            .map_err(|e| kafka_err("waiting for the delivery report", e))?;
+        let report = lock(&self.reports).pop();
+        let stored = match report {
+            Some(Ok(offset)) => offset,
+            Some(Err(e)) => return fail(format!("kafka: record not stored: {e}")),
+            None => return fail("kafka: flush returned with no delivery report"),
+        };
+        if confirm_lost {
+            // The report came and is thrown away; the client goes with it.
+            drop(producer);
+            return Ok(format!(
+                "stored at offset {stored} (delivery report discarded, producer dropped)"
+            ));
+        }
+        self.producer = Some(producer);
+        Ok(format!("stored at offset {stored} (delivery report)"))
+    }
+
+    fn receive(&mut self, c: u8, _lease_expires: bool) -> Result<Option<Delivery>> {
+        let consumer = self.consumer(c)?;
+        let deadline = Instant::now() + RECEIVE_WAIT;
+        let (offset, payload) = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            match consumer.poll(left) {
+                None => return Ok(None),
+                Some(Ok(m)) => {
+                    let payload = m.payload().map(|p| String::from_utf8_lossy(p).into_owned());
+                    break (m.offset(), payload.unwrap_or_default());
+                }
+                // Transient (a broker reconnect, partition EOF): keep waiting.
+                Some(Err(KafkaError::PartitionEOF(_))) => continue,
+                Some(Err(e)) => return Err(kafka_err(&format!("consumer {c} fetching"), e)),
+            }
+        };
+        let op = payload
+            .strip_prefix("op=")
+            .and_then(|s| s.parse::<u8>().ok())
+            .ok_or_else(|| {
+                Failure(format!(
+                    "kafka: offset {offset} holds {payload:?}, not op=N"
+                ))
+            })?;
+        let n = self.fetched.entry(offset).or_insert(0);
+        *n = n.saturating_add(1);
+        let n = *n;
+        Ok(Some(Delivery {
+            op,
+            delivery: Some(n),
+            handle: offset.to_string(),
+            seen: format!("offset {offset} fetched by consumer {c} (fetched {n}×)"),
+        }))
+    }
+
+    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion> {
+        let offset: i64 = d
+            .handle
+            .parse()
+            .map_err(|_| Failure(format!("kafka: handle {:?} is not an offset", d.handle)))?;
+        let consumer = self.consumer(c)?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, 0, Offset::Offset(offset + 1))
+            .map_err(|e| kafka_err("naming the commit", e))?;
+        Ok(match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => Completion {
+                accepted: true,
+                seen: format!("committed offset {}", offset + 1),
+            },
+            Err(e) => Completion {
+                accepted: false,
+                seen: format!("commit of offset {} refused: {e}", offset + 1),
+            },
+        })
+    }
+
+    fn crash(&mut self, c: u8) -> Result<String> {
+        let slot = self
+            .consumers
+            .get_mut(c as usize)
+            .ok_or_else(|| Failure(format!("kafka: there is no consumer {c}")))?;
+        let consumer = slot
+            .take()
+            .ok_or_else(|| Failure(format!("kafka: consumer {c} is already crashed")))?;
+        let position = consumer
+            .position()
+            .ok()
+            .and_then(|tpl| tpl.find_partition(&self.topic, 0).map(|e| e.offset()));
+        // Auto-commit is off, so closing commits nothing: the position goes.
+        drop(consumer);
+        Ok(match position {
+            Some(Offset::Offset(p)) => {
+                format!("consumer {c} gone, uncommitted position {p} lost")
+            }
+            _ => format!("consumer {c} gone, nothing fetched"),
+        })
+    }
+
+    fn restart(&mut self, c: u8) -> Result<String> {
+        match self.consumers.get(c as usize) {
+            Some(None) => {}
+            Some(Some(_)) => return fail(format!("kafka: consumer {c} is not crashed")),
+            None => return fail(format!("kafka: there is no consumer {c}")),
+        }
+        let consumer = self.new_consumer(c)?;
+        let committed = self.committed(&consumer)?;
+        self.consumers[c as usize] = Some(consumer);
+        Ok(match committed {
+            Some(o) => format!("consumer {c} resumes at committed offset {o}"),
+            None => format!("consumer {c} resumes at the earliest offset (nothing committed)"),
+        })
+    }
+
+    fn expire_lease(&mut self) -> Result<String> {
+        fail("kafka: no per-message lease to expire (the model's lease expiry is a rebalance)")
+    }
+}
