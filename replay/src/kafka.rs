@@ -23,12 +23,10 @@
 //! Assumptions. Consumers are assigned partition 0 by hand (`assign`, not
 //! `subscribe`): there is no group join, so no rebalance delay, and the
 //! commits are made outside any generation (generation -1), which the broker
-//! must store and hand back per group (the tests check it). Because nothing
-//! arbitrates the assignment, two live consumers may both read the
-//! partition, each from its own position; that is the zombie of the model
-//! (a consumer still working after the group moved on), and their commits
-//! overwrite each other, last one wins, as a fenced-off zombie's would if
-//! the broker did not fence. Kafka has no per-message lease: the model's
+//! must store and hand back per group (the tests check it). The group gives
+//! its one partition to consumer 1, as the model's generation 1 does;
+//! rebalances are not replayed, so the other consumers own nothing and fetch
+//! nothing. Kafka has no per-message lease: the model's
 //! lease expiry is a rebalance here, so `expire_lease` is refused.
 
 use std::collections::HashMap;
@@ -50,6 +48,8 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::broker::{Broker, Completion, Delivery, Failure, Result, fail};
 
+/// The consumer the group gives the one partition to.
+const OWNER: u8 = 0;
 /// How long a receive waits for a record before it says none came.
 const RECEIVE_WAIT: Duration = Duration::from_secs(2);
 /// Bound on any one request to the broker (confirm, commit, offsets).
@@ -206,8 +206,8 @@ impl Kafka {
     fn consumer(&self, c: u8) -> Result<&BaseConsumer> {
         match self.consumers.get(c as usize) {
             Some(Some(consumer)) => Ok(consumer),
-            Some(None) => fail(format!("kafka: consumer {c} is crashed")),
-            None => fail(format!("kafka: there is no consumer {c}")),
+            Some(None) => fail(format!("kafka: consumer {} is crashed", c + 1)),
+            None => fail(format!("kafka: there is no consumer {}", c + 1)),
         }
     }
 
@@ -313,9 +313,12 @@ impl Broker for Kafka {
         }
         self.producer = Some(producer);
 
-        for c in 0..consumers {
-            let consumer = self.new_consumer(c)?;
-            self.consumers.push(Some(consumer));
+        // One partition: the group gives it to consumer 1 (the model's
+        // generation 1); rebalances are not replayed, so the others own
+        // nothing and fetch nothing.
+        self.consumers = (0..consumers).map(|_| None).collect();
+        if consumers > 0 {
+            self.consumers[0] = Some(self.new_consumer(0)?);
         }
         Ok(())
     }
@@ -357,6 +360,9 @@ impl Broker for Kafka {
     }
 
     fn receive(&mut self, c: u8, _lease_expires: bool) -> Result<Option<Delivery>> {
+        if c != OWNER {
+            return Ok(None);
+        }
         let consumer = self.consumer(c)?;
         let deadline = Instant::now() + RECEIVE_WAIT;
         let (offset, payload) = loop {
@@ -372,7 +378,7 @@ impl Broker for Kafka {
                 }
                 // Transient (a broker reconnect, partition EOF): keep waiting.
                 Some(Err(KafkaError::PartitionEOF(_))) => continue,
-                Some(Err(e)) => return Err(kafka_err(&format!("consumer {c} fetching"), e)),
+                Some(Err(e)) => return Err(kafka_err(&format!("consumer {} fetching", c + 1), e)),
             }
         };
         let op = payload
@@ -390,7 +396,10 @@ impl Broker for Kafka {
             op,
             delivery: Some(n),
             handle: offset.to_string(),
-            seen: format!("offset {offset} fetched by consumer {c} (fetched {n}×)"),
+            seen: format!(
+                "offset {offset} fetched by consumer {} (fetched {n}×)",
+                c + 1
+            ),
         }))
     }
 
@@ -416,13 +425,19 @@ impl Broker for Kafka {
     }
 
     fn crash(&mut self, c: u8) -> Result<String> {
+        if c != OWNER {
+            return Ok(format!(
+                "consumer {} owns no partition: nothing lost",
+                c + 1
+            ));
+        }
         let slot = self
             .consumers
             .get_mut(c as usize)
-            .ok_or_else(|| Failure(format!("kafka: there is no consumer {c}")))?;
+            .ok_or_else(|| Failure(format!("kafka: there is no consumer {}", c + 1)))?;
         let consumer = slot
             .take()
-            .ok_or_else(|| Failure(format!("kafka: consumer {c} is already crashed")))?;
+            .ok_or_else(|| Failure(format!("kafka: consumer {} is already crashed", c + 1)))?;
         let position = consumer
             .position()
             .ok()
@@ -431,24 +446,30 @@ impl Broker for Kafka {
         drop(consumer);
         Ok(match position {
             Some(Offset::Offset(p)) => {
-                format!("consumer {c} gone, uncommitted position {p} lost")
+                format!("consumer {} gone, uncommitted position {p} lost", c + 1)
             }
-            _ => format!("consumer {c} gone, nothing fetched"),
+            _ => format!("consumer {} gone, nothing fetched", c + 1),
         })
     }
 
     fn restart(&mut self, c: u8) -> Result<String> {
+        if c != OWNER {
+            return Ok(format!("consumer {} rejoins, owning no partition", c + 1));
+        }
         match self.consumers.get(c as usize) {
             Some(None) => {}
-            Some(Some(_)) => return fail(format!("kafka: consumer {c} is not crashed")),
-            None => return fail(format!("kafka: there is no consumer {c}")),
+            Some(Some(_)) => return fail(format!("kafka: consumer {} is not crashed", c + 1)),
+            None => return fail(format!("kafka: there is no consumer {}", c + 1)),
         }
         let consumer = self.new_consumer(c)?;
         let committed = self.committed(&consumer)?;
         self.consumers[c as usize] = Some(consumer);
         Ok(match committed {
-            Some(o) => format!("consumer {c} resumes at committed offset {o}"),
-            None => format!("consumer {c} resumes at the earliest offset (nothing committed)"),
+            Some(o) => format!("consumer {} resumes at committed offset {o}", c + 1),
+            None => format!(
+                "consumer {} resumes at the earliest offset (nothing committed)",
+                c + 1
+            ),
         })
     }
 
