@@ -1,0 +1,212 @@
+//! The counterexamples of issue-class scenarios replayed on the real servers
+//! `scripts/brokers up` starts, each with the same schedule against its
+//! proved counterpart. These tests need the servers: without them they
+//! fail, naming the server (never skipped).
+
+use onceproof_replay::run::{Replay, Verdict};
+use onceproof_replay::{Outcome, counterpart_of, replay, servers::Servers};
+use std::path::Path;
+
+fn models() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
+}
+
+fn load(name: &str) -> onceproof::scenario::Scenario {
+    onceproof::scenario::load(&models().join(format!("{name}.toml"))).expect("a shipped scenario")
+}
+
+fn replayed(name: &str, property: &str) -> Outcome {
+    let counterpart = load(counterpart_of(name).expect("a counterpart"));
+    replay(
+        &load(name),
+        Some(property),
+        Some(&counterpart),
+        &Servers::from_env(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn saw(r: &Replay, words: &str) -> bool {
+    r.lines.iter().any(|l| l.real.contains(words))
+}
+
+/// The counterexample's outcome is reality's, and the proved design under
+/// the same schedule applies each operation exactly once.
+fn assert_replayed(o: &Outcome, applied: &[u8]) {
+    let ce = &o.counterexample;
+    assert_eq!(ce.verdict, Verdict::Reproduced, "{ce:#?}");
+    assert_eq!(ce.applied, applied, "{ce:#?}");
+    assert_eq!(ce.expected, applied, "the model's outcome");
+    let proved = o.counterpart.as_ref().expect("a counterpart run");
+    assert_eq!(proved.verdict, Verdict::Reproduced, "{proved:#?}");
+    assert!(proved.applied.iter().all(|&n| n == 1), "{proved:#?}");
+}
+
+#[test]
+fn sqs_visibility_expiry_charges_twice_without_a_crash() {
+    let o = replayed("sqs-double-charge", "side effect applied once");
+    assert_replayed(&o, &[2]);
+    assert!(saw(&o.counterexample, "ApproximateReceiveCount=2"));
+    assert!(o.counterexample.broker.contains("emulator"));
+    assert!(
+        o.counterpart
+            .unwrap()
+            .lines
+            .iter()
+            .any(|l| l.real.contains("already in the ledger"))
+    );
+}
+
+#[test]
+fn rabbitmq_channel_closed_after_the_effect_redelivers() {
+    let o = replayed(
+        "rabbitmq-channel-close-duplicate",
+        "side effect applied once",
+    );
+    assert_replayed(&o, &[2]);
+    assert!(saw(&o.counterexample, "redelivered = true"));
+}
+
+#[test]
+fn rabbitmq_auto_ack_loses_the_message_with_the_crash() {
+    let o = replayed("rabbitmq-auto-ack", "no loss");
+    assert_replayed(&o, &[0]);
+    assert!(saw(&o.counterexample, "no_ack"));
+}
+
+#[test]
+fn a_lost_confirm_stores_the_retry_twice() {
+    let o = replayed(
+        "rabbitmq-confirm-lost-duplicate",
+        "side effect applied once",
+    );
+    assert_replayed(&o, &[2]);
+    assert!(saw(&o.counterexample, "discarded as lost"));
+}
+
+#[test]
+fn kafka_crash_before_the_commit_fetches_the_offset_again() {
+    let o = replayed("kafka-crash-before-commit", "side effect applied once");
+    assert_replayed(&o, &[2]);
+    assert!(saw(
+        &o.counterexample,
+        "offset 0 fetched by consumer 1 (fetched 2×)"
+    ));
+    assert!(!o.counterexample.broker.contains("Apache"));
+}
+
+#[test]
+fn kafka_commit_before_processing_loses_the_record() {
+    let o = replayed("kafka-commit-before", "no loss");
+    assert_replayed(&o, &[1, 0]);
+    assert!(saw(&o.counterexample, "resumes at committed offset 2"));
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_is_named_with_exit_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onceproof-replay"))
+        .args(["rabbitmq-auto-ack", "--models"])
+        .arg(models())
+        .env("ONCEPROOF_AMQP", "amqp://guest:guest@127.0.0.1:1/%2f")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("RabbitMQ at amqp://guest:guest@127.0.0.1:1"),
+        "{err}"
+    );
+}
+
+/// Every socket the started servers listen on is bound to loopback.
+#[test]
+fn the_servers_listen_on_loopback_only() {
+    let dir = std::env::var("ONCEPROOF_BROKERS_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/brokers").into());
+    let mut pids = Vec::new();
+    for name in ["rabbitmq", "epmd", "postgres", "moto", "tansu"] {
+        let file = Path::new(&dir).join(format!("{name}.pid"));
+        let pid = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not running ({} missing): scripts/brokers up",
+                file.display()
+            )
+        });
+        pids.push(pid.trim().to_string());
+    }
+    let mut all = Vec::new();
+    while let Some(pid) = pids.pop() {
+        for children in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let kids =
+                std::fs::read_to_string(children.path().join("children")).unwrap_or_default();
+            pids.extend(kids.split_whitespace().map(str::to_string));
+        }
+        all.push(pid);
+    }
+    let mut inodes = std::collections::HashSet::new();
+    for pid in &all {
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(link) = std::fs::read_link(fd.path())
+                && let Some(i) = link.to_str().and_then(|l| l.strip_prefix("socket:["))
+            {
+                inodes.insert(i.trim_end_matches(']').to_string());
+            }
+        }
+    }
+    let mut listening = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(table).unwrap().lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f[3] != "0A" || !inodes.contains(f[9]) {
+                continue;
+            }
+            let addr = f[1].split(':').next().unwrap();
+            let loopback = addr == "0100007F" || addr == "00000000000000000000000001000000";
+            assert!(loopback, "a server listens on {} ({table})", f[1]);
+            listening += 1;
+        }
+    }
+    assert!(listening >= 6, "only {listening} listening sockets found");
+}
+
+/// The verdict can fail: the same real run judged against an outcome the
+/// model did not give is not reproduced, and says why.
+#[test]
+fn a_different_outcome_is_not_reproduced() {
+    use onceproof::check::{Limits, check_scenario};
+    use onceproof_replay::{plan, run, servers, store::Store};
+    let s = load("rabbitmq-channel-close-duplicate");
+    let outcome = check_scenario(&s, Limits::default(), &mut |_| {});
+    let trace = outcome.trace("side effect applied once").expect("refuted");
+    let steps = plan::plan(&onceproof::model::build(s.config), trace).unwrap();
+    let design = plan::Design::of(&s.name, &s.config).unwrap();
+    let env = Servers::from_env();
+    let mut store = Store::connect(&env.postgres, design.operations).unwrap();
+    let mut broker = servers::broker_for(s.broker_kind, &design, &env).unwrap();
+    let r = run::run(
+        &s.name,
+        &steps,
+        &design,
+        true,
+        vec![1],
+        broker.as_mut(),
+        &mut store,
+    )
+    .unwrap();
+    assert_eq!(r.applied, vec![2]);
+    match r.verdict {
+        Verdict::NotReproduced { step: None, why } => {
+            assert!(why.contains("the model ends with op 1 applied 1×"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
