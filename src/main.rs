@@ -122,6 +122,20 @@ enum Command {
     /// the load and fault rates of `[rates]` or --rates: incidents per day.
     #[command(after_help = "Exit status: 0 done, 2 bad input, 4 I/O failure")]
     Risk(RiskArgs),
+    /// Replay a scenario's counterexample on a real broker (RabbitMQ, an SQS
+    /// emulator, a Kafka-protocol broker) with PostgreSQL as the effect
+    /// store, then the same schedule against its proved counterpart. Runs
+    /// the separate `onceproof-replay` program (`cargo build --release -p
+    /// onceproof-replay`; servers from `scripts/brokers up`); its options:
+    /// `onceproof replay -- --help`.
+    #[command(
+        after_help = "Exit status: 0 reproduced (and the counterpart applied each operation once), 1 not reproduced, 2 bad input or a server that cannot be reached"
+    )]
+    Replay {
+        /// The scenario and onceproof-replay's options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Serve the Stateright Explorer for one scenario.
     Explore {
         /// A scenario file, or a scenario name looked up in models/.
@@ -270,6 +284,29 @@ fn main() -> ExitCode {
             addr,
             models,
         } => run_explore(&scenario, addr, &models),
+        Command::Replay { args } => run_replay(&args),
+    }
+}
+
+/// The replay harness is its own program, so that installing the checker
+/// does not pull in the brokers' clients: found beside this executable or
+/// on the PATH, as cargo finds its subcommands.
+fn run_replay(args: &[std::ffi::OsString]) -> ExitCode {
+    const PROGRAM: &str = "onceproof-replay";
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(PROGRAM)))
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from(PROGRAM));
+    match std::process::Command::new(&program).args(args).status() {
+        Ok(status) => ExitCode::from(status.code().map_or(2, |c| c as u8)),
+        Err(e) => {
+            eprintln!(
+                "onceproof replay: cannot run {} ({e}); build it with `cargo build --release -p onceproof-replay`",
+                program.display()
+            );
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -101,7 +101,7 @@ pub fn run(
             real,
         });
     }
-    r.to_rest()?;
+    r.run_to_rest()?;
     let applied = r.store.applied()?;
     let verdict = match r.diverged.take() {
         Some((step, why)) => Verdict::NotReproduced {
@@ -296,7 +296,7 @@ impl Runner<'_> {
 
     /// No further fault: publish the rest, restart the crashed, finish
     /// every held delivery, and take what the broker still hands out.
-    fn to_rest(&mut self) -> Result<()> {
+    fn run_to_rest(&mut self) -> Result<()> {
         for op in 0..self.published.len() {
             if !self.published[op] {
                 let seen = self.broker.publish(op as u8, false)?;
