@@ -579,7 +579,13 @@ fn run_verify(paths: &[PathBuf], threads: u16) -> Result<ExitCode, Failure> {
             differences = onceproof::verify::other_fields(&recorded, &fresh);
             let page = path.with_extension("md");
             if let Ok(text) = std::fs::read_to_string(&page)
-                && text != onceproof::report::markdown::page(&s, &outcome, &fresh)
+                && text
+                    != onceproof::results::page(
+                        page.parent().unwrap_or(Path::new(".")),
+                        &s,
+                        &outcome,
+                        &fresh,
+                    )
             {
                 differences.push(format!(
                     "the page {} differs from what this run writes",

@@ -77,9 +77,19 @@ pub fn scenario_pages(
         (dir.join(format!("{}.json", doc.scenario)), json),
         (
             dir.join(format!("{}.md", doc.scenario)),
-            markdown::page(scenario, outcome, doc),
+            page(dir, scenario, outcome, doc),
         ),
     ]
+}
+
+/// A scenario's page as results/ holds it: with the section on its replay
+/// on real servers when `dir` records one.
+pub fn page(dir: &Path, scenario: &Scenario, outcome: &Outcome, doc: &Document) -> String {
+    let mut page = markdown::page(scenario, outcome, doc);
+    if let Some(r) = crate::report::replayed::read(dir, &doc.scenario) {
+        page += &crate::report::replayed::section(&r);
+    }
+    page
 }
 
 /// The matrix page.

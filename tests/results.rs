@@ -46,7 +46,7 @@ fn committed_results_match_the_models() {
             stale.push(format!("{}.json", s.name));
         }
         let page = std::fs::read_to_string(dir.join(format!("{}.md", s.name))).unwrap_or_default();
-        if page != markdown::page(&s, &outcome, &doc) {
+        if page != onceproof::results::page(dir, &s, &outcome, &doc) {
             stale.push(format!("{}.md", s.name));
         }
         docs.push(doc);

@@ -251,9 +251,12 @@ impl Kafka {
 
 impl Broker for Kafka {
     fn describe(&self) -> String {
+        // The server's version as `scripts/brokers env` read it from the
+        // binary: the Kafka protocol does not carry one.
+        let version = std::env::var("ONCEPROOF_TANSU_VERSION")
+            .unwrap_or_else(|_| "(version unknown)".to_string());
         format!(
-            "tansu at {} (a Kafka-protocol broker), librdkafka {}",
-            self.bootstrap,
+            "tansu {version}, a Kafka-protocol broker (not Apache Kafka), through librdkafka {}",
             rdkafka::util::get_rdkafka_version().1
         )
     }

@@ -63,6 +63,8 @@ pub fn counterpart_of(name: &str) -> Option<&'static str> {
 /// The counterexample's replay and, with a counterpart, the same schedule
 /// against it.
 pub struct Outcome {
+    /// The property whose counterexample was replayed.
+    pub property: &'static str,
     pub counterexample: run::Replay,
     pub counterpart: Option<run::Replay>,
 }
@@ -127,8 +129,29 @@ pub fn replay(
         }
     };
     Ok(Outcome {
+        property: refuted.name,
         counterexample,
         counterpart,
     })
 }
 pub mod kafka;
+
+/// What the results page says of a replay (`--write`).
+pub fn record(o: &Outcome) -> onceproof::report::replayed::Replayed {
+    use onceproof::report::replayed::{Counterpart, FORMAT, Replayed};
+    let ce = &o.counterexample;
+    Replayed {
+        format: FORMAT,
+        scenario: ce.scenario.clone(),
+        property: o.property.to_string(),
+        broker: ce.broker.clone(),
+        store: ce.store.clone(),
+        outcome: run::counts(&ce.applied),
+        reproduced: ce.verdict == run::Verdict::Reproduced,
+        counterpart: o.counterpart.as_ref().map(|c| Counterpart {
+            scenario: c.design.clone(),
+            outcome: run::counts(&c.applied),
+            exactly_once: c.verdict == run::Verdict::Reproduced,
+        }),
+    }
+}

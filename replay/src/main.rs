@@ -34,6 +34,10 @@ struct Cli {
     /// Print the replay as JSON.
     #[arg(long)]
     json: bool,
+    /// Record the replay in this directory (`<scenario>.replay.json`), for
+    /// the scenario's results page (`onceproof check --write` adds it).
+    #[arg(long)]
+    write: Option<PathBuf>,
 }
 
 fn load(arg: &str, models: &std::path::Path) -> Result<onceproof::scenario::Scenario, String> {
@@ -77,6 +81,13 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             .counterpart
             .as_ref()
             .is_none_or(|c| c.verdict == Verdict::Reproduced);
+    if let Some(dir) = &cli.write {
+        let record = onceproof_replay::record(&out);
+        let path = onceproof::report::replayed::path(dir, &scenario.name);
+        let text = serde_json::to_string_pretty(&record).expect("plain data") + "\n";
+        onceproof::results::write_atomically(&path, &text)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    }
     if cli.json {
         let doc = serde_json::json!({
             "format": 1,

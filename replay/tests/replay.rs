@@ -40,6 +40,14 @@ fn assert_replayed(o: &Outcome, applied: &[u8]) {
     let proved = o.counterpart.as_ref().expect("a counterpart run");
     assert_eq!(proved.verdict, Verdict::Reproduced, "{proved:#?}");
     assert!(proved.applied.iter().all(|&n| n == 1), "{proved:#?}");
+    // The results page says what this run found.
+    let dir = models().join("../results");
+    assert_eq!(
+        onceproof::report::replayed::read(&dir, &ce.scenario),
+        Some(onceproof_replay::record(o)),
+        "results/{0}.replay.json is stale: run `onceproof replay {0} --write results/`, then `onceproof check --all --write results/`",
+        ce.scenario
+    );
 }
 
 #[test]

@@ -36,9 +36,13 @@
 //!   run (K2 within one producer session, S4 within its window); a fresh id
 //!   per attempt defeats it (W1).
 //! - A crashed consumer always comes back: recovery is not a fault, and its
-//!   leases are freed when it rejoins or by a lease expiry. The broker does
-//!   not requeue on its own when a connection dies; "no loss" therefore
-//!   assumes consumers restart.
+//!   leases are freed when it rejoins or by a lease expiry; "no loss"
+//!   therefore assumes consumers restart. RabbitMQ requeues a dead
+//!   connection's deliveries at once (R2; `onceproof replay` showed it,
+//!   docs/REPLAY.md): the model folds that into the rejoin, which may
+//!   follow the crash at once, and a rejoined consumer that stays idle does
+//!   all a dead one does, so no real behaviour is missing. SQS and Kafka
+//!   free nothing until a timeout.
 //! - On the generic broker completion is per message and prefetch is one.
 //!   A RabbitMQ channel may prefetch up to three deliveries (`basic.qos`);
 //!   the broker pushes them in delivery-tag order, an ack with

@@ -7,6 +7,7 @@ pub mod itf;
 pub mod markdown;
 pub mod mermaid;
 pub mod narrative;
+pub mod replayed;
 pub mod scope;
 pub mod statement;
 pub mod text;
