@@ -4,13 +4,14 @@
 use std::fmt;
 
 /// A message as a consumer got it from the real broker.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Delivery {
     /// The operation the payload names (the model's `op`, from 0).
     pub op: u8,
     /// How many times the broker says it has handed this message out,
     /// this time included, where it says so (SQS ApproximateReceiveCount,
-    /// 2 for RabbitMQ's redelivered = true, a Kafka offset fetched again).
+    /// 2 for RabbitMQ's redelivered = true); None where it keeps no count
+    /// (Kafka: the replay counts the offset's fetches).
     pub delivery: Option<u8>,
     /// The broker's handle for completing it (delivery tag, receipt
     /// handle, offset).
@@ -20,7 +21,7 @@ pub struct Delivery {
 }
 
 /// The outcome of a completion (ack, DeleteMessage, offset commit).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Completion {
     pub accepted: bool,
     pub seen: String,
@@ -44,30 +45,31 @@ pub fn fail<T>(what: impl fmt::Display) -> Result<T> {
     Err(Failure(what.to_string()))
 }
 
-/// One real broker, driven step by step. Consumers are numbered from 0 as
-/// in the model; each has its own connection (or client), so a crash of one
-/// is seen by the broker as that consumer going away.
+/// One real broker as the producer and the replay's operator see it.
 pub trait Broker {
-    /// "RabbitMQ 3.10.8 (real)", "moto 5.2.5 (an SQS emulator)".
+    /// "RabbitMQ 3.10.8 (real)", "moto 5.2.5, an SQS emulator (not Amazon
+    /// SQS)".
     fn describe(&self) -> String;
-    /// A fresh queue, topic or partition, and `consumers` connected
-    /// consumers; nothing left from an earlier replay.
-    fn reset(&mut self, consumers: u8) -> Result<()>;
+    /// A fresh queue or topic, nothing left from an earlier replay; its
+    /// name, which consumers attach to.
+    fn reset(&mut self) -> Result<String>;
     /// The producer publishes `op` and waits for the broker's confirm. With
     /// `confirm_lost` the confirm is discarded on arrival (as a lost packet
     /// would be) and the producer's connection dropped, so the producer
     /// cannot tell that the broker stored it.
     fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String>;
-    /// Consumer `c` asks for one message. `lease_expires`: the model lets
-    /// this delivery's lease expire later, so it is taken with the shortest
-    /// lease the broker allows. None when the broker hands out nothing.
-    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>>;
-    /// Consumer `c` completes a delivery it holds.
-    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion>;
-    /// Consumer `c` dies with no ack or commit: its connection goes away.
-    fn crash(&mut self, c: u8) -> Result<String>;
-    /// Consumer `c` comes back with a new connection (a new session).
-    fn restart(&mut self, c: u8) -> Result<String>;
-    /// Wait until a lease taken with `lease_expires` has run out.
-    fn expire_lease(&mut self) -> Result<String>;
+    /// Wait until a lease taken with `lease_expires` at `taken` has run out.
+    fn expire_lease(&mut self, taken: std::time::Instant) -> Result<String>;
+}
+
+/// One consumer, attached to the queue or topic `reset` made, with its own
+/// connection. In a replay each runs in a process of its own, so its crash
+/// is that process killed; the drivers' tests hold them in-process.
+pub trait Consumer {
+    /// Ask for one message. `lease_expires`: the model lets this delivery's
+    /// lease expire later, so it is taken with the shortest lease the broker
+    /// allows. None when the broker hands out nothing.
+    fn receive(&mut self, lease_expires: bool) -> Result<Option<Delivery>>;
+    /// Complete a delivery this consumer holds.
+    fn complete(&mut self, d: &Delivery) -> Result<Completion>;
 }

@@ -29,13 +29,11 @@
 //! nothing. Kafka has no per-message lease: the model's
 //! lease expiry is a rebalance here, so `expire_lease` is refused.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -46,7 +44,9 @@ use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::broker::{Broker, Completion, Delivery, Failure, Result, fail};
+use crate::broker::{
+    Broker, Completion, Consumer as ReplayConsumer, Delivery, Failure, Result, fail,
+};
 
 /// The consumer the group gives the one partition to.
 const OWNER: u8 = 0;
@@ -55,25 +55,20 @@ const RECEIVE_WAIT: Duration = Duration::from_secs(2);
 /// Bound on any one request to the broker (confirm, commit, offsets).
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
-/// Resets made in this process, for the topic and group names.
-static RESETS: AtomicU32 = AtomicU32::new(0);
-/// This process's start, in ms since the epoch.
-static STARTED: LazyLock<u128> = LazyLock::new(|| {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
-});
-
+/// The producer's side, the topic and the group (one name for both).
 pub struct Kafka {
     bootstrap: String,
     topic: String,
     group: String,
     producer: Option<BaseProducer<Reports>>,
     reports: Arc<Mutex<Vec<Report>>>,
-    consumers: Vec<Option<BaseConsumer>>,
-    /// Offset → how many times it has been handed to a consumer.
-    fetched: HashMap<i64, u8>,
+}
+
+/// One consumer of the group: a client only if it owns the partition.
+pub struct KafkaConsumer {
+    index: u8,
+    topic: String,
+    client: Option<BaseConsumer>,
 }
 
 /// A delivery report: the offset the record was stored at, or the error.
@@ -128,6 +123,61 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+fn config(bootstrap: &str) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", bootstrap)
+        // Loopback only: fail fast instead of retrying for minutes.
+        .set("socket.timeout.ms", "10000")
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("log_level", "3");
+    cfg
+}
+
+/// A consumer of the replay's group on partition 0, starting at the
+/// group's committed offset. The topic and the group share one name.
+fn new_consumer(bootstrap: &str, topic: &str, c: u8) -> Result<BaseConsumer> {
+    let consumer: BaseConsumer = config(bootstrap)
+        .set("group.id", topic)
+        .set("client.id", format!("onceproof-replay-consumer-{}", c + 1))
+        // Commits happen only where the model completes.
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // Short timeouts so that nothing waits for a group session.
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .map_err(|e| kafka_err("creating a consumer", e))?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Stored)
+        .map_err(|e| kafka_err("naming partition 0", e))?;
+    consumer
+        .assign(&tpl)
+        .map_err(|e| kafka_err("assigning partition 0", e))?;
+    Ok(consumer)
+}
+
+/// The group's committed offset of partition 0, as the broker tells it
+/// (None when the group has committed nothing).
+fn committed(consumer: &BaseConsumer, topic: &str) -> Result<Option<i64>> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let got = consumer
+        .committed_offsets(tpl, REQUEST_WAIT)
+        .map_err(|e| kafka_err("fetching the committed offset", e))?;
+    let elem = got
+        .find_partition(topic, 0)
+        .ok_or_else(|| Failure("kafka: the committed offsets name no partition 0".into()))?;
+    if let Err(e) = elem.error() {
+        return Err(kafka_err("the committed offset of partition 0", e));
+    }
+    Ok(match elem.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    })
+}
+
 impl Kafka {
     /// Checks that the broker answers (a metadata request) and makes no
     /// topic yet: `reset` does.
@@ -138,8 +188,6 @@ impl Kafka {
             group: String::new(),
             producer: None,
             reports: Arc::new(Mutex::new(Vec::new())),
-            consumers: Vec::new(),
-            fetched: HashMap::new(),
         };
         let producer = k.new_producer()?;
         producer
@@ -155,13 +203,7 @@ impl Kafka {
     }
 
     fn config(&self) -> ClientConfig {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", &self.bootstrap)
-            // Loopback only: fail fast instead of retrying for minutes.
-            .set("socket.timeout.ms", "10000")
-            .set("reconnect.backoff.max.ms", "1000")
-            .set("log_level", "3");
-        cfg
+        config(&self.bootstrap)
     }
 
     fn new_producer(&self) -> Result<BaseProducer<Reports>> {
@@ -177,60 +219,6 @@ impl Kafka {
             .map_err(|e| kafka_err("creating the producer", e))
     }
 
-    /// A consumer of the replay's group on partition 0, starting at the
-    /// group's committed offset.
-    fn new_consumer(&self, c: u8) -> Result<BaseConsumer> {
-        let consumer: BaseConsumer = self
-            .config()
-            .set("group.id", &self.group)
-            .set("client.id", format!("onceproof-replay-consumer-{c}"))
-            // Commits happen only where the model completes.
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // Short timeouts so that nothing waits for a group session.
-            .set("session.timeout.ms", "6000")
-            .set("heartbeat.interval.ms", "1000")
-            .set("fetch.wait.max.ms", "100")
-            .create()
-            .map_err(|e| kafka_err("creating a consumer", e))?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.topic, 0, Offset::Stored)
-            .map_err(|e| kafka_err("naming partition 0", e))?;
-        consumer
-            .assign(&tpl)
-            .map_err(|e| kafka_err("assigning partition 0", e))?;
-        Ok(consumer)
-    }
-
-    fn consumer(&self, c: u8) -> Result<&BaseConsumer> {
-        match self.consumers.get(c as usize) {
-            Some(Some(consumer)) => Ok(consumer),
-            Some(None) => fail(format!("kafka: consumer {} is crashed", c + 1)),
-            None => fail(format!("kafka: there is no consumer {}", c + 1)),
-        }
-    }
-
-    /// The group's committed offset of partition 0, as the broker tells it
-    /// (None when the group has committed nothing).
-    fn committed(&self, consumer: &BaseConsumer) -> Result<Option<i64>> {
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(&self.topic, 0);
-        let got = consumer
-            .committed_offsets(tpl, REQUEST_WAIT)
-            .map_err(|e| kafka_err("fetching the committed offset", e))?;
-        let elem = got
-            .find_partition(&self.topic, 0)
-            .ok_or_else(|| Failure("kafka: the committed offsets name no partition 0".into()))?;
-        if let Err(e) = elem.error() {
-            return Err(kafka_err("the committed offset of partition 0", e));
-        }
-        Ok(match elem.offset() {
-            Offset::Offset(o) => Some(o),
-            _ => None,
-        })
-    }
-
     /// The group's committed offset, read by a short-lived client of the
     /// group (for the tests and reports: it is what a restart resumes at).
     pub fn group_committed(&self) -> Result<Option<i64>> {
@@ -240,7 +228,7 @@ impl Kafka {
             .set("enable.auto.commit", "false")
             .create()
             .map_err(|e| kafka_err("creating a probe consumer", e))?;
-        self.committed(&probe)
+        committed(&probe, &self.topic)
     }
 
     /// The replay's topic (fresh at each reset).
@@ -261,16 +249,9 @@ impl Broker for Kafka {
         )
     }
 
-    fn reset(&mut self, consumers: u8) -> Result<()> {
-        // Consumers of the previous topic go first, with no commit.
-        self.consumers.clear();
-        self.fetched.clear();
+    fn reset(&mut self) -> Result<String> {
         lock(&self.reports).clear();
-        // Unique across the driver values of one process and, through the
-        // start time, across processes that reuse a pid while the broker
-        // lives on.
-        let n = RESETS.fetch_add(1, Ordering::Relaxed);
-        let name = format!("onceproof-replay-{}-{}-{n}", std::process::id(), *STARTED);
+        let name = crate::unique_name();
         self.topic = name.clone();
         self.group = name.clone();
 
@@ -316,14 +297,7 @@ impl Broker for Kafka {
         }
         self.producer = Some(producer);
 
-        // One partition: the group gives it to consumer 1 (the model's
-        // generation 1); rebalances are not replayed, so the others own
-        // nothing and fetch nothing.
-        self.consumers = (0..consumers).map(|_| None).collect();
-        if consumers > 0 {
-            self.consumers[0] = Some(self.new_consumer(0)?);
-        }
-        Ok(())
+        Ok(name)
     }
 
     fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String> {
@@ -362,11 +336,51 @@ impl Broker for Kafka {
         Ok(format!("stored at offset {stored} (delivery report)"))
     }
 
-    fn receive(&mut self, c: u8, _lease_expires: bool) -> Result<Option<Delivery>> {
+    fn expire_lease(&mut self, _: std::time::Instant) -> Result<String> {
+        fail("kafka: no per-message lease to expire (the model's lease expiry is a rebalance)")
+    }
+}
+
+impl KafkaConsumer {
+    /// A new client of the group, at its committed offset, if `c` owns the
+    /// one partition (consumer 1: no rebalance is replayed).
+    pub fn attach(bootstrap: &str, topic: &str, c: u8) -> Result<(KafkaConsumer, String)> {
         if c != OWNER {
-            return Ok(None);
+            return Ok((
+                KafkaConsumer {
+                    index: c,
+                    topic: topic.to_string(),
+                    client: None,
+                },
+                format!("consumer {} joins, owning no partition", c + 1),
+            ));
         }
-        let consumer = self.consumer(c)?;
+        let client = new_consumer(bootstrap, topic, c)?;
+        let seen = match committed(&client, topic)? {
+            Some(o) => format!("consumer {} resumes at committed offset {o}", c + 1),
+            None => format!(
+                "consumer {} starts at the earliest offset (nothing committed)",
+                c + 1
+            ),
+        };
+        Ok((
+            KafkaConsumer {
+                index: c,
+                topic: topic.to_string(),
+                client: Some(client),
+            },
+            seen,
+        ))
+    }
+}
+
+impl ReplayConsumer for KafkaConsumer {
+    fn receive(&mut self, _lease_expires: bool) -> Result<Option<Delivery>> {
+        let c = self.index;
+        // One partition, and it is not this consumer's.
+        let Some(consumer) = &self.client else {
+            return Ok(None);
+        };
         let deadline = Instant::now() + RECEIVE_WAIT;
         let (offset, payload) = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -392,26 +406,26 @@ impl Broker for Kafka {
                     "kafka: offset {offset} holds {payload:?}, not op=N"
                 ))
             })?;
-        let n = self.fetched.entry(offset).or_insert(0);
-        *n = n.saturating_add(1);
-        let n = *n;
         Ok(Some(Delivery {
             op,
-            delivery: Some(n),
+            // Kafka counts no deliveries: the replay counts the fetches.
+            delivery: None,
             handle: offset.to_string(),
-            seen: format!(
-                "offset {offset} fetched by consumer {} (fetched {n}×)",
-                c + 1
-            ),
+            seen: format!("offset {offset} fetched by consumer {}", c + 1),
         }))
     }
 
-    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion> {
+    fn complete(&mut self, d: &Delivery) -> Result<Completion> {
         let offset: i64 = d
             .handle
             .parse()
             .map_err(|_| Failure(format!("kafka: handle {:?} is not an offset", d.handle)))?;
-        let consumer = self.consumer(c)?;
+        let Some(consumer) = &self.client else {
+            return fail(format!(
+                "kafka: consumer {} owns no partition and fetched nothing to commit",
+                self.index + 1
+            ));
+        };
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&self.topic, 0, Offset::Offset(offset + 1))
             .map_err(|e| kafka_err("naming the commit", e))?;
@@ -425,58 +439,5 @@ impl Broker for Kafka {
                 seen: format!("commit of offset {} refused: {e}", offset + 1),
             },
         })
-    }
-
-    fn crash(&mut self, c: u8) -> Result<String> {
-        if c != OWNER {
-            return Ok(format!(
-                "consumer {} owns no partition: nothing lost",
-                c + 1
-            ));
-        }
-        let slot = self
-            .consumers
-            .get_mut(c as usize)
-            .ok_or_else(|| Failure(format!("kafka: there is no consumer {}", c + 1)))?;
-        let consumer = slot
-            .take()
-            .ok_or_else(|| Failure(format!("kafka: consumer {} is already crashed", c + 1)))?;
-        let position = consumer
-            .position()
-            .ok()
-            .and_then(|tpl| tpl.find_partition(&self.topic, 0).map(|e| e.offset()));
-        // Auto-commit is off, so closing commits nothing: the position goes.
-        drop(consumer);
-        Ok(match position {
-            Some(Offset::Offset(p)) => {
-                format!("consumer {} gone, uncommitted position {p} lost", c + 1)
-            }
-            _ => format!("consumer {} gone, nothing fetched", c + 1),
-        })
-    }
-
-    fn restart(&mut self, c: u8) -> Result<String> {
-        if c != OWNER {
-            return Ok(format!("consumer {} rejoins, owning no partition", c + 1));
-        }
-        match self.consumers.get(c as usize) {
-            Some(None) => {}
-            Some(Some(_)) => return fail(format!("kafka: consumer {} is not crashed", c + 1)),
-            None => return fail(format!("kafka: there is no consumer {}", c + 1)),
-        }
-        let consumer = self.new_consumer(c)?;
-        let committed = self.committed(&consumer)?;
-        self.consumers[c as usize] = Some(consumer);
-        Ok(match committed {
-            Some(o) => format!("consumer {} resumes at committed offset {o}", c + 1),
-            None => format!(
-                "consumer {} resumes at the earliest offset (nothing committed)",
-                c + 1
-            ),
-        })
-    }
-
-    fn expire_lease(&mut self) -> Result<String> {
-        fail("kafka: no per-message lease to expire (the model's lease expiry is a rebalance)")
     }
 }

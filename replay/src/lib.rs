@@ -5,7 +5,7 @@
 //! crate checks the claim. It takes the scenario's counterexample from the
 //! checker, maps each step to what a real client does (publish, receive,
 //! the effect in PostgreSQL, ack / DeleteMessage / offset commit, a crash
-//! as the consumer's connection going away with no ack or commit, a lease
+//! as the consumer's own process killed with no ack or commit, a lease
 //! expiry as the shortest lease the broker allows running out), runs it on
 //! servers on loopback (`scripts/brokers up`), and compares what PostgreSQL
 //! holds at the end with what the model said. The same schedule is then run
@@ -14,9 +14,23 @@
 
 pub mod broker;
 pub mod plan;
+pub mod process;
 pub mod rabbitmq;
 pub mod run;
 pub mod store;
+
+/// A queue name no other replay uses while the broker lives on: the pid
+/// and start time tell processes apart, a counter the queues of one.
+pub fn unique_name() -> String {
+    static STARTED: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    });
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("onceproof-replay-{}-{}-{n}", std::process::id(), *STARTED)
+}
 
 /// The operation a message's payload names (`op=N`, N from 0 as in the
 /// model).
@@ -96,16 +110,21 @@ pub fn replay(
     let design = plan::Design::of(&scenario.name, &scenario.config).or_else(broker::fail)?;
     let end = trace.epilogue.last().map_or(trace.last_state(), |(_, s)| s);
     let expected = onceproof::model::store(end).applied.clone();
+    let kind = servers::Kind::of(scenario.broker_kind)?;
     let mut store = store::Store::connect(&servers.postgres, design.operations)?;
-    let mut broker = servers::broker_for(scenario.broker_kind, &design, servers)?;
+    let mut broker = servers::broker_for(kind, servers)?;
     let counterexample = run::run(
         &scenario.name,
         &steps,
         &design,
         true,
         expected,
-        broker.as_mut(),
-        &mut store,
+        run::Setup {
+            broker: broker.as_mut(),
+            kind,
+            servers,
+            store: &mut store,
+        },
     )?;
     let counterpart = match counterpart {
         None => None,
@@ -115,16 +134,21 @@ pub fn replay(
             // handler.
             other.operations = design.operations;
             other.consumers = design.consumers;
+            let kind = servers::Kind::of(c.broker_kind)?;
             let mut store = store::Store::connect(&servers.postgres, other.operations)?;
-            let mut broker = servers::broker_for(c.broker_kind, &other, servers)?;
+            let mut broker = servers::broker_for(kind, servers)?;
             Some(run::run(
                 &scenario.name,
                 &steps,
                 &other,
                 false,
                 vec![1; other.operations as usize],
-                broker.as_mut(),
-                &mut store,
+                run::Setup {
+                    broker: broker.as_mut(),
+                    kind,
+                    servers,
+                    store: &mut store,
+                },
             )?)
         }
     };

@@ -45,6 +45,10 @@ fn load(arg: &str, models: &std::path::Path) -> Result<onceproof::scenario::Scen
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(onceproof_replay::process::ARG) {
+        return onceproof_replay::process::serve(&args[2..]);
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => code,

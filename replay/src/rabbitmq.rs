@@ -10,10 +10,10 @@
 //! - receive: `basic.get` with `no_ack` from the design (autoAck) and the
 //!   broker's `redelivered` flag read as delivery 2 or more.
 //! - complete: `basic.ack` of the delivery tag on the consumer's channel.
-//! - crash: the consumer's connection closed with its deliveries unacked,
-//!   which is what the broker sees of a killed process (R2: every unacked
-//!   delivery of the channel is requeued with redelivered = true).
-//! - restart: a new connection and channel (a new session).
+//! - crash: the consumer's process killed with its deliveries unacked; the
+//!   broker sees its connection die (R2: every unacked delivery of the
+//!   channel is requeued with redelivered = true).
+//! - restart: a new process, connection and channel (a new session).
 //!
 //! # Assumptions
 //!
@@ -21,7 +21,7 @@
 //!   the broker checks it once a minute at the earliest; a replay that needs
 //!   one stops with an error naming it.
 
-use crate::broker::{Broker, Completion, Delivery, Result, fail};
+use crate::broker::{Broker, Completion, Consumer, Delivery, Result, fail};
 use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
     QueueDeclareOptions, QueueDeleteOptions,
@@ -30,79 +30,75 @@ use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::runtime::Runtime;
 
+/// The producer's side, and the queue.
 pub struct RabbitMq {
     uri: String,
     version: String,
     rt: Runtime,
     queue: String,
-    resets: u32,
-    /// How the consumers take deliveries: autoAck or manual acks.
-    auto_ack: bool,
     producer: Option<(Connection, Channel)>,
-    consumers: Vec<Option<(Connection, Channel)>>,
+}
+
+/// One consumer's connection and channel.
+pub struct RabbitConsumer {
+    rt: Runtime,
+    queue: String,
+    /// autoAck (`no_ack`) or manual acks.
+    auto_ack: bool,
+    side: (Connection, Channel),
 }
 
 fn wrap<T>(what: &str, r: lapin::Result<T>) -> Result<T> {
     r.or_else(|e| fail(format!("RabbitMQ {what}: {e}")))
 }
 
+fn runtime() -> Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .or_else(|e| fail(format!("tokio runtime: {e}")))
+}
+
+fn open(rt: &Runtime, uri: &str, confirms: bool) -> Result<(Connection, Channel)> {
+    rt.block_on(async {
+        let conn = Connection::connect(uri, ConnectionProperties::default())
+            .await
+            .or_else(|e| {
+                fail(format!(
+                    "cannot connect to RabbitMQ at {uri} ({e}); run scripts/brokers up"
+                ))
+            })?;
+        let ch = wrap("channel.open", conn.create_channel().await)?;
+        if confirms {
+            wrap(
+                "confirm.select",
+                ch.confirm_select(ConfirmSelectOptions::default()).await,
+            )?;
+        }
+        Ok((conn, ch))
+    })
+}
+
+fn close(rt: &Runtime, side: Option<(Connection, Channel)>) {
+    if let Some((conn, _)) = side {
+        let _ = rt.block_on(conn.close(320, "onceproof replay: gone".into()));
+    }
+}
+
 impl RabbitMq {
     /// `version` is the server's, as the package that installed it names
-    /// it (the AMQP handshake's properties are not exposed by the client).
-    pub fn connect(uri: &str, version: &str, auto_ack: bool) -> Result<RabbitMq> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .or_else(|e| fail(format!("tokio runtime: {e}")))?;
-        let mut r = RabbitMq {
+    /// it (the client does not expose the handshake's properties).
+    pub fn connect(uri: &str, version: &str) -> Result<RabbitMq> {
+        let rt = runtime()?;
+        let producer = Some(open(&rt, uri, true)?);
+        Ok(RabbitMq {
             uri: uri.to_string(),
             version: version.to_string(),
             rt,
             queue: String::new(),
-            resets: 0,
-            auto_ack,
-            producer: None,
-            consumers: Vec::new(),
-        };
-        r.producer = Some(r.open(true)?);
-        Ok(r)
-    }
-
-    fn open(&self, confirms: bool) -> Result<(Connection, Channel)> {
-        self.rt.block_on(async {
-            let conn = Connection::connect(&self.uri, ConnectionProperties::default())
-                .await
-                .or_else(|e| {
-                    fail(format!(
-                        "cannot connect to RabbitMQ at {} ({e}); run scripts/brokers up",
-                        self.uri
-                    ))
-                })?;
-            let ch = wrap("channel.open", conn.create_channel().await)?;
-            if confirms {
-                wrap(
-                    "confirm.select",
-                    ch.confirm_select(ConfirmSelectOptions::default()).await,
-                )?;
-            }
-            Ok((conn, ch))
+            producer,
         })
-    }
-
-    fn close(&self, side: Option<(Connection, Channel)>) {
-        if let Some((conn, _)) = side {
-            let _ = self
-                .rt
-                .block_on(conn.close(320, "onceproof replay: gone".into()));
-        }
-    }
-
-    fn consumer(&self, c: u8) -> Result<&Channel> {
-        match self.consumers.get(c as usize) {
-            Some(Some((_, ch))) => Ok(ch),
-            _ => fail(format!("consumer {} has no connection", c + 1)),
-        }
     }
 }
 
@@ -111,15 +107,11 @@ impl Broker for RabbitMq {
         format!("RabbitMQ {} (real)", self.version)
     }
 
-    fn reset(&mut self, consumers: u8) -> Result<()> {
-        for side in std::mem::take(&mut self.consumers) {
-            self.close(side);
-        }
+    fn reset(&mut self) -> Result<String> {
         if self.producer.is_none() {
-            self.producer = Some(self.open(true)?);
+            self.producer = Some(open(&self.rt, &self.uri, true)?);
         }
-        self.resets += 1;
-        let queue = format!("onceproof-replay-{}-{}", std::process::id(), self.resets);
+        let queue = crate::unique_name();
         let ch = &self.producer.as_ref().expect("opened above").1;
         self.rt.block_on(async {
             if !self.queue.is_empty() {
@@ -142,17 +134,13 @@ impl Broker for RabbitMq {
                 .await,
             )
         })?;
-        self.queue = queue;
-        for _ in 0..consumers {
-            let side = self.open(false)?;
-            self.consumers.push(Some(side));
-        }
-        Ok(())
+        self.queue = queue.clone();
+        Ok(queue)
     }
 
     fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String> {
         if self.producer.is_none() {
-            self.producer = Some(self.open(true)?);
+            self.producer = Some(open(&self.rt, &self.uri, true)?);
         }
         let ch = &self.producer.as_ref().expect("opened above").1;
         let payload = format!("op={op}");
@@ -173,7 +161,7 @@ impl Broker for RabbitMq {
         let confirmed = matches!(confirm, Confirmation::Ack(_));
         if confirm_lost {
             let side = self.producer.take();
-            self.close(side);
+            close(&self.rt, side);
             return Ok(format!(
                 "basic.publish; the broker's confirm ({}) arrived and was discarded as lost, and the producer's connection closed",
                 if confirmed { "basic.ack" } else { "basic.nack" }
@@ -186,13 +174,35 @@ impl Broker for RabbitMq {
         })
     }
 
-    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>> {
+    fn expire_lease(&mut self, _: std::time::Instant) -> Result<String> {
+        fail("RabbitMQ: a lease expiry (consumer timeout) is not replayed")
+    }
+}
+
+impl RabbitConsumer {
+    pub fn attach(uri: &str, queue: &str, auto_ack: bool) -> Result<(RabbitConsumer, String)> {
+        let rt = runtime()?;
+        let side = open(&rt, uri, false)?;
+        Ok((
+            RabbitConsumer {
+                rt,
+                queue: queue.to_string(),
+                auto_ack,
+                side,
+            },
+            "a new connection and channel".to_string(),
+        ))
+    }
+}
+
+impl Consumer for RabbitConsumer {
+    fn receive(&mut self, lease_expires: bool) -> Result<Option<Delivery>> {
         if lease_expires {
             return fail(
                 "RabbitMQ: a lease expiry (consumer timeout) is not replayed: the broker checks it once a minute at the earliest",
             );
         }
-        let ch = self.consumer(c)?;
+        let ch = &self.side.1;
         let got = self.rt.block_on(async {
             wrap(
                 "basic.get",
@@ -227,18 +237,17 @@ impl Broker for RabbitMq {
         }))
     }
 
-    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion> {
+    fn complete(&mut self, d: &Delivery) -> Result<Completion> {
         if self.auto_ack {
             return Ok(Completion {
                 accepted: true,
                 seen: "nothing to ack (autoAck)".to_string(),
             });
         }
-        let ch = self.consumer(c)?;
         let tag: u64 = d.handle.parse().expect("delivery tags are numbers");
         let r = self
             .rt
-            .block_on(ch.basic_ack(tag, BasicAckOptions::default()));
+            .block_on(self.side.1.basic_ack(tag, BasicAckOptions::default()));
         Ok(match r {
             Ok(()) => Completion {
                 accepted: true,
@@ -249,21 +258,5 @@ impl Broker for RabbitMq {
                 seen: format!("basic.ack of delivery tag {tag} failed: {e}"),
             },
         })
-    }
-
-    fn crash(&mut self, c: u8) -> Result<String> {
-        let side = self.consumers.get_mut(c as usize).and_then(Option::take);
-        self.close(side);
-        Ok("its connection closed with its deliveries unacked".to_string())
-    }
-
-    fn restart(&mut self, c: u8) -> Result<String> {
-        let side = self.open(false)?;
-        self.consumers[c as usize] = Some(side);
-        Ok("a new connection and channel".to_string())
-    }
-
-    fn expire_lease(&mut self) -> Result<String> {
-        fail("RabbitMQ: a lease expiry (consumer timeout) is not replayed")
     }
 }

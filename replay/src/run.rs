@@ -7,9 +7,13 @@
 //! broker still hands out. The model's epilogue does the same, so the
 //! outcomes compare.
 
-use crate::broker::{Broker, Delivery, Result, fail};
+use crate::broker::{Broker, Consumer as _, Delivery, Result, fail};
 use crate::plan::{Design, Handler, Planned, Real};
+use crate::process::Process;
+use crate::servers::{Kind, Servers};
 use crate::store::Store;
+use std::collections::HashMap;
+use std::time::Instant;
 
 /// One line of the replay: the model's step and what the real system did.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -45,13 +49,21 @@ pub struct Replay {
 }
 
 struct Consumer {
-    alive: bool,
+    /// Its process; None while it is down.
+    process: Option<Process>,
     /// The delivery it works on and how many of its handler steps are done.
     held: Option<(Delivery, usize)>,
 }
 
 struct Runner<'a> {
     broker: &'a mut dyn Broker,
+    kind: Kind,
+    servers: &'a Servers,
+    queue: String,
+    /// Fetches per broker handle, for brokers that count no deliveries.
+    fetched: HashMap<String, u8>,
+    /// When the latest lease the model lets expire was taken.
+    short_lease: Option<Instant>,
     store: &'a mut Store,
     design: &'a Design,
     /// The refuted design itself: every step must go as the model says.
@@ -62,30 +74,53 @@ struct Runner<'a> {
     diverged: Option<(usize, String)>,
 }
 
-/// Runs `plan` with `design`'s consumers. `expected` is the outcome to
-/// compare with: the model's for its own design (`strict`: every step is
-/// checked too), all ones for a proved counterpart.
+/// Where a plan runs: the broker's producer side, its kind (which the
+/// consumer processes are told), the servers, and the effect store.
+pub struct Setup<'a> {
+    pub broker: &'a mut dyn Broker,
+    pub kind: Kind,
+    pub servers: &'a Servers,
+    pub store: &'a mut Store,
+}
+
+/// Runs `plan` with `design`'s consumers, each in a process of its own.
+/// `expected` is the outcome to compare with: the model's for its own
+/// design (`strict`: every step is checked too), all ones for a proved
+/// counterpart.
 pub fn run(
     scenario: &str,
     plan: &[Planned],
     design: &Design,
     strict: bool,
     expected: Vec<u8>,
-    broker: &mut dyn Broker,
-    store: &mut Store,
+    setup: Setup,
 ) -> Result<Replay> {
-    broker.reset(design.consumers)?;
+    let Setup {
+        broker,
+        kind,
+        servers,
+        store,
+    } = setup;
+    let queue = broker.reset()?;
+    let mut consumers = Vec::new();
+    for c in 0..design.consumers {
+        let (process, _) = crate::process::spawn(servers, kind, &queue, c, design.auto_ack)?;
+        consumers.push(Consumer {
+            process: Some(process),
+            held: None,
+        });
+    }
     let mut r = Runner {
         broker,
+        kind,
+        servers,
+        queue,
+        fetched: HashMap::new(),
+        short_lease: None,
         store,
         design,
         strict,
-        consumers: (0..design.consumers)
-            .map(|_| Consumer {
-                alive: true,
-                held: None,
-            })
-            .collect(),
+        consumers,
         published: vec![false; design.operations as usize],
         lines: Vec::new(),
         diverged: None,
@@ -159,7 +194,10 @@ impl Runner<'_> {
                 delivery,
                 lease_expires,
             } => {
-                let got = self.broker.receive(consumer, lease_expires)?;
+                let got = self.receive(consumer, lease_expires)?;
+                if lease_expires {
+                    self.short_lease = Some(Instant::now());
+                }
                 let Some(d) = got else {
                     self.diverge(
                         step,
@@ -236,15 +274,17 @@ impl Runner<'_> {
             }
             Real::Crash { consumer } => {
                 let c = &mut self.consumers[consumer as usize];
-                c.alive = false;
                 c.held = None;
-                self.broker.crash(consumer)
+                Ok(match c.process.take() {
+                    Some(p) => p.kill(),
+                    None => "already down".to_string(),
+                })
             }
-            Real::Restart { consumer } => {
-                self.consumers[consumer as usize].alive = true;
-                self.broker.restart(consumer)
+            Real::Restart { consumer } => self.restart(consumer),
+            Real::LeaseExpiry => {
+                let taken = self.short_lease.unwrap_or_else(Instant::now);
+                self.broker.expire_lease(taken)
             }
-            Real::LeaseExpiry => self.broker.expire_lease(),
         }
     }
 
@@ -284,7 +324,7 @@ impl Runner<'_> {
                 )
             }
             Handler::Complete => {
-                let c = self.broker.complete(consumer, &d)?;
+                let c = self.process(consumer)?.complete(&d)?;
                 (c.seen, Some(c.accepted))
             }
         };
@@ -306,13 +346,12 @@ impl Runner<'_> {
         for round in 0.. {
             let mut progressed = false;
             for c in 0..self.consumers.len() as u8 {
-                if !self.consumers[c as usize].alive {
-                    let seen = self.broker.restart(c)?;
-                    self.consumers[c as usize].alive = true;
+                if self.consumers[c as usize].process.is_none() {
+                    let seen = self.restart(c)?;
                     self.rest_line(format!("consumer {} restarts", c + 1), seen);
                 }
                 self.finish(c)?;
-                if let Some(d) = self.broker.receive(c, false)? {
+                if let Some(d) = self.receive(c, false)? {
                     self.rest_line(
                         format!("consumer {} receives op {}", c + 1, d.op + 1),
                         d.seen.clone(),
@@ -327,6 +366,45 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    fn process(&mut self, c: u8) -> Result<&mut Process> {
+        match self.consumers[c as usize].process.as_mut() {
+            Some(p) => Ok(p),
+            None => fail(format!("consumer {} is down", c + 1)),
+        }
+    }
+
+    /// A receive by consumer `c`; a broker that counts no deliveries
+    /// (Kafka) gets the fetches of the handle counted here, across
+    /// processes.
+    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>> {
+        let Some(mut d) = self.process(c)?.receive(lease_expires)? else {
+            return Ok(None);
+        };
+        if d.delivery.is_none() {
+            let n = self.fetched.entry(d.handle.clone()).or_insert(0);
+            *n += 1;
+            d.delivery = Some(*n);
+            d.seen = format!("{} (fetched {n}×)", d.seen);
+        }
+        Ok(Some(d))
+    }
+
+    /// A new process for consumer `c` (a new connection, session or client).
+    fn restart(&mut self, c: u8) -> Result<String> {
+        if let Some(old) = self.consumers[c as usize].process.take() {
+            old.kill();
+        }
+        let (p, seen) = crate::process::spawn(
+            self.servers,
+            self.kind,
+            &self.queue,
+            c,
+            self.design.auto_ack,
+        )?;
+        self.consumers[c as usize].process = Some(p);
+        Ok(seen)
     }
 
     fn finish(&mut self, c: u8) -> Result<()> {

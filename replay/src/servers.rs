@@ -1,35 +1,86 @@
-//! Where the real servers are (`scripts/brokers env`), and which driver a
-//! scenario's broker kind gets.
+//! Where the real servers are (`scripts/brokers env`), which driver a
+//! scenario's broker kind gets, and the program consumer processes run.
 
-use crate::broker::{Broker, Result, fail};
-use crate::plan::Design;
+use crate::broker::{Broker, Consumer, Result, fail};
 use onceproof::pipeline::BrokerKind;
+use std::path::PathBuf;
 
-/// The servers' addresses: the environment's, or the ports
-/// `scripts/brokers up` uses.
+/// The servers' addresses (the environment's, or the ports `scripts/brokers
+/// up` uses) and the program a consumer process runs.
 #[derive(Clone, Debug)]
 pub struct Servers {
     pub amqp: String,
     pub postgres: String,
     pub sqs: String,
     pub kafka: String,
+    /// `onceproof-replay` itself: consumers run as `onceproof-replay
+    /// consumer-process …`.
+    pub program: PathBuf,
 }
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
+/// The names the addresses have in the environment a consumer process gets.
+pub const ENV: [&str; 4] = [
+    "ONCEPROOF_AMQP",
+    "ONCEPROOF_POSTGRES",
+    "ONCEPROOF_SQS",
+    "ONCEPROOF_KAFKA",
+];
+
 impl Servers {
     pub fn from_env() -> Servers {
         Servers {
-            amqp: var("ONCEPROOF_AMQP", "amqp://guest:guest@127.0.0.1:56720/%2f"),
+            amqp: var(ENV[0], "amqp://guest:guest@127.0.0.1:56720/%2f"),
             postgres: var(
-                "ONCEPROOF_POSTGRES",
+                ENV[1],
                 "host=127.0.0.1 port=56723 user=onceproof dbname=onceproof",
             ),
-            sqs: var("ONCEPROOF_SQS", "http://127.0.0.1:56724"),
-            kafka: var("ONCEPROOF_KAFKA", "127.0.0.1:56725"),
+            sqs: var(ENV[2], "http://127.0.0.1:56724"),
+            kafka: var(ENV[3], "127.0.0.1:56725"),
+            program: std::env::current_exe().unwrap_or_else(|_| "onceproof-replay".into()),
         }
+    }
+
+    pub fn values(&self) -> [&str; 4] {
+        [&self.amqp, &self.postgres, &self.sqs, &self.kafka]
+    }
+}
+
+/// The broker kinds with a real counterpart, as a consumer process is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    RabbitMq,
+    Sqs,
+    Kafka,
+}
+
+impl Kind {
+    pub fn of(kind: BrokerKind) -> Result<Kind> {
+        match kind {
+            BrokerKind::RabbitMq => Ok(Kind::RabbitMq),
+            BrokerKind::SqsStandard => Ok(Kind::Sqs),
+            BrokerKind::Kafka => Ok(Kind::Kafka),
+            other => fail(format!(
+                "the {other:?} broker has no real counterpart to replay on yet (RabbitMQ, SQS standard and Kafka do)"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::RabbitMq => "rabbitmq",
+            Kind::Sqs => "sqs",
+            Kind::Kafka => "kafka",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        [Kind::RabbitMq, Kind::Sqs, Kind::Kafka]
+            .into_iter()
+            .find(|k| k.name() == name)
     }
 }
 
@@ -49,20 +100,39 @@ fn rabbitmq_version() -> String {
         .unwrap_or_else(|| "(version unknown)".to_string())
 }
 
-/// The real broker for a kind, connected, for consumers of `design`.
-pub fn broker_for(kind: BrokerKind, design: &Design, s: &Servers) -> Result<Box<dyn Broker>> {
+/// The producer's side of the real broker of a kind, connected.
+pub fn broker_for(kind: Kind, s: &Servers) -> Result<Box<dyn Broker>> {
     Ok(match kind {
-        BrokerKind::RabbitMq => Box::new(crate::rabbitmq::RabbitMq::connect(
+        Kind::RabbitMq => Box::new(crate::rabbitmq::RabbitMq::connect(
             &s.amqp,
             &rabbitmq_version(),
-            design.auto_ack,
         )?),
-        BrokerKind::SqsStandard => Box::new(crate::sqs::Sqs::connect(&s.sqs)?),
-        BrokerKind::Kafka => Box::new(crate::kafka::Kafka::connect(&s.kafka)?),
-        other => {
-            return fail(format!(
-                "the {other:?} broker has no real counterpart to replay on yet (RabbitMQ, SQS standard and Kafka do)"
-            ));
+        Kind::Sqs => Box::new(crate::sqs::Sqs::connect(&s.sqs)?),
+        Kind::Kafka => Box::new(crate::kafka::Kafka::connect(&s.kafka)?),
+    })
+}
+
+/// Consumer `c` attached to `queue`, in this process, and what attaching
+/// was seen to do.
+pub fn attach(
+    kind: Kind,
+    s: &Servers,
+    queue: &str,
+    c: u8,
+    auto_ack: bool,
+) -> Result<(Box<dyn Consumer>, String)> {
+    Ok(match kind {
+        Kind::RabbitMq => {
+            let (r, seen) = crate::rabbitmq::RabbitConsumer::attach(&s.amqp, queue, auto_ack)?;
+            (Box::new(r), seen)
+        }
+        Kind::Sqs => {
+            let (r, seen) = crate::sqs::SqsConsumer::attach(&s.sqs, queue)?;
+            (Box::new(r), seen)
+        }
+        Kind::Kafka => {
+            let (r, seen) = crate::kafka::KafkaConsumer::attach(&s.kafka, queue, c)?;
+            (Box::new(r), seen)
         }
     })
 }

@@ -12,7 +12,8 @@
 //! | consumer c receives         | ReceiveMessage, 1 message, ApproximateReceiveCount asked for |
 //! | … whose lease will expire   | the same with VisibilityTimeout 1 (the shortest that expires) |
 //! | consumer c completes        | DeleteMessage with that delivery's receipt handle |
-//! | consumer c crashes/restarts | nothing: SQS has no session to lose              |
+//! | consumer c crashes          | its process killed: nothing reaches SQS, the message stays invisible until its timeout |
+//! | consumer c restarts         | a new process: SQS over HTTP keeps no session    |
 //! | lease expires               | sleep past the 1 s visibility timeout            |
 //!
 //! Assumptions:
@@ -28,12 +29,12 @@
 //!   nothing in SQS depends on that: the protocol holds no session state.
 
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use ureq::Agent;
 
-use crate::broker::{Broker, Completion, Delivery, Result, fail};
+use crate::broker::{Broker, Completion, Consumer, Delivery, Result, fail};
 
 /// moto exposes no version over HTTP; this is what `scripts/brokers`
 /// installs (MOTO_VERSION).
@@ -58,13 +59,18 @@ pub const EXPIRY_MARGIN: Duration = Duration::from_millis(250);
 /// message is there; a long poll asks all, so "nothing" means nothing.
 const WAIT_TIME_S: u32 = 1;
 
+/// The producer's side, and the queue.
 pub struct Sqs {
     endpoint: String,
     producer: Agent,
-    consumers: Vec<Agent>,
     queue_url: Option<String>,
-    /// When the latest lease taken with `lease_expires` runs out.
-    short_lease_until: Option<Instant>,
+}
+
+/// One consumer's HTTP client.
+pub struct SqsConsumer {
+    endpoint: String,
+    agent: Agent,
+    queue_url: String,
 }
 
 fn agent() -> Agent {
@@ -75,16 +81,6 @@ fn agent() -> Agent {
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()
-}
-
-/// A queue name no earlier reset (in this or another process) has used,
-/// so nothing left in moto from an earlier replay can be delivered.
-fn unique_queue_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("onceproof-{}-{}", std::process::id(), nanos)
 }
 
 /// The first 8 characters of a message id: enough to tell messages apart
@@ -102,12 +98,10 @@ impl Sqs {
         let sqs = Sqs {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             producer: agent(),
-            consumers: Vec::new(),
             queue_url: None,
-            short_lease_until: None,
         };
         // Fail here, with the address, rather than at the first step.
-        let (status, body) = sqs.call(&sqs.producer, "ListQueues", json!({}))?;
+        let (status, body) = call(&sqs.endpoint, &sqs.producer, "ListQueues", json!({}))?;
         if !(200..300).contains(&status) {
             return fail(format!(
                 "SQS at {}: ListQueues answered {status}: {body}",
@@ -117,69 +111,59 @@ impl Sqs {
         Ok(sqs)
     }
 
-    /// One AWS JSON protocol request; the status and the parsed body, which
-    /// is `{}` for the actions that return nothing.
-    fn call(&self, agent: &Agent, action: &str, request: Value) -> Result<(u16, Value)> {
-        let response = agent
-            .post(&self.endpoint)
-            .header("X-Amz-Target", format!("AmazonSQS.{action}"))
-            .header("Content-Type", "application/x-amz-json-1.0")
-            .header(
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=onceproof/20260101/us-east-1/sqs/aws4_request, \
-                 SignedHeaders=content-type;host;x-amz-target, Signature=0",
-            )
-            .send(request.to_string());
-        let mut response = match response {
-            Ok(r) => r,
-            Err(e) => return fail(format!("SQS at {}: {action}: {e}", self.endpoint)),
-        };
-        let status = response.status().as_u16();
-        let text = match response.body_mut().read_to_string() {
-            Ok(t) => t,
-            Err(e) => return fail(format!("SQS at {}: {action}: {e}", self.endpoint)),
-        };
-        let body = if text.trim().is_empty() {
-            json!({})
-        } else {
-            match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(_) => {
-                    return fail(format!(
-                        "SQS at {}: {action} answered {status} with no JSON: {text}",
-                        self.endpoint
-                    ));
-                }
-            }
-        };
-        Ok((status, body))
-    }
-
-    /// A call whose failure ends the replay.
-    fn must(&self, agent: &Agent, action: &str, request: Value) -> Result<Value> {
-        let (status, body) = self.call(agent, action, request)?;
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            fail(format!("SQS {action} answered {status}: {body}"))
-        }
-    }
-
     fn queue_url(&self) -> Result<&str> {
         match &self.queue_url {
             Some(u) => Ok(u),
             None => fail("SQS: no queue (reset was not called)"),
         }
     }
+}
 
-    fn consumer(&self, c: u8) -> Result<&Agent> {
-        match self.consumers.get(c as usize) {
-            Some(a) => Ok(a),
-            None => fail(format!(
-                "SQS: no consumer {c} (reset made {})",
-                self.consumers.len()
-            )),
+/// One AWS JSON protocol request; the status and the parsed body, which
+/// is `{}` for the actions that return nothing.
+fn call(endpoint: &str, agent: &Agent, action: &str, request: Value) -> Result<(u16, Value)> {
+    let response = agent
+        .post(endpoint)
+        .header("X-Amz-Target", format!("AmazonSQS.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=onceproof/20260101/us-east-1/sqs/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-target, Signature=0",
+        )
+        .send(request.to_string());
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => return fail(format!("SQS at {}: {action}: {e}", endpoint)),
+    };
+    let status = response.status().as_u16();
+    let text = match response.body_mut().read_to_string() {
+        Ok(t) => t,
+        Err(e) => return fail(format!("SQS at {}: {action}: {e}", endpoint)),
+    };
+    let body = if text.trim().is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                return fail(format!(
+                    "SQS at {}: {action} answered {status} with no JSON: {text}",
+                    endpoint
+                ));
+            }
         }
+    };
+    Ok((status, body))
+}
+
+/// A call whose failure ends the replay.
+fn must(endpoint: &str, agent: &Agent, action: &str, request: Value) -> Result<Value> {
+    let (status, body) = call(endpoint, agent, action, request)?;
+    if (200..300).contains(&status) {
+        Ok(body)
+    } else {
+        fail(format!("SQS {action} answered {status}: {body}"))
     }
 }
 
@@ -199,17 +183,23 @@ impl Broker for Sqs {
         format!("moto {MOTO_VERSION}, an SQS emulator (not Amazon SQS)")
     }
 
-    fn reset(&mut self, consumers: u8) -> Result<()> {
+    fn reset(&mut self) -> Result<String> {
         if let Some(old) = self.queue_url.take() {
             // Only tidiness: the next queue has a new name whether or not
             // this one goes away.
-            let _ = self.call(&self.producer, "DeleteQueue", json!({ "QueueUrl": old }));
+            let _ = call(
+                &self.endpoint,
+                &self.producer,
+                "DeleteQueue",
+                json!({ "QueueUrl": old }),
+            );
         }
-        let created = self.must(
+        let created = must(
+            &self.endpoint,
             &self.producer,
             "CreateQueue",
             json!({
-                "QueueName": unique_queue_name(),
+                "QueueName": crate::unique_name(),
                 "Attributes": { "VisibilityTimeout": DEFAULT_VISIBILITY_S.to_string() },
             }),
         )?;
@@ -218,14 +208,13 @@ impl Broker for Sqs {
         };
         self.queue_url = Some(url.to_string());
         self.producer = agent();
-        self.consumers = (0..consumers).map(|_| agent()).collect();
-        self.short_lease_until = None;
-        Ok(())
+        Ok(url.to_string())
     }
 
     fn publish(&mut self, op: u8, confirm_lost: bool) -> Result<String> {
         let url = self.queue_url()?.to_string();
-        let sent = self.must(
+        let sent = must(
+            &self.endpoint,
             &self.producer,
             "SendMessage",
             json!({ "QueueUrl": url, "MessageBody": format!("op={op}") }),
@@ -249,8 +238,36 @@ impl Broker for Sqs {
         }
     }
 
-    fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>> {
-        let url = self.queue_url()?.to_string();
+    fn expire_lease(&mut self, taken: Instant) -> Result<String> {
+        let until = taken + Duration::from_secs(SHORT_VISIBILITY_S.into()) + EXPIRY_MARGIN;
+        let now = Instant::now();
+        if until > now {
+            thread::sleep(until - now);
+        }
+        Ok(format!(
+            "waited out the {SHORT_VISIBILITY_S} s visibility timeout (+{} ms)",
+            EXPIRY_MARGIN.as_millis()
+        ))
+    }
+}
+
+impl SqsConsumer {
+    /// SQS over HTTP keeps no session: a consumer is a client and a queue.
+    pub fn attach(endpoint: &str, queue_url: &str) -> Result<(SqsConsumer, String)> {
+        Ok((
+            SqsConsumer {
+                endpoint: endpoint.trim_end_matches('/').to_string(),
+                agent: agent(),
+                queue_url: queue_url.to_string(),
+            },
+            "a new process and client: SQS over HTTP keeps no session".to_string(),
+        ))
+    }
+}
+
+impl Consumer for SqsConsumer {
+    fn receive(&mut self, lease_expires: bool) -> Result<Option<Delivery>> {
+        let url = self.queue_url.clone();
         let mut request = json!({
             "QueueUrl": url,
             "MaxNumberOfMessages": 1,
@@ -260,14 +277,10 @@ impl Broker for Sqs {
         if lease_expires {
             request["VisibilityTimeout"] = json!(SHORT_VISIBILITY_S);
         }
-        let got = self.must(self.consumer(c)?, "ReceiveMessage", request)?;
+        let got = must(&self.endpoint, &self.agent, "ReceiveMessage", request)?;
         let Some(message) = got["Messages"].as_array().and_then(|m| m.first()) else {
             return Ok(None);
         };
-        if lease_expires {
-            self.short_lease_until =
-                Some(Instant::now() + Duration::from_secs(SHORT_VISIBILITY_S.into()));
-        }
         let body = message["Body"].as_str().unwrap_or("");
         let Some(op) = parse_op(body) else {
             return fail(format!("SQS: a message not sent by the replay: {body:?}"));
@@ -289,10 +302,11 @@ impl Broker for Sqs {
         }))
     }
 
-    fn complete(&mut self, c: u8, d: &Delivery) -> Result<Completion> {
-        let url = self.queue_url()?.to_string();
-        let (status, body) = self.call(
-            self.consumer(c)?,
+    fn complete(&mut self, d: &Delivery) -> Result<Completion> {
+        let url = self.queue_url.clone();
+        let (status, body) = call(
+            &self.endpoint,
+            &self.agent,
             "DeleteMessage",
             json!({ "QueueUrl": url, "ReceiptHandle": d.handle }),
         )?;
@@ -308,34 +322,6 @@ impl Broker for Sqs {
         };
         Ok(Completion { accepted, seen })
     }
-
-    fn crash(&mut self, c: u8) -> Result<String> {
-        self.consumer(c)?;
-        self.consumers[c as usize] = agent();
-        Ok(format!(
-            "consumer {c} gone: nothing to send (SQS has no session); \
-             its message stays invisible until its visibility timeout"
-        ))
-    }
-
-    fn restart(&mut self, c: u8) -> Result<String> {
-        self.consumer(c)?;
-        Ok(format!(
-            "consumer {c} back: nothing to do (SQS over HTTP is stateless)"
-        ))
-    }
-
-    fn expire_lease(&mut self) -> Result<String> {
-        let until = self.short_lease_until.unwrap_or_else(Instant::now) + EXPIRY_MARGIN;
-        let now = Instant::now();
-        if until > now {
-            thread::sleep(until - now);
-        }
-        Ok(format!(
-            "waited out the {SHORT_VISIBILITY_S} s visibility timeout (+{} ms)",
-            EXPIRY_MARGIN.as_millis()
-        ))
-    }
 }
 
 /// The last queue goes when the driver does, so repeated replays do not
@@ -343,7 +329,12 @@ impl Broker for Sqs {
 impl Drop for Sqs {
     fn drop(&mut self) {
         if let Some(url) = self.queue_url.take() {
-            let _ = self.call(&self.producer, "DeleteQueue", json!({ "QueueUrl": url }));
+            let _ = call(
+                &self.endpoint,
+                &self.producer,
+                "DeleteQueue",
+                json!({ "QueueUrl": url }),
+            );
         }
     }
 }

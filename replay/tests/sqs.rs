@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use onceproof_replay::broker::Broker;
-use onceproof_replay::sqs::{SHORT_VISIBILITY_S, Sqs};
+use onceproof_replay::broker::{Broker, Consumer};
+use onceproof_replay::sqs::{SHORT_VISIBILITY_S, Sqs, SqsConsumer};
 
-fn sqs(consumers: u8) -> Sqs {
+fn sqs(consumers: u8) -> (Sqs, Vec<SqsConsumer>) {
     let endpoint =
         std::env::var("ONCEPROOF_SQS").unwrap_or_else(|_| "http://127.0.0.1:56724".to_string());
     let mut sqs = match Sqs::connect(&endpoint) {
@@ -16,21 +16,24 @@ fn sqs(consumers: u8) -> Sqs {
             "no SQS server at ONCEPROOF_SQS={endpoint} (start one with scripts/brokers up): {e}"
         ),
     };
-    sqs.reset(consumers).expect("reset");
-    sqs
+    let queue = sqs.reset().expect("reset");
+    let c = (0..consumers)
+        .map(|_| SqsConsumer::attach(&endpoint, &queue).expect("attach").0)
+        .collect();
+    (sqs, c)
 }
 
 #[test]
 fn expired_lease_redelivers_to_another_consumer() {
     let start = Instant::now();
-    let mut sqs = sqs(2);
+    let (mut sqs, mut c) = sqs(2);
     sqs.publish(0, false).unwrap();
-    let first = sqs.receive(0, true).unwrap().expect("first delivery");
+    let first = c[0].receive(true).unwrap().expect("first delivery");
     assert_eq!((first.op, first.delivery), (0, Some(1)), "{}", first.seen);
     // Before expiry the message is leased: the other consumer gets nothing.
-    assert!(sqs.receive(1, false).unwrap().is_none());
-    sqs.expire_lease().unwrap();
-    let second = sqs.receive(1, false).unwrap().expect("redelivery");
+    assert!(c[1].receive(false).unwrap().is_none());
+    sqs.expire_lease(Instant::now()).unwrap();
+    let second = c[1].receive(false).unwrap().expect("redelivery");
     assert_eq!(
         (second.op, second.delivery),
         (0, Some(2)),
@@ -49,13 +52,13 @@ fn expired_lease_redelivers_to_another_consumer() {
 #[test]
 fn completed_message_is_not_delivered_again() {
     let start = Instant::now();
-    let mut sqs = sqs(1);
+    let (mut sqs, mut c) = sqs(1);
     sqs.publish(0, false).unwrap();
-    let d = sqs.receive(0, false).unwrap().expect("delivery");
-    let done = sqs.complete(0, &d).unwrap();
+    let d = c[0].receive(false).unwrap().expect("delivery");
+    let done = c[0].complete(&d).unwrap();
     assert!(done.accepted, "{}", done.seen);
     let empty = Instant::now();
-    assert!(sqs.receive(0, false).unwrap().is_none());
+    assert!(c[0].receive(false).unwrap().is_none());
     eprintln!(
         "{}; empty receive (WaitTimeSeconds 1) took {:?}; test took {:?}",
         done.seen,
@@ -67,14 +70,14 @@ fn completed_message_is_not_delivered_again() {
 #[test]
 fn lost_confirm_and_resend_store_two_messages() {
     let start = Instant::now();
-    let mut sqs = sqs(1);
+    let (mut sqs, mut c) = sqs(1);
     eprintln!("{}", sqs.publish(0, true).unwrap());
     eprintln!("{}", sqs.publish(0, false).unwrap());
-    let a = sqs.receive(0, false).unwrap().expect("one");
-    let b = sqs.receive(0, false).unwrap().expect("two");
+    let a = c[0].receive(false).unwrap().expect("one");
+    let b = c[0].receive(false).unwrap().expect("two");
     assert_eq!((a.op, b.op), (0, 0));
     assert_eq!((a.delivery, b.delivery), (Some(1), Some(1)));
-    assert!(sqs.receive(0, false).unwrap().is_none());
+    assert!(c[0].receive(false).unwrap().is_none());
     eprintln!("took {:?}", start.elapsed());
 }
 
@@ -82,12 +85,12 @@ fn lost_confirm_and_resend_store_two_messages() {
 /// comes back. Measured, not assumed, because `expire_lease` waits on it.
 #[test]
 fn short_visibility_timeout_ends_near_one_second() {
-    let mut sqs = sqs(2);
+    let (mut sqs, mut c) = sqs(2);
     sqs.publish(0, false).unwrap();
     let leased = Instant::now();
-    sqs.receive(0, true).unwrap().expect("delivery");
+    c[0].receive(true).unwrap().expect("delivery");
     let back = loop {
-        if let Some(d) = sqs.receive(1, false).unwrap() {
+        if let Some(d) = c[1].receive(false).unwrap() {
             break d;
         }
         assert!(leased.elapsed() < Duration::from_secs(5), "never came back");
@@ -104,15 +107,15 @@ fn short_visibility_timeout_ends_near_one_second() {
 /// standard queue such a delete may succeed without deleting the message.
 #[test]
 fn stale_receipt_handle_delete() {
-    let mut sqs = sqs(2);
+    let (mut sqs, mut c) = sqs(2);
     sqs.publish(0, false).unwrap();
-    let first = sqs.receive(0, true).unwrap().expect("first");
-    sqs.expire_lease().unwrap();
-    let second = sqs.receive(1, true).unwrap().expect("second");
-    let stale = sqs.complete(0, &first).unwrap();
-    sqs.expire_lease().unwrap();
-    let third = sqs.receive(0, false).unwrap();
-    let current = sqs.complete(1, &second).unwrap();
+    let first = c[0].receive(true).unwrap().expect("first");
+    sqs.expire_lease(Instant::now()).unwrap();
+    let second = c[1].receive(true).unwrap().expect("second");
+    let stale = c[0].complete(&first).unwrap();
+    sqs.expire_lease(Instant::now()).unwrap();
+    let third = c[0].receive(false).unwrap();
+    let current = c[1].complete(&second).unwrap();
     eprintln!(
         "stale delete: {} ({}); afterwards a receive got {:?}; \
          delete with the current handle: {} ({})",
