@@ -50,6 +50,12 @@ pub trait Broker {
     /// "RabbitMQ 3.10.8 (real)", "moto 5.2.5, an SQS emulator (not Amazon
     /// SQS)".
     fn describe(&self) -> String;
+    /// Where this server is known to behave differently from the product
+    /// it stands for (an emulator, a protocol-compatible broker); the
+    /// results page lists them.
+    fn known_differences(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// A fresh queue or topic, nothing left from an earlier replay; its
     /// name, which consumers attach to.
     fn reset(&mut self) -> Result<String>;

@@ -249,6 +249,12 @@ impl Broker for Kafka {
         )
     }
 
+    fn known_differences(&self) -> Vec<String> {
+        vec![
+            "the consumers are assigned the partition by hand, outside any group generation, so a commit is never fenced and the last one wins (tansu stores them as Kafka does); rebalances are not replayed".into(),
+        ]
+    }
+
     fn reset(&mut self) -> Result<String> {
         lock(&self.reports).clear();
         let name = crate::unique_name();

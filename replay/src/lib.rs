@@ -169,6 +169,7 @@ pub fn record(o: &Outcome) -> onceproof::report::replayed::Replayed {
         scenario: ce.scenario.clone(),
         property: o.property.to_string(),
         broker: ce.broker.clone(),
+        differences: ce.differences.clone(),
         store: ce.store.clone(),
         outcome: run::counts(&ce.applied),
         reproduced: ce.verdict == run::Verdict::Reproduced,

@@ -122,6 +122,9 @@ fn print_replay(r: &Replay, counterpart: bool) {
             "the same schedule against the proved design {}, on {} with {}:",
             r.design, r.broker, r.store
         );
+        println!(
+            "  (each numbered line is the counterexample's step; at a consumer's step this design takes its own next handler step)"
+        );
     } else {
         println!(
             "{}: the counterexample replayed on {} with {}:",
@@ -146,6 +149,11 @@ fn print_replay(r: &Replay, counterpart: bool) {
     } else {
         format!("the model: {}", counts(&r.expected))
     };
+    if !counterpart {
+        for d in &r.differences {
+            println!("  known to differ from the product it stands for: {d}");
+        }
+    }
     println!(
         "  outcome: PostgreSQL: {}; {}",
         counts(&r.applied),

@@ -39,6 +39,8 @@ pub struct Replay {
     pub scenario: String,
     pub design: String,
     pub broker: String,
+    /// Where the broker is known to differ from the product it stands for.
+    pub differences: Vec<String>,
     pub store: String,
     pub lines: Vec<Line>,
     /// Effects committed per operation, as PostgreSQL counted them.
@@ -157,6 +159,7 @@ pub fn run(
         scenario: scenario.to_string(),
         design: design.name.clone(),
         broker: r.broker.describe(),
+        differences: r.broker.known_differences(),
         store: r.store.describe(),
         lines: r.lines,
         applied,

@@ -183,6 +183,14 @@ impl Broker for Sqs {
         format!("moto {MOTO_VERSION}, an SQS emulator (not Amazon SQS)")
     }
 
+    fn known_differences(&self) -> Vec<String> {
+        vec![
+            "a DeleteMessage with a stale receipt handle always deletes the message (Amazon SQS may keep it)".into(),
+            "timeouts are exact and nothing is redelivered without an expiry, so SQS standard's phantom redelivery (S1) never happens".into(),
+            "no request signature is checked".into(),
+        ]
+    }
+
     fn reset(&mut self) -> Result<String> {
         if let Some(old) = self.queue_url.take() {
             // Only tidiness: the next queue has a new name whether or not

@@ -15,6 +15,8 @@ pub struct Replayed {
     /// The broker, its version, and whether it is the real product or an
     /// emulator ("moto 5.2.5, an SQS emulator (not Amazon SQS)").
     pub broker: String,
+    /// Where that server is known to differ from the product it stands for.
+    pub differences: Vec<String>,
     /// The effect store ("PostgreSQL 15.18").
     pub store: String,
     /// What PostgreSQL held at the end ("op 1 applied 2×").
@@ -62,6 +64,12 @@ pub fn section(r: &Replayed) -> String {
             r.property, r.scenario, r.outcome
         )
     };
+    if !r.differences.is_empty() {
+        o += &format!(
+            " Where this server is known to differ: {}.",
+            r.differences.join("; ")
+        );
+    }
     if let Some(c) = &r.counterpart {
         o += &format!(
             " The same schedule against the proved design `{}`: {}{}.",
