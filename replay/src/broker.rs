@@ -78,4 +78,19 @@ pub trait Consumer {
     fn receive(&mut self, lease_expires: bool) -> Result<Option<Delivery>>;
     /// Complete a delivery this consumer holds.
     fn complete(&mut self, d: &Delivery) -> Result<Completion>;
+    /// A rebalance gives this consumer the partition while its owner still
+    /// works (Kafka).
+    fn take_over(&mut self) -> Result<String> {
+        fail("this broker has no rebalance")
+    }
+    /// A rebalance moved this consumer's partition away and it was not
+    /// told: from now on it only finishes what it holds (Kafka).
+    fn zombie(&mut self) -> Result<String> {
+        fail("this broker has no rebalance")
+    }
+    /// Called between requests: what the consumer's loop does while it
+    /// waits (a Kafka group member keeps polling while it holds nothing).
+    fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

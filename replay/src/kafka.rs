@@ -20,14 +20,22 @@
 //! - `restart`: a new client in the same group, starting at the group's
 //!   committed offset (or the earliest record when none is committed).
 //!
-//! Assumptions. Consumers are assigned partition 0 by hand (`assign`, not
-//! `subscribe`): there is no group join, so no rebalance delay, and the
-//! commits are made outside any generation (generation -1), which the broker
-//! must store and hand back per group (the tests check it). The group gives
-//! its one partition to consumer 1, as the model's generation 1 does;
-//! rebalances are not replayed, so the other consumers own nothing and fetch
-//! nothing. Kafka has no per-message lease: the model's
-//! lease expiry is a rebalance here, so `expire_lease` is refused.
+//! Assumptions. Without a rebalance in the plan, consumers are assigned
+//! partition 0 by hand (`assign`, not `subscribe`): there is no group join,
+//! so no rebalance delay, and the commits are made outside any generation
+//! (generation -1), which the broker must store and hand back per group
+//! (the tests check it). The group gives its one partition to consumer 1,
+//! as the model's generation 1 does; the other consumers own nothing and
+//! fetch nothing. With a rebalance in the plan, the consumers are group
+//! members (`subscribe`): consumer 1 joins first and is assigned the
+//! partition, the others join and get none, and every member polls while it
+//! holds no record, as a consumer loop does. The rebalance is the model's
+//! zombie: consumer 1 holds its record and stops polling, misses
+//! `max.poll.interval.ms` (7 s), and the coordinator gives the partition to
+//! the next member, which resumes at the committed offset; consumer 1 is not
+//! told, and its later commit is fenced (tansu answers `UnknownMemberId`).
+//! Kafka has no per-message lease: the model's lease expiry is a rebalance
+//! here, so `expire_lease` is refused.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -50,6 +58,19 @@ use crate::broker::{
 
 /// The consumer the group gives the one partition to.
 const OWNER: u8 = 0;
+/// How long a member waits for the partition when it joins: the first
+/// join of a group takes about 3 s on tansu, a rejoin after a killed member
+/// its session timeout more.
+const JOIN_WAIT: Duration = Duration::from_secs(20);
+/// How long a member that joins after the owner polls before it counts the
+/// group as settled (a rebalance takes about 3 s on tansu).
+const SETTLE: Duration = Duration::from_secs(5);
+/// How long a rebalance may take: the busy owner's poll interval runs out
+/// (`MAX_POLL_INTERVAL`), then the group rebalances.
+const TAKE_OVER_WAIT: Duration = Duration::from_secs(30);
+/// The shortest poll interval librdkafka accepts with the session timeout
+/// below: a member that does not poll this long leaves the group.
+const MAX_POLL_INTERVAL_MS: &str = "7000";
 /// How long a receive waits for a record before it says none came.
 const RECEIVE_WAIT: Duration = Duration::from_secs(2);
 /// Bound on any one request to the broker (confirm, commit, offsets).
@@ -67,8 +88,19 @@ pub struct Kafka {
 /// One consumer of the group: a client only if it owns the partition.
 pub struct KafkaConsumer {
     index: u8,
+    bootstrap: String,
     topic: String,
+    /// A group member (subscribe, generations, fencing) rather than a
+    /// hand-assigned client.
+    membership: bool,
     client: Option<BaseConsumer>,
+    /// A record fetched while waiting or idle, handed out by the next
+    /// receive (the partition is paused meanwhile).
+    stash: Option<Delivery>,
+    /// It works on a record: its loop does not poll until it completes it.
+    busy: bool,
+    /// A rebalance moved the partition away without telling it.
+    zombie: bool,
 }
 
 /// A delivery report: the offset the record was stored at, or the error.
@@ -133,20 +165,27 @@ fn config(bootstrap: &str) -> ClientConfig {
     cfg
 }
 
-/// A consumer of the replay's group on partition 0, starting at the
-/// group's committed offset. The topic and the group share one name.
-fn new_consumer(bootstrap: &str, topic: &str, c: u8) -> Result<BaseConsumer> {
-    let consumer: BaseConsumer = config(bootstrap)
-        .set("group.id", topic)
+/// Consumer `c`'s client settings in the replay's group (the topic and the
+/// group share one name).
+fn consumer_config(bootstrap: &str, topic: &str, c: u8) -> ClientConfig {
+    let mut cfg = config(bootstrap);
+    cfg.set("group.id", topic)
         .set("client.id", format!("onceproof-replay-consumer-{}", c + 1))
         // Commits happen only where the model completes.
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        // Short timeouts so that nothing waits for a group session.
+        // Short timeouts so that nothing waits long for a group session.
         .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "1000")
-        .set("fetch.wait.max.ms", "100")
+        .set("max.poll.interval.ms", MAX_POLL_INTERVAL_MS)
+        .set("fetch.wait.max.ms", "100");
+    cfg
+}
+
+/// A client assigned partition 0 by hand, at the group's committed offset.
+fn new_consumer(bootstrap: &str, topic: &str, c: u8) -> Result<BaseConsumer> {
+    let consumer: BaseConsumer = consumer_config(bootstrap, topic, c)
         .create()
         .map_err(|e| kafka_err("creating a consumer", e))?;
     let mut tpl = TopicPartitionList::new();
@@ -155,6 +194,18 @@ fn new_consumer(bootstrap: &str, topic: &str, c: u8) -> Result<BaseConsumer> {
     consumer
         .assign(&tpl)
         .map_err(|e| kafka_err("assigning partition 0", e))?;
+    Ok(consumer)
+}
+
+/// A member of the group, subscribed to its topic: generations, rebalances
+/// and fencing as a Kafka group has them.
+fn new_member(bootstrap: &str, topic: &str, c: u8) -> Result<BaseConsumer> {
+    let consumer: BaseConsumer = consumer_config(bootstrap, topic, c)
+        .create()
+        .map_err(|e| kafka_err("creating a group member", e))?;
+    consumer
+        .subscribe(&[topic])
+        .map_err(|e| kafka_err("subscribing", e))?;
     Ok(consumer)
 }
 
@@ -251,7 +302,7 @@ impl Broker for Kafka {
 
     fn known_differences(&self) -> Vec<String> {
         vec![
-            "the consumers are assigned the partition by hand, outside any group generation, so a commit is never fenced and the last one wins (tansu stores them as Kafka does); rebalances are not replayed".into(),
+            "without a rebalance in the counterexample the consumers are assigned the partition by hand, outside any group generation, so their commits are not fenced (tansu stores them as Kafka does); with one they are group members, and a rebalance takes about 11 s (the busy owner misses max.poll.interval.ms, 7 s)".into(),
         ]
     }
 
@@ -348,18 +399,37 @@ impl Broker for Kafka {
 }
 
 impl KafkaConsumer {
-    /// A new client of the group, at its committed offset, if `c` owns the
-    /// one partition (consumer 1: no rebalance is replayed).
-    pub fn attach(bootstrap: &str, topic: &str, c: u8) -> Result<(KafkaConsumer, String)> {
+    /// Consumer `c` of the replay's group. Hand-assigned (`membership`
+    /// false): a client at the group's committed offset if `c` owns the one
+    /// partition (consumer 1). A group member (`membership`, for plans with
+    /// a rebalance): consumer 1 subscribes and waits for the partition; the
+    /// others stay out of the group until a rebalance brings them in.
+    pub fn attach(
+        bootstrap: &str,
+        topic: &str,
+        c: u8,
+        membership: bool,
+    ) -> Result<(KafkaConsumer, String)> {
+        let mut k = KafkaConsumer {
+            index: c,
+            bootstrap: bootstrap.to_string(),
+            topic: topic.to_string(),
+            membership,
+            client: None,
+            stash: None,
+            busy: false,
+            zombie: false,
+        };
+        if membership {
+            let seen = if c == OWNER {
+                k.join(JOIN_WAIT)?
+            } else {
+                k.join_idle()?
+            };
+            return Ok((k, seen));
+        }
         if c != OWNER {
-            return Ok((
-                KafkaConsumer {
-                    index: c,
-                    topic: topic.to_string(),
-                    client: None,
-                },
-                format!("consumer {} joins, owning no partition", c + 1),
-            ));
+            return Ok((k, format!("consumer {} joins, owning no partition", c + 1)));
         }
         let client = new_consumer(bootstrap, topic, c)?;
         let seen = match committed(&client, topic)? {
@@ -369,56 +439,173 @@ impl KafkaConsumer {
                 c + 1
             ),
         };
-        Ok((
-            KafkaConsumer {
-                index: c,
-                topic: topic.to_string(),
-                client: Some(client),
-            },
-            seen,
+        k.client = Some(client);
+        Ok((k, seen))
+    }
+
+    /// A member that gets no partition while the owner has it: it joins
+    /// and polls while the group settles (the owner's process polls too, as
+    /// it holds nothing yet), then keeps polling while idle.
+    fn join_idle(&mut self) -> Result<String> {
+        let c = self.index;
+        let client = new_member(&self.bootstrap, &self.topic, c)?;
+        let settled = Instant::now() + SETTLE;
+        while Instant::now() < settled {
+            if let Some(d) = fetch(&client, c, Duration::from_millis(200))? {
+                self.stash = Some(d);
+            }
+        }
+        let owns = assigned(&client);
+        self.client = Some(client);
+        if owns {
+            return fail(format!(
+                "kafka: consumer {} was given the partition when it joined (the group's assignor preferred it to consumer 1)",
+                c + 1
+            ));
+        }
+        Ok(format!(
+            "consumer {} joined the group, with no partition while consumer 1 owns the one",
+            c + 1
+        ))
+    }
+
+    /// Pauses fetching while a record waits in the stash, so that polling
+    /// (which keeps the member in the group) fetches no more.
+    fn pause(&self, on: bool) -> Result<()> {
+        if let Some(client) = &self.client {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(&self.topic, 0);
+            // Not assigned (any more): nothing to pause.
+            let _ = if on {
+                client.pause(&tpl)
+            } else {
+                client.resume(&tpl)
+            };
+        }
+        Ok(())
+    }
+
+    /// Subscribes as a group member and polls until the coordinator assigns
+    /// it the partition; a record that poll fetches on the way is kept for
+    /// the next receive.
+    fn join(&mut self, wait: Duration) -> Result<String> {
+        let c = self.index;
+        let started = Instant::now();
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => new_member(&self.bootstrap, &self.topic, c)?,
+        };
+        let deadline = started + wait;
+        loop {
+            if assigned(&client) {
+                break;
+            }
+            if Instant::now() > deadline {
+                return fail(format!(
+                    "kafka: consumer {} was not assigned the partition within {} s",
+                    c + 1,
+                    wait.as_secs()
+                ));
+            }
+            if let Some(d) = fetch(&client, c, Duration::from_millis(200))? {
+                self.stash = Some(d);
+            }
+        }
+        let at = match committed(&client, &self.topic)? {
+            Some(o) => format!("committed offset {o}"),
+            None => "the earliest offset (nothing committed)".to_string(),
+        };
+        self.client = Some(client);
+        Ok(format!(
+            "consumer {} joined the group and was assigned partition 0 at {at} after {:.1} s",
+            c + 1,
+            started.elapsed().as_secs_f64()
         ))
     }
 }
 
+fn assigned(client: &BaseConsumer) -> bool {
+    client.assignment().map(|a| a.count() > 0).unwrap_or(false)
+}
+
+/// One record for consumer `c`, waiting at most `wait`.
+fn fetch(consumer: &BaseConsumer, c: u8, wait: Duration) -> Result<Option<Delivery>> {
+    let deadline = Instant::now() + wait;
+    let (offset, payload) = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match consumer.poll(left) {
+            None => return Ok(None),
+            Some(Ok(m)) => {
+                let payload = m.payload().map(|p| String::from_utf8_lossy(p).into_owned());
+                break (m.offset(), payload.unwrap_or_default());
+            }
+            // Transient (a broker reconnect, partition EOF): keep waiting.
+            Some(Err(KafkaError::PartitionEOF(_))) => continue,
+            Some(Err(e)) => return Err(kafka_err(&format!("consumer {} fetching", c + 1), e)),
+        }
+    };
+    let op = payload
+        .strip_prefix("op=")
+        .and_then(|s| s.parse::<u8>().ok())
+        .ok_or_else(|| {
+            Failure(format!(
+                "kafka: offset {offset} holds {payload:?}, not op=N"
+            ))
+        })?;
+    Ok(Some(Delivery {
+        op,
+        // Kafka counts no deliveries: the replay counts the fetches.
+        delivery: None,
+        handle: offset.to_string(),
+        seen: format!("offset {offset} fetched by consumer {}", c + 1),
+    }))
+}
+
 impl ReplayConsumer for KafkaConsumer {
     fn receive(&mut self, _lease_expires: bool) -> Result<Option<Delivery>> {
-        let c = self.index;
-        // One partition, and it is not this consumer's.
-        let Some(consumer) = &self.client else {
-            return Ok(None);
-        };
-        let deadline = Instant::now() + RECEIVE_WAIT;
-        let (offset, payload) = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
+        let got = match self.stash.take() {
+            Some(d) => {
+                self.pause(false)?;
+                Some(d)
             }
-            match consumer.poll(left) {
-                None => return Ok(None),
-                Some(Ok(m)) => {
-                    let payload = m.payload().map(|p| String::from_utf8_lossy(p).into_owned());
-                    break (m.offset(), payload.unwrap_or_default());
-                }
-                // Transient (a broker reconnect, partition EOF): keep waiting.
-                Some(Err(KafkaError::PartitionEOF(_))) => continue,
-                Some(Err(e)) => return Err(kafka_err(&format!("consumer {} fetching", c + 1), e)),
-            }
+            // One partition, and it is not this consumer's.
+            None => match &self.client {
+                None => None,
+                Some(consumer) => fetch(consumer, self.index, RECEIVE_WAIT)?,
+            },
         };
-        let op = payload
-            .strip_prefix("op=")
-            .and_then(|s| s.parse::<u8>().ok())
-            .ok_or_else(|| {
-                Failure(format!(
-                    "kafka: offset {offset} holds {payload:?}, not op=N"
-                ))
-            })?;
-        Ok(Some(Delivery {
-            op,
-            // Kafka counts no deliveries: the replay counts the fetches.
-            delivery: None,
-            handle: offset.to_string(),
-            seen: format!("offset {offset} fetched by consumer {}", c + 1),
-        }))
+        self.busy = got.is_some();
+        Ok(got)
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        if !self.membership || self.busy || self.zombie {
+            return Ok(());
+        }
+        let Some(client) = &self.client else {
+            return Ok(());
+        };
+        if self.stash.is_some() {
+            // Paused: the poll only keeps the member in the group.
+            let _ = client.poll(Duration::from_millis(50));
+            return Ok(());
+        }
+        if let Some(d) = fetch(client, self.index, Duration::from_millis(50))? {
+            self.stash = Some(d);
+            self.pause(true)?;
+        }
+        Ok(())
+    }
+
+    fn zombie(&mut self) -> Result<String> {
+        self.zombie = true;
+        Ok(format!(
+            "consumer {} is not told: it finishes its record and polls no more",
+            self.index + 1
+        ))
     }
 
     fn complete(&mut self, d: &Delivery) -> Result<Completion> {
@@ -432,6 +619,7 @@ impl ReplayConsumer for KafkaConsumer {
                 self.index + 1
             ));
         };
+        self.busy = false;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&self.topic, 0, Offset::Offset(offset + 1))
             .map_err(|e| kafka_err("naming the commit", e))?;
@@ -445,5 +633,18 @@ impl ReplayConsumer for KafkaConsumer {
                 seen: format!("commit of offset {} refused: {e}", offset + 1),
             },
         })
+    }
+
+    /// The rebalance: this consumer joins the group while the owner, busy
+    /// with its record, does not poll; the coordinator moves the partition
+    /// once the owner misses `max.poll.interval.ms`, and the owner is not
+    /// told (a zombie whose commit the broker then fences).
+    fn take_over(&mut self) -> Result<String> {
+        if !self.membership {
+            return fail(
+                "kafka: a rebalance needs group members (the plan's consumers were hand-assigned)",
+            );
+        }
+        self.join(TAKE_OVER_WAIT)
     }
 }

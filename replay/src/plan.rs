@@ -55,6 +55,11 @@ pub enum Real {
         consumer: u8,
     },
     LeaseExpiry,
+    /// The group moves the partition to consumer `to` while its owner
+    /// still works (Kafka).
+    Rebalance {
+        to: u8,
+    },
 }
 
 /// One step of the counterexample: its number, the model's words, and the
@@ -240,6 +245,9 @@ fn real_of(before: &State, action: &Action, after: &State) -> Result<Option<Real
             Some(Real::LeaseExpiry)
         }
         ActorModelAction::Timeout(id, Timer::Retry(_)) if usize::from(*id) == PRODUCER => None,
+        ActorModelAction::Timeout(id, Timer::Rebalance(to)) if usize::from(*id) == BROKER => {
+            Some(Real::Rebalance { to: *to })
+        }
         ActorModelAction::Timeout(_, t) => {
             return Err(format!("timer {t:?} has no real-world mapping yet"));
         }

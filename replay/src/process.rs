@@ -4,7 +4,7 @@
 //! drives it over stdin and stdout, one JSON line per request and reply.
 
 use crate::broker::{Completion, Consumer, Delivery, Result, fail};
-use crate::servers::{ENV, Kind, Servers};
+use crate::servers::{Attach, ENV, Kind, Servers};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -12,11 +12,16 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 /// The argument that makes `onceproof-replay` a consumer process.
 pub const ARG: &str = "consumer-process";
 
+/// How often an idle consumer process does its idle work.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum Request {
     Receive { lease_expires: bool },
     Complete { delivery: Delivery },
+    TakeOver,
+    Zombie,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,7 +46,7 @@ pub fn spawn(
     kind: Kind,
     queue: &str,
     c: u8,
-    auto_ack: bool,
+    how: Attach,
 ) -> Result<(Process, String)> {
     let mut cmd = Command::new(&s.program);
     cmd.args([
@@ -49,7 +54,8 @@ pub fn spawn(
         kind.name(),
         queue,
         &c.to_string(),
-        &auto_ack.to_string(),
+        &how.auto_ack.to_string(),
+        &how.membership.to_string(),
     ])
     .stdin(Stdio::piped())
     .stdout(Stdio::piped())
@@ -129,18 +135,27 @@ impl Consumer for Process {
             delivery: d.clone(),
         })
     }
+
+    fn take_over(&mut self) -> Result<String> {
+        self.ask(&Request::TakeOver)
+    }
+
+    fn zombie(&mut self) -> Result<String> {
+        self.ask(&Request::Zombie)
+    }
 }
 
 /// The consumer process's side: `onceproof-replay consumer-process KIND
-/// QUEUE INDEX AUTO_ACK`, serving its parent until stdin closes.
+/// QUEUE INDEX AUTO_ACK MEMBERSHIP`, serving its parent until stdin closes.
 pub fn serve(args: &[String]) -> std::process::ExitCode {
-    let (Some(kind), Some(queue), Some(c), Some(auto_ack)) = (
+    let (Some(kind), Some(queue), Some(c), Some(auto_ack), Some(membership)) = (
         args.first().and_then(|k| Kind::parse(k)),
         args.get(1),
         args.get(2).and_then(|c| c.parse::<u8>().ok()),
         args.get(3).and_then(|a| a.parse::<bool>().ok()),
+        args.get(4).and_then(|a| a.parse::<bool>().ok()),
     ) else {
-        eprintln!("onceproof-replay {ARG}: expected KIND QUEUE INDEX AUTO_ACK");
+        eprintln!("onceproof-replay {ARG}: expected KIND QUEUE INDEX AUTO_ACK MEMBERSHIP");
         return std::process::ExitCode::from(2);
     };
     let out = std::io::stdout();
@@ -156,20 +171,51 @@ pub fn serve(args: &[String]) -> std::process::ExitCode {
         })
         .expect("plain data")
     }
-    let (mut consumer, seen) =
-        match crate::servers::attach(kind, &Servers::from_env(), queue, c, auto_ack) {
-            Ok(attached) => attached,
-            Err(e) => {
-                say(reply::<String>(Err(e)));
-                return std::process::ExitCode::from(2);
-            }
-        };
+    let (mut consumer, seen) = match crate::servers::attach(
+        kind,
+        &Servers::from_env(),
+        queue,
+        c,
+        Attach {
+            auto_ack,
+            membership,
+        },
+    ) {
+        Ok(attached) => attached,
+        Err(e) => {
+            say(reply::<String>(Err(e)));
+            return std::process::ExitCode::from(2);
+        }
+    };
     say(reply(Ok(seen)));
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
+    // Between requests the consumer does what a consumer loop does while
+    // it holds nothing (a Kafka member keeps polling, so it stays in the
+    // group and takes part in rebalances).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let line = match rx.recv_timeout(IDLE) {
+            Ok(line) => line,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = consumer.idle() {
+                    eprintln!("onceproof-replay consumer {}: {e}", c + 1);
+                }
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Receive { lease_expires }) => reply(consumer.receive(lease_expires)),
             Ok(Request::Complete { delivery }) => reply(consumer.complete(&delivery)),
+            Ok(Request::TakeOver) => reply(consumer.take_over()),
+            Ok(Request::Zombie) => reply(consumer.zombie()),
             Err(e) => reply::<()>(fail(format!("not a request: {line:?} ({e})"))),
         };
         say(answer);

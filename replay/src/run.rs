@@ -10,7 +10,7 @@
 use crate::broker::{Broker, Consumer as _, Delivery, Result, fail};
 use crate::plan::{Design, Handler, Planned, Real};
 use crate::process::Process;
-use crate::servers::{Kind, Servers};
+use crate::servers::{Attach, Kind, Servers};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -66,6 +66,10 @@ struct Runner<'a> {
     fetched: HashMap<String, u8>,
     /// When the latest lease the model lets expire was taken.
     short_lease: Option<Instant>,
+    how: Attach,
+    /// After a rebalance, the one consumer that owns the partition: the
+    /// old owner is not told and fetches nothing more.
+    owner: Option<u8>,
     store: &'a mut Store,
     design: &'a Design,
     /// The refuted design itself: every step must go as the model says.
@@ -104,9 +108,15 @@ pub fn run(
         store,
     } = setup;
     let queue = broker.reset()?;
+    let how = Attach {
+        auto_ack: design.auto_ack,
+        membership: plan
+            .iter()
+            .any(|p| matches!(p.real, Some(Real::Rebalance { .. }))),
+    };
     let mut consumers = Vec::new();
     for c in 0..design.consumers {
-        let (process, _) = crate::process::spawn(servers, kind, &queue, c, design.auto_ack)?;
+        let (process, _) = crate::process::spawn(servers, kind, &queue, c, how)?;
         consumers.push(Consumer {
             process: Some(process),
             held: None,
@@ -119,6 +129,8 @@ pub fn run(
         queue,
         fetched: HashMap::new(),
         short_lease: None,
+        how,
+        owner: None,
         store,
         design,
         strict,
@@ -288,6 +300,13 @@ impl Runner<'_> {
                 let taken = self.short_lease.unwrap_or_else(Instant::now);
                 self.broker.expire_lease(taken)
             }
+            Real::Rebalance { to } => {
+                let from = self.owner.unwrap_or(0);
+                self.owner = Some(to);
+                let told = self.process(from)?.zombie()?;
+                let took = self.process(to)?.take_over()?;
+                Ok(format!("{took}; {told}"))
+            }
         }
     }
 
@@ -382,6 +401,9 @@ impl Runner<'_> {
     /// (Kafka) gets the fetches of the handle counted here, across
     /// processes.
     fn receive(&mut self, c: u8, lease_expires: bool) -> Result<Option<Delivery>> {
+        if self.owner.is_some_and(|o| o != c) {
+            return Ok(None);
+        }
         let Some(mut d) = self.process(c)?.receive(lease_expires)? else {
             return Ok(None);
         };
@@ -399,13 +421,7 @@ impl Runner<'_> {
         if let Some(old) = self.consumers[c as usize].process.take() {
             old.kill();
         }
-        let (p, seen) = crate::process::spawn(
-            self.servers,
-            self.kind,
-            &self.queue,
-            c,
-            self.design.auto_ack,
-        )?;
+        let (p, seen) = crate::process::spawn(self.servers, self.kind, &self.queue, c, self.how)?;
         self.consumers[c as usize].process = Some(p);
         Ok(seen)
     }

@@ -112,6 +112,16 @@ pub fn broker_for(kind: Kind, s: &Servers) -> Result<Box<dyn Broker>> {
     })
 }
 
+/// How a consumer takes deliveries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attach {
+    /// RabbitMQ's autoAck (`no_ack`).
+    pub auto_ack: bool,
+    /// Kafka group members (subscribe) rather than hand-assigned clients:
+    /// what a plan with a rebalance needs.
+    pub membership: bool,
+}
+
 /// Consumer `c` attached to `queue`, in this process, and what attaching
 /// was seen to do.
 pub fn attach(
@@ -119,11 +129,11 @@ pub fn attach(
     s: &Servers,
     queue: &str,
     c: u8,
-    auto_ack: bool,
+    how: Attach,
 ) -> Result<(Box<dyn Consumer>, String)> {
     Ok(match kind {
         Kind::RabbitMq => {
-            let (r, seen) = crate::rabbitmq::RabbitConsumer::attach(&s.amqp, queue, auto_ack)?;
+            let (r, seen) = crate::rabbitmq::RabbitConsumer::attach(&s.amqp, queue, how.auto_ack)?;
             (Box::new(r), seen)
         }
         Kind::Sqs => {
@@ -131,7 +141,8 @@ pub fn attach(
             (Box::new(r), seen)
         }
         Kind::Kafka => {
-            let (r, seen) = crate::kafka::KafkaConsumer::attach(&s.kafka, queue, c)?;
+            let (r, seen) =
+                crate::kafka::KafkaConsumer::attach(&s.kafka, queue, c, how.membership)?;
             (Box::new(r), seen)
         }
     })

@@ -21,7 +21,7 @@ fn broker() -> Kafka {
 
 /// Consumer `c` of the topic, in this process: a crash is dropping it.
 fn consumer(topic: &str, c: u8) -> (KafkaConsumer, String) {
-    KafkaConsumer::attach(&addr(), topic, c).expect("attach")
+    KafkaConsumer::attach(&addr(), topic, c, false).expect("attach")
 }
 
 #[test]

@@ -122,6 +122,22 @@ fn kafka_commit_before_processing_loses_the_record() {
     assert!(saw(&o.counterexample, "resumes at committed offset 2"));
 }
 
+/// The zombie: a rebalance moves the partition while consumer 1 still
+/// works on its record, consumer 2 resumes at the committed offset, and the
+/// zombie's commit is fenced (it is a group member here).
+#[test]
+fn kafka_rebalance_zombie_repeats_the_effect_and_its_commit_is_fenced() {
+    let o = replayed("kafka-at-least-once", "side effect applied once");
+    assert_replayed(&o, &[2, 1]);
+    let ce = &o.counterexample;
+    assert!(saw(
+        ce,
+        "consumer 2 joined the group and was assigned partition 0"
+    ));
+    assert!(saw(ce, "offset 0 fetched by consumer 2"));
+    assert!(saw(ce, "commit of offset 1 refused"), "{ce:#?}");
+}
+
 #[test]
 fn a_server_that_cannot_be_reached_is_named_with_exit_2() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_onceproof-replay"))
