@@ -58,7 +58,7 @@ use onceproof::scenario::Scenario;
 /// The proved design each replayed counterexample's schedule is also run
 /// against: the same broker, with the operation id checked in the effect's
 /// transaction.
-pub const COUNTERPARTS: [(&str, &str); 7] = [
+pub const COUNTERPARTS: [(&str, &str); 8] = [
     ("rabbitmq-channel-close-duplicate", "rabbitmq-idempotency"),
     ("rabbitmq-auto-ack", "rabbitmq-idempotency"),
     ("rabbitmq-confirm-lost-duplicate", "rabbitmq-idempotency"),
@@ -66,6 +66,7 @@ pub const COUNTERPARTS: [(&str, &str); 7] = [
     ("kafka-crash-before-commit", "kafka-idempotency"),
     ("kafka-commit-before", "kafka-idempotency"),
     ("kafka-at-least-once", "kafka-idempotency"),
+    ("rabbitmq-at-least-once", "rabbitmq-idempotency"),
 ];
 
 pub fn counterpart_of(name: &str) -> Option<&'static str> {

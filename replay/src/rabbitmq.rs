@@ -15,11 +15,16 @@
 //!   channel is requeued with redelivered = true).
 //! - restart: a new process, connection and channel (a new session).
 //!
+//! - lease expiry: RabbitMQ's consumer timeout (R4): `scripts/brokers`
+//!   sets `consumer_timeout = 2000`, and RabbitMQ 3.10 checks it once a
+//!   minute, so the replay waits (up to 90 s) until the broker has closed
+//!   the holder's channel and requeued the message; the holder's later ack
+//!   fails on the closed channel, and its next receive opens a new one.
+//!
 //! # Assumptions
 //!
-//! - A lease expiry (RabbitMQ's consumer timeout, R4) is not replayed:
-//!   the broker checks it once a minute at the earliest; a replay that needs
-//!   one stops with an error naming it.
+//! - No delivery is held for 2 s but where the model lets its lease expire:
+//!   the timeout is the server's, for every channel.
 
 use crate::broker::{Broker, Completion, Consumer, Delivery, Result, fail};
 use lapin::options::{
@@ -29,6 +34,10 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::runtime::Runtime;
+
+/// How long after a delivery the replay waits for the consumer timeout: the
+/// broker checks it once a minute.
+const CONSUMER_TIMEOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// The producer's side, and the queue.
 pub struct RabbitMq {
@@ -174,8 +183,40 @@ impl Broker for RabbitMq {
         })
     }
 
-    fn expire_lease(&mut self, _: std::time::Instant) -> Result<String> {
-        fail("RabbitMQ: a lease expiry (consumer timeout) is not replayed")
+    fn expire_lease(&mut self, taken: std::time::Instant) -> Result<String> {
+        if self.producer.is_none() {
+            self.producer = Some(open(&self.rt, &self.uri, true)?);
+        }
+        let ch = &self.producer.as_ref().expect("opened above").1;
+        let deadline = taken + CONSUMER_TIMEOUT_WAIT;
+        loop {
+            // A passive declare reads the queue's ready messages.
+            let ready = self
+                .rt
+                .block_on(ch.queue_declare(
+                    self.queue.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                ))
+                .map(|q| q.message_count())
+                .or_else(|e| fail(format!("RabbitMQ queue.declare (passive): {e}")))?;
+            if ready > 0 {
+                return Ok(format!(
+                    "RabbitMQ's consumer timeout (2 s, checked once a minute) closed the holder's channel and requeued the message {:.1} s after the delivery",
+                    taken.elapsed().as_secs_f64()
+                ));
+            }
+            if std::time::Instant::now() > deadline {
+                return fail(format!(
+                    "RabbitMQ: the consumer timeout did not requeue the message within {} s (is consumer_timeout set? scripts/brokers sets it)",
+                    CONSUMER_TIMEOUT_WAIT.as_secs()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
     }
 }
 
@@ -196,11 +237,15 @@ impl RabbitConsumer {
 }
 
 impl Consumer for RabbitConsumer {
-    fn receive(&mut self, lease_expires: bool) -> Result<Option<Delivery>> {
-        if lease_expires {
-            return fail(
-                "RabbitMQ: a lease expiry (consumer timeout) is not replayed: the broker checks it once a minute at the earliest",
-            );
+    fn receive(&mut self, _lease_expires: bool) -> Result<Option<Delivery>> {
+        // A channel the broker closed (the consumer timeout) is replaced,
+        // as a client's channel recovery does.
+        if !self.side.1.status().connected() {
+            let ch = wrap(
+                "channel.open",
+                self.rt.block_on(self.side.0.create_channel()),
+            )?;
+            self.side.1 = ch;
         }
         let ch = &self.side.1;
         let got = self.rt.block_on(async {

@@ -85,6 +85,20 @@ fn rabbitmq_auto_ack_loses_the_message_with_the_crash() {
     assert!(saw(&o.counterexample, "no_ack"));
 }
 
+/// RabbitMQ's consumer timeout (R4) expires while consumer 1 still works:
+/// the broker closes its channel and requeues, consumer 2 applies the
+/// effect again, and consumer 1's late ack fails on the closed channel.
+/// RabbitMQ checks the timeout once a minute: about 2 minutes.
+#[test]
+fn rabbitmq_consumer_timeout_redelivers_to_another_consumer() {
+    let o = replayed("rabbitmq-at-least-once", "side effect applied once");
+    assert_replayed(&o, &[2]);
+    let ce = &o.counterexample;
+    assert!(saw(ce, "consumer timeout"), "{ce:#?}");
+    assert!(saw(ce, "redelivered = true"));
+    assert!(saw(ce, "failed: invalid channel state"), "{ce:#?}");
+}
+
 #[test]
 fn a_lost_confirm_stores_the_retry_twice() {
     let o = replayed(
