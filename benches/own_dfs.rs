@@ -628,14 +628,17 @@ fn run_variant(variant: &str) {
         other => panic!("unknown variant {other}"),
     };
     let secs = start.elapsed().as_secs_f64();
-    println!("unique {unique} secs {secs} rss_kb {}", peak_rss_kb());
+    let (cpu, rss_kb) = usage();
+    println!("unique {unique} secs {secs} cpu {cpu} rss_kb {rss_kb}");
 }
 
-fn peak_rss_kb() -> i64 {
+/// This process's CPU seconds (user and system, all threads) and peak RSS.
+fn usage() -> (f64, i64) {
     // SAFETY: getrusage writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    usage.ru_maxrss
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -661,11 +664,13 @@ fn main() {
         verify();
     }
     let exe = std::env::current_exe().expect("this bench's binary");
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    // Per variant and round: unique/s (wall), CPU µs per state, peak MB.
+    let mut rate: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     println!(
-        "\n{MEASURED}\n{:<20} {:>10} {:>8} {:>11} {:>9} {:>9}",
-        "run", "unique", "secs", "unique/s", "us/state", "peak MB"
+        "\n{MEASURED}\n{:<20} {:>9} {:>7} {:>10} {:>9} {:>10} {:>8}",
+        "run", "unique", "secs", "unique/s", "us/state", "cpu us/st", "peak MB"
     );
     for round in 1..=rounds {
         for (i, v) in variants.iter().enumerate() {
@@ -675,40 +680,57 @@ fn main() {
                 .expect("run a variant");
             let text = String::from_utf8_lossy(&out.stdout);
             let words: Vec<&str> = text.split_whitespace().collect();
-            let ["unique", n, "secs", s, "rss_kb", k] = words.as_slice() else {
+            let ["unique", n, "secs", s, "cpu", c, "rss_kb", k] = words.as_slice() else {
                 panic!(
                     "{v}: unexpected output {text} {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
             };
-            let (n, s, k): (f64, f64, f64) =
-                (n.parse().unwrap(), s.parse().unwrap(), k.parse().unwrap());
-            rates[i].push(n / s);
-            rss[i].push(k / 1024.0);
+            let num = |w: &str| w.parse::<f64>().unwrap();
+            let (n, s, c, mb) = (num(n), num(s), num(c), num(k) / 1024.0);
+            rate[i].push(n / s);
+            cpu[i].push(1e6 * c / n);
+            rss[i].push(mb);
             println!(
-                "{:<20} {n:>10} {s:>8.2} {:>11.0} {:>9.2} {:>9.0}",
+                "{:<20} {n:>9} {s:>7.2} {:>10.0} {:>9.2} {:>10.2} {mb:>8.0}",
                 format!("{v} (#{round})"),
                 n / s,
                 1e6 * s / n,
-                k / 1024.0
+                1e6 * c / n,
             );
         }
     }
+    // Ratios to stateright's DFS are taken round by round (the two ran
+    // seconds apart), then the median.
+    let base = variants.iter().position(|v| v == "stateright-1");
+    let ratio = |i: usize, of: &[Vec<f64>], faster_when_higher: bool| {
+        base.map_or("-".to_string(), |b| {
+            let r: Vec<f64> = (0..rounds)
+                .map(|k| {
+                    if faster_when_higher {
+                        of[i][k] / of[b][k]
+                    } else {
+                        of[b][k] / of[i][k]
+                    }
+                })
+                .collect();
+            format!("{:.2}x", median(r))
+        })
+    };
     println!(
-        "\nmedians of {rounds} rounds\n{:<16} {:>11} {:>9} {:>9} {:>15}",
-        "variant", "unique/s", "us/state", "peak MB", "vs stateright-1"
+        "\nmedians of {rounds} rounds (ratios: median of the per-round ratios to stateright-1)\n\
+         {:<16} {:>10} {:>9} {:>10} {:>8} {:>11} {:>11}",
+        "variant", "unique/s", "us/state", "cpu us/st", "peak MB", "wall ratio", "cpu ratio"
     );
-    let base = variants
-        .iter()
-        .position(|v| v == "stateright-1")
-        .map(|i| median(rates[i].clone()));
     for (i, v) in variants.iter().enumerate() {
-        let r = median(rates[i].clone());
+        let r = median(rate[i].clone());
         println!(
-            "{v:<16} {r:>11.0} {:>9.2} {:>9.0} {:>15}",
+            "{v:<16} {r:>10.0} {:>9.2} {:>10.2} {:>8.0} {:>11} {:>11}",
             1e6 / r,
+            median(cpu[i].clone()),
             median(rss[i].clone()),
-            base.map_or("-".into(), |b| format!("{:.2}x", r / b))
+            ratio(i, &rate, true),
+            ratio(i, &cpu, false),
         );
     }
 }
