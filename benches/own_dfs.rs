@@ -41,6 +41,12 @@
 //! same properties refuted and witnesses reached, and `canonical_fingerprint`
 //! equal to the fingerprint of `representative` at every state.
 //!
+//! Each run prints wall-clock unique states/s and µs per state, CPU µs per
+//! state (user + system, all threads: steadier than wall time when another
+//! job shares the machine, but for 2 threads it is work, not speed) and
+//! peak RSS; the summary gives medians and, for each variant, the median of
+//! its per-round ratios to `stateright-1`.
+//!
 //! Environment: `ONCEPROOF_ROUNDS` (default 3), `ONCEPROOF_VARIANTS`
 //! (comma-separated, default all), `ONCEPROOF_SKIP_VERIFY=1`.
 
@@ -632,13 +638,21 @@ fn run_variant(variant: &str) {
     println!("unique {unique} secs {secs} cpu {cpu} rss_kb {rss_kb}");
 }
 
-/// This process's CPU seconds (user and system, all threads) and peak RSS.
-fn usage() -> (f64, i64) {
+/// This process's CPU seconds (user and system, all threads) and peak RSS
+/// in kB. The peak is `VmHWM`, not `getrusage`'s `ru_maxrss`, which Linux
+/// carries over from the parent's address space at the fork.
+fn usage() -> (f64, u64) {
     // SAFETY: getrusage writes into the struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss)
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    (secs(u.ru_utime) + secs(u.ru_stime), hwm)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
