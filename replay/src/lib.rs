@@ -113,47 +113,49 @@ pub fn replay(
     let end = trace.epilogue.last().map_or(trace.last_state(), |(_, s)| s);
     let expected = onceproof::model::store(end).applied.clone();
     let kind = servers::Kind::of(scenario.broker_kind)?;
-    let mut store = store::Store::connect(&servers.postgres, design.operations)?;
-    let mut broker = servers::broker_for(kind, servers)?;
-    let counterexample = run::run(
-        &scenario.name,
-        &steps,
-        &design,
-        true,
-        expected,
-        run::Setup {
-            broker: broker.as_mut(),
-            kind,
-            servers,
-            store: &mut store,
-        },
-    )?;
-    let counterpart = match counterpart {
+    // The counterpart's design: the schedule's operations and consumers,
+    // its own handler.
+    let other = match counterpart {
         None => None,
         Some(c) => {
             let mut other = plan::Design::of(&c.name, &c.config).or_else(broker::fail)?;
-            // The schedule's operations and consumers, the counterpart's
-            // handler.
             other.operations = design.operations;
             other.consumers = design.consumers;
-            let kind = servers::Kind::of(c.broker_kind)?;
-            let mut store = store::Store::connect(&servers.postgres, other.operations)?;
-            let mut broker = servers::broker_for(kind, servers)?;
-            Some(run::run(
-                &scenario.name,
-                &steps,
-                &other,
-                false,
-                vec![1; other.operations as usize],
-                run::Setup {
-                    broker: broker.as_mut(),
-                    kind,
-                    servers,
-                    store: &mut store,
-                },
-            )?)
+            Some((other, servers::Kind::of(c.broker_kind)?))
         }
     };
+    // The two runs share nothing (their own queue or topic, schema and
+    // consumer processes), so they run side by side: a replay that waits
+    // on the broker's clock (a consumer timeout, a rebalance) waits once.
+    let (counterexample, counterpart) = std::thread::scope(|scope| {
+        let second = other.as_ref().map(|(other, kind)| {
+            let steps = &steps;
+            scope.spawn(move || {
+                run_one(
+                    &scenario.name,
+                    steps,
+                    other,
+                    false,
+                    vec![1; other.operations as usize],
+                    *kind,
+                    servers,
+                )
+            })
+        });
+        let first = run_one(
+            &scenario.name,
+            &steps,
+            &design,
+            true,
+            expected,
+            kind,
+            servers,
+        );
+        let second = second.map(|h| h.join().expect("a replay does not panic"));
+        (first, second)
+    });
+    let counterexample = counterexample?;
+    let counterpart = counterpart.transpose()?;
     Ok(Outcome {
         property: refuted.name,
         counterexample,
@@ -161,6 +163,33 @@ pub fn replay(
     })
 }
 pub mod kafka;
+
+/// One run of a plan on its own connections and PostgreSQL schema.
+fn run_one(
+    scenario: &str,
+    steps: &[plan::Planned],
+    design: &plan::Design,
+    strict: bool,
+    expected: Vec<u8>,
+    kind: servers::Kind,
+    servers: &servers::Servers,
+) -> broker::Result<run::Replay> {
+    let mut store = store::Store::connect(&servers.postgres, design.operations)?;
+    let mut broker = servers::broker_for(kind, servers)?;
+    run::run(
+        scenario,
+        steps,
+        design,
+        strict,
+        expected,
+        run::Setup {
+            broker: broker.as_mut(),
+            kind,
+            servers,
+            store: &mut store,
+        },
+    )
+}
 
 /// What the results page says of a replay (`--write`).
 pub fn record(o: &Outcome) -> onceproof::report::replayed::Replayed {

@@ -100,9 +100,13 @@ impl Design {
             (LedgerKey::OperationId, LedgerWrite::WithEffect, Lookup::UniqueInsert) => {
                 crate::store::Effect::Ledger
             }
+            // A delivery's handle is the broker's offset only on a log.
+            (LedgerKey::BrokerOffset, LedgerWrite::WithEffect, Lookup::UniqueInsert) if p.log => {
+                crate::store::Effect::Offset
+            }
             _ => {
                 return Err(format!(
-                    "{name}: only no ledger, or the operation id in the effect's transaction, is replayed"
+                    "{name}: only no ledger, the operation id in the effect's transaction, or (on Kafka) the stored offset, is replayed"
                 ));
             }
         };

@@ -332,10 +332,16 @@ impl Runner<'_> {
         }
         let out = match what {
             Handler::Effect => {
-                let committed = self.store.apply(d.op, self.design.effect)?;
+                let committed = self.store.apply(d.op, &d.handle, self.design.effect)?;
                 (
                     if committed {
                         format!("PostgreSQL: op {} effect committed", d.op + 1)
+                    } else if self.design.effect == crate::store::Effect::Offset {
+                        format!(
+                            "PostgreSQL: offset {} already stored, the effect of op {} rolled back",
+                            d.handle,
+                            d.op + 1
+                        )
                     } else {
                         format!(
                             "PostgreSQL: op {} already in the ledger, the effect rolled back",

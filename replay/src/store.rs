@@ -1,9 +1,10 @@
 //! The effect store: PostgreSQL, in a schema of the replay's own.
 //!
 //! `effects` counts how many times each operation's effect committed;
-//! `ledger` is the idempotency ledger, a unique key per operation id,
-//! written in the effect's own transaction when the design has one (W2, W3:
-//! a unique insert, not a check-then-act).
+//! `ledger` holds a unique key per operation id (idempotency), or the
+//! broker offset of each message applied (the atomic boundary: the stored
+//! offset), written in the effect's own transaction when the design has
+//! one (W2, W3: a unique insert, not a check-then-act).
 
 use crate::broker::{Result, fail};
 use postgres::{Client, NoTls};
@@ -22,6 +23,9 @@ pub enum Effect {
     /// The operation id inserted into the ledger in the effect's
     /// transaction; a key already there rolls the effect back.
     Ledger,
+    /// The message's broker offset stored in the effect's transaction (the
+    /// atomic boundary); an offset already there rolls the effect back.
+    Offset,
 }
 
 fn wrap<T>(what: &str, r: std::result::Result<T, postgres::Error>) -> Result<T> {
@@ -67,12 +71,17 @@ impl Store {
         format!("PostgreSQL {}", self.version)
     }
 
-    /// Applies `op`'s effect as the design does; true if it committed.
-    pub fn apply(&mut self, op: u8, effect: Effect) -> Result<bool> {
+    /// Applies `op`'s effect, for the message at broker `offset`, as the
+    /// design does; true if it committed.
+    pub fn apply(&mut self, op: u8, offset: &str, effect: Effect) -> Result<bool> {
         let op = op as i32;
         let mut tx = wrap("begin", self.client.transaction())?;
-        if effect == Effect::Ledger {
-            let key = format!("op-{op}");
+        let key = match effect {
+            Effect::Plain => None,
+            Effect::Ledger => Some(format!("op-{op}")),
+            Effect::Offset => Some(format!("offset-{offset}")),
+        };
+        if let Some(key) = key {
             let fresh = wrap(
                 "ledger insert",
                 tx.execute(

@@ -129,6 +129,25 @@ fn kafka_crash_before_the_commit_fetches_the_offset_again() {
     );
 }
 
+/// The atomic boundary under the same crash: the offset stored in the
+/// effect's transaction in PostgreSQL refuses the redelivered record.
+#[test]
+fn kafka_crash_before_the_commit_against_the_stored_offset() {
+    let atomic = load("kafka-atomic-boundary");
+    let o = replay(
+        &load("kafka-crash-before-commit"),
+        Some("side effect applied once"),
+        Some(&atomic),
+        &servers(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.counterexample.verdict, Verdict::Reproduced);
+    let proved = o.counterpart.expect("a counterpart run");
+    assert_eq!(proved.verdict, Verdict::Reproduced, "{proved:#?}");
+    assert_eq!(proved.applied, vec![1]);
+    assert!(saw(&proved, "offset 0 already stored"), "{proved:#?}");
+}
+
 #[test]
 fn kafka_commit_before_processing_loses_the_record() {
     let o = replayed("kafka-commit-before", "no loss");
