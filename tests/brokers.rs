@@ -13,7 +13,7 @@ use common::{assert_shipped, run, shipped};
 
 use Verdict::{Counterexample as Ce, Proved};
 
-const TABLE: [(&str, Verdict, Verdict); 23] = [
+const TABLE: [(&str, Verdict, Verdict); 24] = [
     ("sqs-double-charge", Ce, Proved),
     ("at-most-once-sqs-standard", Ce, Ce),
     ("sqs-standard-at-most-once", Ce, Ce),
@@ -37,6 +37,7 @@ const TABLE: [(&str, Verdict, Verdict); 23] = [
     ("rabbitmq-no-confirms", Proved, Ce),
     ("rabbitmq-auto-ack", Proved, Ce),
     ("rabbitmq-channel-close-duplicate", Ce, Proved),
+    ("rabbitmq-confirm-lost-duplicate", Ce, Proved),
 ];
 
 #[test]
@@ -96,7 +97,10 @@ fn every_proof_has_a_negative_control() {
     };
     // The pool finishes deliveries out of tag order.
     let pool: Mutation = |c| c.pipeline.processing = Processing::Async;
-    let controls: [(&str, Mutation, &str); 28] = [
+    // A producer that never re-publishes: the lost confirm's operation is
+    // still stored, but a lost publish is never sent again.
+    let fire_and_forget: Mutation = |c| c.pipeline.producer_retries = false;
+    let controls: [(&str, Mutation, &str); 30] = [
         ("sqs-standard-at-least-once", commit_first, NO_LOSS),
         ("sqs-standard-atomic-boundary", commit_first, NO_LOSS),
         ("sqs-standard-idempotency", no_check, APPLIED_ONCE),
@@ -121,6 +125,8 @@ fn every_proof_has_a_negative_control() {
         ("rabbitmq-no-confirms", no_check_crash, APPLIED_ONCE),
         ("rabbitmq-auto-ack", retry, APPLIED_ONCE),
         ("rabbitmq-channel-close-duplicate", commit_first, NO_LOSS),
+        ("rabbitmq-confirm-lost-duplicate", commit_first, NO_LOSS),
+        ("rabbitmq-confirm-lost-duplicate", fire_and_forget, NO_LOSS),
         ("rabbitmq-redelivered-shortcut", commit_first, NO_LOSS),
         ("rabbitmq-prefetch-ack-multiple", pool, NO_LOSS),
         ("rabbitmq-prefetch-ack-multiple", commit_first, NO_LOSS),

@@ -42,6 +42,7 @@ fn every_shipped_kafka_scenario_has_its_verdicts_and_reaches_its_witnesses() {
         ("kafka-transaction-abort-no-seek", Proved, Ce),
         ("kafka-application-resend", Ce, Proved),
         ("kafka-auto-commit-background", Ce, Ce),
+        ("kafka-crash-before-commit", Ce, Proved),
     ];
     for (name, once, loss) in table {
         let o = run(shipped(name));
@@ -75,7 +76,11 @@ fn every_kafka_proof_has_a_negative_control() {
         "a retrying producer"
     );
 
-    for name in ["kafka-at-least-once", "kafka-rebalance-zombie"] {
+    for name in [
+        "kafka-at-least-once",
+        "kafka-rebalance-zombie",
+        "kafka-crash-before-commit",
+    ] {
         let mut cfg = shipped(name);
         cfg.pipeline.order = CompletionOrder::CompletionThenEffect;
         cfg.bounds.crashes = 1;
