@@ -28,9 +28,9 @@
 //! - `own-2fp`: the own loop with stateright's per-state hashing (both
 //!   fingerprints) and `representative`'s clone;
 //! - `own`: one fingerprint, `representative` as is;
-//! - `own-noclone`: a canonical state is fingerprinted in place (the
-//!   bench's copy of the reduction's consumer order tells whether it is;
-//!   otherwise `symmetry::rename`);
+//! - `own-noclone`: a canonical state is fingerprinted in place
+//!   (`symmetry::renamed_if_needed` says whether it is, and renames it
+//!   otherwise);
 //! - `own-compact`: `own-noclone` with an open-addressing `u64` table;
 //! - `own-noclone-2`: `own-noclone` on 2 threads (sharded set, work shared
 //!   on demand).
@@ -52,10 +52,9 @@
 
 use onceproof::check::{self, Limits, Verdict};
 use onceproof::explorable::Explorable;
-use onceproof::model::{self, State, broker, symmetry};
+use onceproof::model::{self, State, symmetry};
 use onceproof::pipeline::Config;
 use onceproof::scenario;
-use stateright::actor::Network;
 use stateright::{Checker, Expectation, HasDiscoveries, Model as _, Property};
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -234,75 +233,8 @@ enum Canon {
     NoClone,
 }
 
-const FIRST_CONSUMER: usize = model::STORE + 1;
-
-/// A copy of `symmetry::signatures` (private to the model): each
-/// consumer's hash of everything a renaming carries along. Checked against
-/// `representative` at every state of the verification runs.
-fn signatures(s: &State) -> Vec<u64> {
-    use rustc_hash::FxHasher;
-    let n = s.actor_states.len() - FIRST_CONSUMER;
-    let mut h: Vec<FxHasher> = (0..n)
-        .map(|i| {
-            let id = FIRST_CONSUMER + i;
-            let mut h = FxHasher::default();
-            s.actor_states[id].hash(&mut h);
-            s.crashed[id].hash(&mut h);
-            s.actor_storages[id].hash(&mut h);
-            h
-        })
-        .collect();
-    let b = model::broker(s);
-    for (i, h) in h.iter_mut().enumerate() {
-        b.sessions[i].hash(h);
-        b.polling[i].hash(h);
-        if let Some(unacked) = b.channels.get(i) {
-            unacked.hash(h);
-        }
-    }
-    if let Some(log) = &b.log {
-        (2u8, true).hash(&mut h[log.owner as usize]);
-    }
-    for r in &model::store(s).running {
-        (3u8, r.job, r.op, r.key, r.reply, r.retry).hash(&mut h[r.consumer as usize]);
-    }
-    for (at, m) in b.messages.iter().enumerate() {
-        if let broker::Status::Leased { consumer, .. } = m.status {
-            (0u8, at).hash(&mut h[consumer as usize]);
-        }
-    }
-    if let Network::Ordered(flows) = &s.network {
-        for ((src, dst), q) in flows {
-            let (src, dst) = (usize::from(*src), usize::from(*dst));
-            for (end, outgoing) in [(src, true), (dst, false)] {
-                if end >= FIRST_CONSUMER {
-                    let h = &mut h[end - FIRST_CONSUMER];
-                    (1u8, src.min(dst), outgoing).hash(h);
-                    q.hash(h);
-                }
-            }
-        }
-    }
-    h.into_iter().map(|h| h.finish()).collect()
-}
-
-/// The fingerprint of `representative(s)` without cloning a canonical
-/// state: `None` when `s` is canonical, else the renaming's result.
-fn renamed_if_needed(s: &State) -> Option<State> {
-    let sigs = signatures(s);
-    let n = sigs.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| sigs[i]);
-    if order.iter().enumerate().all(|(rank, &i)| rank == i) {
-        return None;
-    }
-    let mut to = vec![0; n];
-    for (rank, &i) in order.iter().enumerate() {
-        to[i] = rank;
-    }
-    Some(symmetry::rename(s, &to))
-}
-
+/// The orbit's fingerprint as each variant computes it; `verify` checks it
+/// against stateright's (the representative's) at every state.
 fn orbit_fingerprint(s: &State, canon: Canon, verify: bool) -> u64 {
     let fp = match canon {
         Canon::TwoFingerprints => {
@@ -311,7 +243,7 @@ fn orbit_fingerprint(s: &State, canon: Canon, verify: bool) -> u64 {
             fp
         }
         Canon::Representative => fingerprint(&symmetry::representative(s)),
-        Canon::NoClone => match renamed_if_needed(s) {
+        Canon::NoClone => match symmetry::renamed_if_needed(s) {
             None => fingerprint(s),
             Some(r) => fingerprint(&r),
         },

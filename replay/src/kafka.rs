@@ -37,10 +37,8 @@
 //! Kafka has no per-message lease: the model's lease expiry is a rebalance
 //! here, so `expire_lease` is refused.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -79,8 +77,8 @@ const REQUEST_WAIT: Duration = Duration::from_secs(10);
 /// The producer's side, the topic and the group (one name for both).
 pub struct Kafka {
     bootstrap: String,
+    /// The topic, and the group's name too.
     topic: String,
-    group: String,
     producer: Option<BaseProducer<Reports>>,
     reports: Arc<Mutex<Vec<Report>>>,
 }
@@ -129,30 +127,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn kafka_err(what: &str, e: KafkaError) -> Failure {
     Failure(format!("kafka: {what}: {e}"))
-}
-
-/// Wakes the thread that is blocked in `block_on`.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// The admin client's calls are futures driven by its own thread; all the
-/// driver needs is to wait for one, so a parked thread serves as executor
-/// (no async runtime in this crate).
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
 }
 
 fn config(bootstrap: &str) -> ClientConfig {
@@ -236,7 +210,6 @@ impl Kafka {
         let mut k = Kafka {
             bootstrap: bootstrap.to_string(),
             topic: String::new(),
-            group: String::new(),
             producer: None,
             reports: Arc::new(Mutex::new(Vec::new())),
         };
@@ -275,7 +248,7 @@ impl Kafka {
     pub fn group_committed(&self) -> Result<Option<i64>> {
         let probe: BaseConsumer = self
             .config()
-            .set("group.id", &self.group)
+            .set("group.id", &self.topic)
             .set("enable.auto.commit", "false")
             .create()
             .map_err(|e| kafka_err("creating a probe consumer", e))?;
@@ -310,7 +283,6 @@ impl Broker for Kafka {
         lock(&self.reports).clear();
         let name = crate::unique_name();
         self.topic = name.clone();
-        self.group = name.clone();
 
         let admin: AdminClient<DefaultClientContext> = self
             .config()
@@ -318,7 +290,14 @@ impl Broker for Kafka {
             .map_err(|e| kafka_err("creating the admin client", e))?;
         let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1));
         let opts = AdminOptions::new().operation_timeout(Some(REQUEST_WAIT));
-        let results = block_on(admin.create_topics([&topic], &opts))
+        // The admin client's calls are futures its own thread drives: a
+        // current-thread runtime (the crate's tokio, for lapin) waits.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure(format!("kafka: a runtime for the admin client: {e}")))?;
+        let results = rt
+            .block_on(admin.create_topics([&topic], &opts))
             .map_err(|e| kafka_err("CreateTopics", e))?;
         for r in results {
             if let Err((t, code)) = r {
@@ -531,7 +510,7 @@ fn assigned(client: &BaseConsumer) -> bool {
 /// One record for consumer `c`, waiting at most `wait`.
 fn fetch(consumer: &BaseConsumer, c: u8, wait: Duration) -> Result<Option<Delivery>> {
     let deadline = Instant::now() + wait;
-    let (offset, payload) = loop {
+    let (offset, op) = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(None);
@@ -539,22 +518,17 @@ fn fetch(consumer: &BaseConsumer, c: u8, wait: Duration) -> Result<Option<Delive
         match consumer.poll(left) {
             None => return Ok(None),
             Some(Ok(m)) => {
-                let payload = m.payload().map(|p| String::from_utf8_lossy(p).into_owned());
-                break (m.offset(), payload.unwrap_or_default());
+                break (
+                    m.offset(),
+                    crate::payload_op(m.payload().unwrap_or_default())?,
+                );
             }
             // Transient (a broker reconnect, partition EOF): keep waiting.
             Some(Err(KafkaError::PartitionEOF(_))) => continue,
             Some(Err(e)) => return Err(kafka_err(&format!("consumer {} fetching", c + 1), e)),
         }
     };
-    let op = payload
-        .strip_prefix("op=")
-        .and_then(|s| s.parse::<u8>().ok())
-        .ok_or_else(|| {
-            Failure(format!(
-                "kafka: offset {offset} holds {payload:?}, not op=N"
-            ))
-        })?;
+
     Ok(Some(Delivery {
         op,
         // Kafka counts no deliveries: the replay counts the fetches.

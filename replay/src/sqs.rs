@@ -89,10 +89,6 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn parse_op(body: &str) -> Option<u8> {
-    body.strip_prefix("op=")?.parse().ok()
-}
-
 impl Sqs {
     pub fn connect(endpoint: &str) -> Result<Sqs> {
         let sqs = Sqs {
@@ -290,9 +286,7 @@ impl Consumer for SqsConsumer {
             return Ok(None);
         };
         let body = message["Body"].as_str().unwrap_or("");
-        let Some(op) = parse_op(body) else {
-            return fail(format!("SQS: a message not sent by the replay: {body:?}"));
-        };
+        let op = crate::payload_op(body.as_bytes())?;
         let Some(handle) = message["ReceiptHandle"].as_str() else {
             return fail(format!("SQS ReceiveMessage: no ReceiptHandle: {message}"));
         };
@@ -353,9 +347,9 @@ mod tests {
 
     #[test]
     fn op_from_body() {
-        assert_eq!(parse_op("op=3"), Some(3));
-        assert_eq!(parse_op("op="), None);
-        assert_eq!(parse_op("hello"), None);
+        assert_eq!(crate::payload_op(b"op=3").ok(), Some(3));
+        assert!(crate::payload_op(b"op=").is_err());
+        assert!(crate::payload_op(b"hello").is_err());
     }
 
     #[test]

@@ -183,18 +183,24 @@ fn signatures(s: &State) -> Vec<u64> {
 /// signature. Ties keep their order, which costs some reduction but never
 /// soundness: any renaming has the same futures.
 pub fn representative(s: &State) -> State {
+    renamed_if_needed(s).unwrap_or_else(|| s.clone())
+}
+
+/// The canonical member of the state's orbit when it is not `s` itself;
+/// None when `s` is already canonical (no clone is made).
+pub fn renamed_if_needed(s: &State) -> Option<State> {
     let sigs = signatures(s);
     let n = sigs.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| sigs[i]);
     if order.iter().enumerate().all(|(rank, &i)| rank == i) {
-        return s.clone();
+        return None;
     }
     let mut to = vec![0; n];
     for (rank, &i) in order.iter().enumerate() {
         to[i] = rank;
     }
-    rename(s, &to)
+    Some(rename(s, &to))
 }
 
 #[cfg(test)]
