@@ -7,12 +7,13 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The sources that decide states and verdicts.
-const MODEL_CODE: [&str; 5] = [
+const MODEL_CODE: [&str; 6] = [
     "src/model",
     "src/pipeline.rs",
     "src/check.rs",
     "src/search.rs",
     "src/explorable.rs",
+    "src/reduced.rs",
 ];
 
 fn sources(path: &Path, out: &mut Vec<PathBuf>) {

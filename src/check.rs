@@ -26,6 +26,10 @@ pub struct Limits {
     /// Fold states that differ only by a renaming of consumers. Off only to
     /// test the reduction against the plain exploration.
     pub symmetry: bool,
+    /// Explore persistent sets only where the model offers them
+    /// ([`crate::reduced`]): the deep profile's search. Ignored where the
+    /// argument does not cover the pipeline ([`crate::model::ample::covers`]).
+    pub reduced: bool,
 }
 
 impl Default for Limits {
@@ -35,6 +39,7 @@ impl Default for Limits {
             timeout: None,
             max_states: None,
             symmetry: true,
+            reduced: false,
         }
     }
 }
@@ -196,6 +201,9 @@ pub struct Outcome {
     pub first_counterexample_at: Option<Duration>,
     /// The limits the run had: part of what a proof id names.
     pub limits: Limits,
+    /// States the reduced search expanded with a persistent set, when it
+    /// ran (`limits.reduced` on a pipeline it covers).
+    pub reduced_states: Option<usize>,
 }
 
 impl Outcome {
@@ -282,6 +290,10 @@ pub fn check_demanding(
     progress: &mut dyn FnMut(Progress),
 ) -> Outcome {
     let names: Vec<&'static str> = demanded.iter().map(|w| w.name).collect();
+    let limits = Limits {
+        reduced: limits.reduced && crate::model::ample::covers(&cfg),
+        ..limits
+    };
     let model = model::build_demanding(cfg, demanded);
     let start = Instant::now();
     let checks: Vec<Check> = properties::PROPERTIES
@@ -315,7 +327,7 @@ pub fn check_demanding(
                 },
             )
         });
-        let checker = explore(&model, limits, start, &mut |p| {
+        let mut report = |p: Progress| {
             progress(Progress {
                 refuted: found_at
                     .iter()
@@ -324,7 +336,12 @@ pub fn check_demanding(
                 first_refuted_at: first_found(&found_at),
                 ..p
             })
-        });
+        };
+        let checker = if limits.reduced {
+            explore_reduced(&model, limits, start, &mut report)
+        } else {
+            explore(&model, limits, start, &mut report)
+        };
         let elapsed = start.elapsed();
         (
             checker,
@@ -333,12 +350,10 @@ pub fn check_demanding(
         )
     });
     let cut_by_time = limits.timeout.is_some_and(|t| elapsed >= t);
-    let cut_by_count = limits
-        .max_states
-        .is_some_and(|n| checker.state_count() >= n);
-    let complete = !cut_by_time && !cut_by_count;
+    let cut_by_count = limits.max_states.is_some_and(|n| checker.total >= n);
+    let complete = !cut_by_time && !cut_by_count && checker.complete;
 
-    let discoveries = checker.discoveries();
+    let discoveries = &checker.discoveries;
     let witnesses: Vec<(&'static str, bool)> = names
         .iter()
         .map(|&w| (w, discoveries.contains_key(w)))
@@ -361,15 +376,19 @@ pub fn check_demanding(
             let trace = refuted.then(|| {
                 early.unwrap_or_else(|| {
                     let deadline = limits.timeout.map(|t| start + t);
-                    shortest_within(&model, name, limits.max_states, deadline).unwrap_or_else(
-                        || {
-                            let path = discoveries[name].clone();
-                            Trace {
-                                minimal: false,
-                                ..Trace::from_path(&model, path)
-                            }
-                        },
-                    )
+                    // The reduced search runs where the full one would not
+                    // finish: its own path stands in for the shortest.
+                    let shortest = match checker.reduced_states {
+                        None => shortest_within(&model, name, limits.max_states, deadline),
+                        Some(_) => None,
+                    };
+                    shortest.unwrap_or_else(|| {
+                        let path = discoveries[name].clone();
+                        Trace {
+                            minimal: false,
+                            ..Trace::from_path(&model, path)
+                        }
+                    })
                 })
             });
             PropertyOutcome {
@@ -382,13 +401,14 @@ pub fn check_demanding(
     Outcome {
         properties,
         witnesses,
-        unique_states: checker.unique_state_count(),
-        total_states: checker.state_count(),
-        max_depth: checker.max_depth(),
+        unique_states: checker.unique,
+        total_states: checker.total,
+        max_depth: checker.max_depth,
         complete,
         elapsed,
         first_counterexample_at: first_found(&found_at),
         limits,
+        reduced_states: checker.reduced_states,
     }
 }
 
@@ -410,13 +430,25 @@ fn first_found(found_at: &[AtomicU64]) -> Option<Duration> {
         .map(Duration::from_micros)
 }
 
+/// What the main exploration found, whichever search ran it.
+struct Explored {
+    unique: usize,
+    total: usize,
+    max_depth: usize,
+    /// The path to each property's or witness's discovery, by name.
+    discoveries: std::collections::HashMap<&'static str, Path<State, Action>>,
+    /// False when the search stopped itself short.
+    complete: bool,
+    reduced_states: Option<usize>,
+}
+
 /// The main exploration: depth-first over every state within the budgets.
 fn explore(
     model: &Model,
     limits: Limits,
     start: Instant,
     progress: &mut dyn FnMut(Progress),
-) -> impl Checker<crate::explorable::Explorable> + use<> {
+) -> Explored {
     // The checker explores the model as the Explorer lists it: actions that
     // would leave the fault budgets are never taken, so their states are
     // never built (the boundary still guards every state).
@@ -450,7 +482,65 @@ fn explore(
             first_refuted_at: None,
         });
     }
-    checker.join()
+    let checker = checker.join();
+    Explored {
+        unique: checker.unique_state_count(),
+        total: checker.state_count(),
+        max_depth: checker.max_depth(),
+        discoveries: checker.discoveries(),
+        complete: true,
+        reduced_states: None,
+    }
+}
+
+/// The main exploration by the reduced search (one thread; the early
+/// counterexample search has the other).
+fn explore_reduced(
+    model: &Model,
+    limits: Limits,
+    start: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> Explored {
+    let cut = crate::reduced::Cut {
+        deadline: limits.timeout.map(|t| start + t),
+        max_states: limits.max_states,
+    };
+    let found = crate::reduced::search(
+        model,
+        crate::model::ample::Rule::Persistent,
+        limits.symmetry,
+        cut,
+        &mut |unique, total| {
+            progress(Progress {
+                total_states: total,
+                unique_states: unique,
+                elapsed: start.elapsed(),
+                refuted: 0,
+                first_refuted_at: None,
+            })
+        },
+    );
+    let discoveries = model
+        .properties()
+        .iter()
+        .zip(found.discoveries)
+        .filter_map(|(p, d)| {
+            let d = d?;
+            let init = d[0].0.clone();
+            let actions: Vec<Action> = d.into_iter().filter_map(|(_, a)| a).collect();
+            let path = Path::from_actions(model, init, actions.iter())
+                .expect("the reduced search's path replays");
+            Some((p.name, path))
+        })
+        .collect();
+    Explored {
+        unique: found.unique,
+        total: found.total,
+        max_depth: found.max_depth,
+        discoveries,
+        complete: found.complete,
+        reduced_states: Some(found.reduced),
+    }
 }
 
 /// The model's property or witness of that name.

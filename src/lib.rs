@@ -8,6 +8,7 @@ pub mod front;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
+pub mod reduced;
 pub mod report;
 pub mod results;
 pub mod risk;

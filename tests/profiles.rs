@@ -92,15 +92,20 @@ fn the_deep_profile_merges_onto_the_quick_bounds() {
     assert_eq!(plain.at(Profile::Deep).config, plain.config);
 }
 
-/// Every shipped scenario's expected verdicts at its deep bounds, with
-/// every witness reached (minutes; figures in docs/SCENARIOS.md):
-/// `cargo test --release --test profiles -- --ignored`
+/// Every shipped scenario's expected verdicts at its deep bounds, by the
+/// search `check --profile deep` runs (the reduced one where it covers the
+/// pipeline), with every witness reached (minutes; figures in
+/// docs/SCENARIOS.md): `cargo test --release --test profiles -- --ignored`
 #[test]
 #[ignore]
 fn every_shipped_scenario_holds_at_deep_bounds() {
     for s in shipped().into_iter().filter(|s| s.deep.is_some()) {
         let deep = s.at(Profile::Deep);
-        let o = check::check(deep.config, Limits::default(), &mut |_| {});
+        let limits = Limits {
+            reduced: true,
+            ..Limits::default()
+        };
+        let o = check::check_scenario(&deep, limits, &mut |_| {});
         for (property, want) in &s.expect {
             assert_eq!(o.verdict(property), Some(*want), "{} {property}", s.name);
         }

@@ -94,6 +94,7 @@
 //! See each actor's module for its part, and [`properties`] for what is
 //! checked.
 
+pub mod ample;
 pub mod broker;
 pub mod consumer;
 pub mod durable;

@@ -156,6 +156,10 @@ pub struct RunLimits {
     /// The symmetry reduction over consumers was on (it changes the counts,
     /// never a verdict).
     pub symmetry: bool,
+    /// The reduced search ran (`--search reduced` on a pipeline its
+    /// argument covers): fewer states, the same verdicts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reduced: bool,
 }
 
 /// A document without limits was written by a plain `check`.
@@ -171,6 +175,7 @@ impl From<crate::check::Limits> for RunLimits {
             timeout_s: l.timeout.map(|t| t.as_secs_f64()),
             max_states: l.max_states,
             symmetry: l.symmetry,
+            reduced: l.reduced,
         }
     }
 }

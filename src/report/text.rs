@@ -59,6 +59,9 @@ pub fn limits_words(l: &crate::report::document::RunLimits) -> String {
     if !l.symmetry {
         parts.push("no symmetry reduction".to_string());
     }
+    if l.reduced {
+        parts.push("reduced search (partial-order reduction)".to_string());
+    }
     parts.iter().map(|p| format!(", {p}")).collect()
 }
 
@@ -147,6 +150,8 @@ pub fn render(d: &Document, explore: &str) -> String {
                 "; a lasso: the path to a fair cycle, then the cycle"
             } else if c.shortest {
                 ""
+            } else if d.limits.reduced {
+                "; the reduced search's path, not searched for one with fewer faults and steps"
             } else {
                 "; the search for one with fewer faults and steps was cut by the run's limits"
             }

@@ -135,7 +135,7 @@ pub fn read(t: &toml::Table, cfg: &Config) -> Result<Rates, (String, String)> {
             )));
         }
         if !LOAD.contains(&key.as_str())
-            && !kinds_reading(key).any(|k| allowed.iter().any(|a| std::ptr::eq(*a, k)))
+            && !kinds_reading(key).any(|k| allowed.iter().any(|a| a.fault == k.fault))
         {
             let kinds: Vec<&str> = kinds_reading(key).map(|k| k.name).collect();
             return Err(err(format!(

@@ -1,0 +1,349 @@
+//! The reduced search (`--search reduced`, the deep profile's) against the
+//! full one: what its soundness rests on, checked on real explorations.
+//!
+//! - **Persistence.** At every reachable state of small configurations,
+//!   the set the search would take is persistent: along every path of
+//!   steps outside it (up to a depth), each step in it stays enabled and
+//!   commutes with the step taken. The negative control, a rule that
+//!   forgets an empty link may yet bring a message, must fail this check.
+//! - **The argument's premise for *applied once*:** no step lowers a sink's
+//!   count.
+//! - **Same verdicts.** Every shipped scenario the reduction covers gets
+//!   its expected verdicts from the reduced search, with the witnesses the
+//!   full search reaches, in fewer states for the four modes.
+
+use onceproof::check::{self, Limits, Verdict};
+use onceproof::model::ample::{self, Rule};
+use onceproof::model::{self, Action, Model, State, faults, sinks};
+use onceproof::pipeline::Config;
+use onceproof::reduced;
+use onceproof::scenario;
+use stateright::Model as _;
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+
+fn load(name: &str) -> scenario::Scenario {
+    scenario::load(Path::new(&format!("models/{name}.toml"))).expect("a shipped scenario")
+}
+
+fn small(mut cfg: Config, operations: u8, consumers: u8) -> Config {
+    cfg.bounds.operations = cfg.bounds.operations.min(operations);
+    cfg.bounds.consumers = consumers;
+    cfg
+}
+
+/// The step `a` from `x`, as the searches take it: within the budgets and
+/// the boundary.
+fn step(m: &Model, x: &State, a: &Action) -> Option<State> {
+    let mut enabled = Vec::new();
+    faults::within_budget_actions(m, x, &mut enabled);
+    if !enabled.contains(a) {
+        return None;
+    }
+    m.next_state(x, a.clone()).filter(|n| m.within_boundary(n))
+}
+
+/// Every reachable state (no symmetry: the rule is per state).
+fn reachable(m: &Model) -> Vec<State> {
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<State> = m.init_states().into();
+    let mut all = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        if !seen.insert(s.clone()) {
+            continue;
+        }
+        let mut enabled = Vec::new();
+        faults::within_budget_actions(m, &s, &mut enabled);
+        for a in enabled {
+            if let Some(n) = m.next_state(&s, a).filter(|n| m.within_boundary(n)) {
+                queue.push_back(n);
+            }
+        }
+        all.push(s);
+    }
+    all
+}
+
+/// A step the set must hold and the argument leans on: never a fault, so
+/// it stays enabled whatever the others do.
+fn key(a: &Action) -> bool {
+    matches!(
+        a,
+        stateright::actor::ActorModelAction::Deliver { .. }
+            | stateright::actor::ActorModelAction::Recover(_)
+    )
+}
+
+/// Violations of persistence found from `s`, along every path of up to
+/// `depth` steps outside the set the search takes there:
+///
+/// - a key step (a delivery or a restart) of the set is no longer enabled,
+///   or does not commute with the outside step taken;
+/// - any other step of the set (a fault of its actor) that is still
+///   enabled after the outside step does not commute with it, or is
+///   enabled again after an outside step had disabled it (faults are
+///   disabled only by spent budgets, which never come back).
+fn persistence_violations(m: &Model, s: &State, rule: Rule, depth: usize) -> Vec<String> {
+    let (taken, used) = reduced::steps(m, s, rule, false, &|_| false);
+    if used != Some(true) {
+        return Vec::new();
+    }
+    let set: Vec<Action> = taken.into_iter().map(|(a, _, _)| a).collect();
+    let mut bad = Vec::new();
+    let all_live = (1u64 << set.len()) - 1;
+    let mut frontier = vec![(s.clone(), 0usize, all_live)];
+    while let Some((x, d, live)) = frontier.pop() {
+        if d == depth {
+            continue;
+        }
+        let mut enabled = Vec::new();
+        faults::within_budget_actions(m, &x, &mut enabled);
+        for u in enabled.into_iter().filter(|u| !set.contains(u)) {
+            let Some(xu) = step(m, &x, &u) else { continue };
+            let mut still = 0u64;
+            for (i, t) in set.iter().enumerate() {
+                let after = step(m, &xu, t);
+                let was = live & (1 << i) != 0;
+                match (was, after) {
+                    (_, None) if key(t) => bad.push(format!("{t:?} disabled by {u:?}")),
+                    (true, None) => {}
+                    (false, Some(_)) => bad.push(format!("{t:?} enabled again by {u:?}")),
+                    (false, None) => {}
+                    (true, Some(xut)) => {
+                        still |= 1 << i;
+                        let xtu = step(m, &x, t).and_then(|xt| step(m, &xt, &u));
+                        if xtu.as_ref() != Some(&xut) {
+                            bad.push(format!("{t:?} and {u:?} do not commute"));
+                        }
+                    }
+                }
+            }
+            frontier.push((xu, d + 1, still));
+        }
+    }
+    bad
+}
+
+/// The configurations checked state by state, each with the stride of its
+/// sample: the four modes and the brokers' vocabularies the reduction
+/// covers, at 1 operation and 2 consumers, and three modes at 2 operations
+/// and 1 consumer.
+/// The ignored test below checks every state of each (about 20 minutes):
+/// `cargo test --release --test reduction -- --ignored`.
+fn configurations() -> Vec<(String, Config, usize)> {
+    let mut out = Vec::new();
+    for (name, stride) in [
+        ("at-most-once", 1),
+        ("at-least-once", 32),
+        ("atomic-boundary", 8),
+        ("idempotency", 32),
+        ("sqs-double-charge", 1),
+        ("rabbitmq-prefetch-ack-multiple", 1),
+        ("rabbitmq-quorum-failover-duplicate", 1),
+        ("api-key-check-then-act", 1),
+        ("api-key-retention", 1),
+        ("store-reply-lost-retry", 1),
+        ("producer-restart-outbox", 16),
+        ("sqs-fifo-poison-dlq", 1),
+        ("idempotency-retention-shorter", 1),
+    ] {
+        let s = load(name);
+        assert!(ample::covers(&s.config), "{name} is covered");
+        out.push((format!("{name} 1x2"), small(s.config, 1, 2), stride));
+    }
+    // Two operations share the retry budget (a loss of one pays for the
+    // other's retry): one consumer keeps that small.
+    for (name, stride) in [
+        ("at-most-once", 4),
+        ("at-least-once", 8),
+        ("idempotency", 8),
+    ] {
+        out.push((
+            format!("{name} 2x1"),
+            small(load(name).config, 2, 1),
+            stride,
+        ));
+    }
+    out
+}
+
+/// Checks every `stride`-th reachable state of each configuration (1:
+/// every state): the set is persistent there, and no step lowers a sink's
+/// count (what the argument for *applied once* leans on). Returns how many
+/// states were offered a set.
+fn check_configurations(every_state: bool) -> usize {
+    let mut offered = 0;
+    for (name, cfg, stride) in configurations() {
+        let stride = if every_state { 1 } else { stride };
+        let m = model::build(cfg);
+        let states = reachable(&m);
+        let mut with_set = 0;
+        for s in states.iter().step_by(stride) {
+            let bad = persistence_violations(&m, s, Rule::Persistent, 3);
+            assert!(bad.is_empty(), "{name}: {}", bad[0]);
+            let (_, used) = reduced::steps(&m, s, Rule::Persistent, false, &|_| false);
+            with_set += usize::from(used == Some(true));
+            let mut enabled = Vec::new();
+            faults::within_budget_actions(&m, s, &mut enabled);
+            for a in enabled {
+                let Some(n) = m.next_state(s, a.clone()) else {
+                    continue;
+                };
+                for sink in &sinks::SINKS {
+                    let (before, after) = ((sink.applied)(s), (sink.applied)(&n));
+                    assert!(
+                        before.iter().zip(after).all(|(b, a)| a >= b),
+                        "{name}: {a:?} lowers {}",
+                        sink.name
+                    );
+                }
+            }
+        }
+        println!(
+            "{name}: {} states, 1 in {stride} checked, {with_set} of those with a set",
+            states.len()
+        );
+        offered += with_set;
+    }
+    offered
+}
+
+#[test]
+fn the_sets_the_reduced_search_takes_are_persistent() {
+    let offered = check_configurations(false);
+    assert!(offered > 5_000, "the rule offers sets ({offered})");
+}
+
+#[test]
+#[ignore = "every state of every configuration: about 20 minutes"]
+fn every_set_the_reduced_search_takes_is_persistent() {
+    check_configurations(true);
+}
+
+/// The negative control: a rule that forgets that an empty link may yet
+/// bring a message (the store's reply to a consumer holding a second
+/// delivery under a prefetch window) fails the persistence check.
+#[test]
+fn a_rule_that_forgets_senders_is_refuted() {
+    let s = load("rabbitmq-prefetch-ack-multiple");
+    let m = model::build(small(s.config, 2, 1));
+    let refuted = reachable(&m)
+        .iter()
+        .any(|s| !persistence_violations(&m, s, Rule::IgnoringSenders, 3).is_empty());
+    assert!(refuted, "the broken rule passes the persistence check");
+}
+
+#[test]
+fn every_covered_scenario_gets_its_verdicts_from_the_reduced_search() {
+    let reduced = Limits {
+        reduced: true,
+        ..Limits::default()
+    };
+    let mut covered = 0;
+    for path in scenario::all(Path::new("models")).expect("models/") {
+        let s = scenario::load(&path).expect("valid");
+        let o = check::check(s.config, reduced, &mut |_| {});
+        assert_eq!(o.limits.reduced, ample::covers(&s.config), "{}", s.name);
+        if !o.limits.reduced {
+            continue;
+        }
+        covered += 1;
+        assert!(o.complete, "{}", s.name);
+        for (property, expected) in &s.expect {
+            if *property == model::properties::PROGRESS {
+                continue;
+            }
+            assert_eq!(
+                o.verdict(property),
+                Some(*expected),
+                "{}: {property}",
+                s.name
+            );
+        }
+        // The full search's witnesses, from the committed results.
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("results/{}.json", s.name)).expect("results/"),
+        )
+        .expect("JSON");
+        for w in doc["witnesses"].as_array().expect("witnesses") {
+            let name = w["name"].as_str().expect("name");
+            if name == onceproof::progress::PROGRESS_WITNESS {
+                continue;
+            }
+            let full = w["reached"].as_bool().expect("reached");
+            let here = o
+                .witnesses
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, r)| *r);
+            assert_eq!(here, Some(full), "{}: witness {name}", s.name);
+        }
+        let refutes = |p: &&(&str, Verdict)| {
+            p.1 == Verdict::Counterexample && p.0 != model::properties::PROGRESS
+        };
+        if s.expect.iter().any(|p| refutes(&p)) {
+            assert!(o.properties.iter().any(|p| p.trace.is_some()), "{}", s.name);
+        }
+    }
+    assert!(covered >= 60, "{covered} scenarios covered");
+}
+
+#[test]
+fn the_four_modes_take_fewer_states_reduced() {
+    for name in [
+        "at-most-once",
+        "at-least-once",
+        "atomic-boundary",
+        "idempotency",
+    ] {
+        let reduced = check::check(
+            load(name).config,
+            Limits {
+                reduced: true,
+                ..Limits::default()
+            },
+            &mut |_| {},
+        );
+        // The full search's count, from the committed results.
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("results/{name}.json")).expect("results/"),
+        )
+        .expect("JSON");
+        let full = doc["states"]["unique"].as_u64().expect("unique") as usize;
+        println!("{name}: {} reduced, {full} full", reduced.unique_states);
+        assert!(
+            reduced.unique_states * 2 < full,
+            "{name}: {} reduced against {full} full",
+            reduced.unique_states
+        );
+    }
+}
+
+/// The CLI runs the reduced search when asked, says so in the report and
+/// the JSON, and explores a pipeline the argument does not cover in full.
+#[test]
+fn the_cli_says_which_search_ran() {
+    let run = |name: &str, extra: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("onceproof")
+            .expect("the binary")
+            .args(["check", name])
+            .args(extra)
+            .output()
+            .expect("runs");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&run("at-most-once", &["--search", "reduced", "--json"]))
+            .expect("JSON");
+    let s = &json["scenarios"][0];
+    assert_eq!(s["limits"]["reduced"], true);
+    assert_eq!(s["properties"][1]["verdict"], "counterexample");
+    assert!(run("at-most-once", &["--search", "reduced"]).contains("reduced search"));
+    assert!(!run("at-most-once", &[]).contains("reduced search"));
+    let kafka: serde_json::Value = serde_json::from_str(&run(
+        "kafka-commit-before",
+        &["--search", "reduced", "--json"],
+    ))
+    .expect("JSON");
+    assert!(kafka["scenarios"][0]["limits"].get("reduced").is_none());
+}
