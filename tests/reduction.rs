@@ -128,7 +128,7 @@ fn persistence_violations(m: &Model, s: &State, rule: Rule, depth: usize) -> Vec
 /// sample: the four modes and the brokers' vocabularies the reduction
 /// covers, at 1 operation and 2 consumers, and three modes at 2 operations
 /// and 1 consumer.
-/// The ignored test below checks every state of each (about 20 minutes):
+/// The ignored test below checks every state of each (about 4 minutes):
 /// `cargo test --release --test reduction -- --ignored`.
 fn configurations() -> Vec<(String, Config, usize)> {
     let mut out = Vec::new();
@@ -215,7 +215,7 @@ fn the_sets_the_reduced_search_takes_are_persistent() {
 }
 
 #[test]
-#[ignore = "every state of every configuration: about 20 minutes"]
+#[ignore = "every state of every configuration: about 4 minutes"]
 fn every_set_the_reduced_search_takes_is_persistent() {
     check_configurations(true);
 }
