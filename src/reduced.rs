@@ -117,11 +117,12 @@ pub fn steps(
     s: &State,
     rule: Rule,
     symmetry_on: bool,
+    store_steps: bool,
     on_stack: &dyn Fn(u64) -> bool,
 ) -> (Vec<(Action, State, u64)>, Option<bool>) {
     let mut enabled = Vec::new();
     faults::within_budget_actions(model, s, &mut enabled);
-    if let Some(set) = ample::persistent_set(s, &enabled, rule) {
+    if let Some(set) = ample::persistent_set(&model.cfg, s, &enabled, rule, store_steps) {
         let next = successors(model, s, &enabled, set.into_iter(), symmetry_on);
         if next.iter().any(|(a, _, _)| progress_step(a)) {
             if next.iter().any(|(_, _, fp)| on_stack(*fp)) {
@@ -198,9 +199,22 @@ impl Search<'_> {
         );
         let next = if expand {
             let on_stack = &self.on_stack;
-            let (next, used) = steps(self.model, &state, self.rule, self.symmetry_on, &|f| {
-                on_stack.contains(&f)
-            });
+            // The store's lone steps hide states the witnesses look for
+            // (a consumer still holding a request the store has not
+            // taken), so they wait until every witness has been seen.
+            let store_steps = self
+                .properties
+                .iter()
+                .zip(&self.discoveries)
+                .all(|(p, d)| p.expectation != Expectation::Sometimes || d.is_some());
+            let (next, used) = steps(
+                self.model,
+                &state,
+                self.rule,
+                self.symmetry_on,
+                store_steps,
+                &|f| on_stack.contains(&f),
+            );
             match used {
                 Some(true) => self.reduced += 1,
                 None => self.proviso += 1,

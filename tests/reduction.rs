@@ -14,11 +14,13 @@
 
 use onceproof::check::{self, Limits, Verdict};
 use onceproof::model::ample::{self, Rule};
+use onceproof::model::msg::{Msg, Timer};
 use onceproof::model::{self, Action, Model, State, faults, sinks};
 use onceproof::pipeline::Config;
 use onceproof::reduced;
 use onceproof::scenario;
 use stateright::Model as _;
+use stateright::actor::ActorModelAction;
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
@@ -84,7 +86,7 @@ fn key(a: &Action) -> bool {
 ///   enabled again after an outside step had disabled it (faults are
 ///   disabled only by spent budgets, which never come back).
 fn persistence_violations(m: &Model, s: &State, rule: Rule, depth: usize) -> Vec<String> {
-    let (taken, used) = reduced::steps(m, s, rule, false, &|_| false);
+    let (taken, used) = reduced::steps(m, s, rule, false, true, &|_| false);
     if used != Some(true) {
         return Vec::new();
     }
@@ -122,6 +124,127 @@ fn persistence_violations(m: &Model, s: &State, rule: Rule, depth: usize) -> Vec
         }
     }
     bad
+}
+
+/// Where the search lets the store take an effect with a ledger key alone,
+/// the step conflicts with nothing any other actor can do before it is
+/// taken, however long the way: along every path of other steps from `s`
+/// (no depth bound), no store step that touches the same operation's
+/// counter or row (another consumer's request of it, the finish of a call
+/// of it, the row's expiry) ever becomes enabled. Returns the first such
+/// step found, if any, and whether `s` had such a set at all.
+fn keyed_store_conflict(m: &Model, s: &State, rule: Rule) -> (bool, Option<String>) {
+    let (taken, used) = reduced::steps(m, s, rule, false, true, &|_| false);
+    let [(t, _, _)] = taken.as_slice() else {
+        return (false, None);
+    };
+    let ActorModelAction::Deliver {
+        src: c,
+        dst,
+        msg: Msg::Apply {
+            op, key: Some(k), ..
+        },
+    } = t
+    else {
+        return (false, None);
+    };
+    if used != Some(true) || usize::from(*dst) != model::STORE {
+        return (false, None);
+    }
+    let (c, op, k) = (*c, *op, *k);
+    let touches = |x: &State, u: &Action| match u {
+        ActorModelAction::Deliver { src, dst, msg } if usize::from(*dst) == model::STORE => {
+            *src != c
+                && match *msg {
+                    Msg::Apply { op: o, .. } | Msg::Partial { op: o } => o == op,
+                    Msg::Record { key, .. } | Msg::Claim { key, .. } | Msg::Lookup { key, .. } => {
+                        key == k
+                    }
+                    _ => false,
+                }
+        }
+        ActorModelAction::Timeout(id, Timer::Finish(job)) if usize::from(*id) == model::STORE => {
+            model::store(x)
+                .running
+                .iter()
+                .any(|r| r.job == *job && r.op == op)
+        }
+        ActorModelAction::Timeout(_, Timer::Expire(key)) => *key == k,
+        _ => false,
+    };
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([s.clone()]);
+    while let Some(x) = queue.pop_front() {
+        if !seen.insert(x.clone()) {
+            continue;
+        }
+        let mut enabled = Vec::new();
+        faults::within_budget_actions(m, &x, &mut enabled);
+        for u in enabled.into_iter().filter(|u| u != t) {
+            if touches(&x, &u) {
+                return (true, Some(format!("{u:?} can come before {t:?}")));
+            }
+            if let Some(n) = step(m, &x, &u) {
+                queue.push_back(n);
+            }
+        }
+    }
+    (true, None)
+}
+
+/// The configurations with a ledger the keyed store step applies to, at
+/// 1 operation and 2 consumers, where the fault budgets run out.
+fn keyed_configurations() -> Vec<(String, Config)> {
+    [
+        "idempotency",
+        "atomic-boundary",
+        "api-key-retention",
+        "idempotency-retention-shorter",
+        "store-reply-lost-retry",
+        "sqs-fifo-poison-dlq",
+    ]
+    .into_iter()
+    .map(|name| (name.to_string(), small(load(name).config, 1, 2)))
+    .collect()
+}
+
+/// Checks [`keyed_store_conflict`] at the states of each configuration
+/// where the keyed store step goes alone; returns how many there were and
+/// the first conflict.
+fn check_keyed(rule: Rule) -> (usize, Option<String>) {
+    let mut offered = 0;
+    for (name, cfg) in keyed_configurations() {
+        let m = model::build(cfg);
+        for s in reachable(&m) {
+            let (had, conflict) = keyed_store_conflict(&m, &s, rule);
+            offered += usize::from(had);
+            if let Some(c) = conflict {
+                return (offered, Some(format!("{name}: {c}")));
+            }
+        }
+    }
+    (offered, None)
+}
+
+#[test]
+fn a_keyed_store_step_goes_alone_only_when_nothing_can_race_it() {
+    let (offered, conflict) = check_keyed(Rule::Persistent);
+    println!("{offered} states with a keyed store step alone");
+    assert_eq!(conflict, None);
+    assert!(
+        offered > 100,
+        "the rule offers keyed store steps ({offered})"
+    );
+}
+
+/// The negative control: forgetting that a lease can still expire, or its
+/// holder crash, lets another consumer's request of the same operation
+/// come first.
+#[test]
+fn a_rule_that_forgets_leases_is_refuted() {
+    let (_, conflict) = check_keyed(Rule::IgnoringLeases);
+    println!("{conflict:?}");
+    assert!(conflict.is_some(), "the broken rule passes the check");
 }
 
 /// The configurations checked state by state, each with the stride of its
@@ -181,7 +304,7 @@ fn check_configurations(every_state: bool) -> usize {
         for s in states.iter().step_by(stride) {
             let bad = persistence_violations(&m, s, Rule::Persistent, 3);
             assert!(bad.is_empty(), "{name}: {}", bad[0]);
-            let (_, used) = reduced::steps(&m, s, Rule::Persistent, false, &|_| false);
+            let (_, used) = reduced::steps(&m, s, Rule::Persistent, false, true, &|_| false);
             with_set += usize::from(used == Some(true));
             let mut enabled = Vec::new();
             faults::within_budget_actions(&m, s, &mut enabled);

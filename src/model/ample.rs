@@ -23,6 +23,15 @@
 //!   behind another on a FIFO link cannot be received before `a` moves, so
 //!   only empty links matter.
 //!
+//! Where no actor offers one, the store's taking of one request may go
+//! alone ([`store_alone`]): a request that only increments a counter (an
+//! effect without a ledger key), or an effect with a ledger key once no
+//! other consumer can come to send a request of its operation. The store is
+//! where two consumers' copies of one operation race, so the second kind
+//! waits until every way a copy could reach another consumer is closed:
+//! the lease expiries and consumer crashes of the budgets spent, nothing
+//! left for the producer to re-publish, no copy on its way.
+//!
 //! # Why the steps of others commute with these (the assumptions)
 //!
 //! - An actor's step changes only its own state, timers and random
@@ -55,7 +64,10 @@
 //!   every step of the full graph in tests/reduction.rs).
 //!
 //! Reachability witnesses are not preserved: a witness the reduced search
-//! misses leaves the proof `vacuous`, never a false `proved`. The cycle
+//! misses leaves the proof `vacuous`, never a false `proved`. The store's
+//! lone steps hide most of them (a consumer still waiting on a request the
+//! store has not taken is the moment a lease overlap is seen), so the
+//! search offers them only once every witness has been reached. The cycle
 //! proviso (no set whose step closes a cycle on the search stack) is the
 //! search's, in [`crate::reduced`]. tests/reduction.rs checks, on every
 //! reachable state of small configurations, that each set is persistent
@@ -63,18 +75,25 @@
 //! step in it), and that the reduced and full searches give every shipped
 //! scenario the same verdicts.
 
-use super::msg::Timer;
-use super::{Action, BROKER, FIRST_CONSUMER, PRODUCER, STORE, State, broker, store};
+use super::broker::Status;
+use super::msg::{Msg, Timer};
+use super::{
+    Action, BROKER, FIRST_CONSUMER, PRODUCER, STORE, State, broker, consumers, crashes,
+    producer_crashes, store,
+};
 use crate::pipeline::Config;
 use stateright::actor::{ActorModelAction, Id, Network};
 
-/// The rule the search applies. `IgnoringSenders` is the negative control:
-/// it forgets that an empty link may yet bring a message, and the
-/// persistence check must refute it.
+/// The rule the search applies. The other two are negative controls the
+/// checks in tests/reduction.rs must refute: `IgnoringSenders` forgets
+/// that an empty link may yet bring a message; `IgnoringLeases` forgets
+/// that a lease can go back to the queue (an expiry, its holder's crash)
+/// and so to another consumer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
     Persistent,
     IgnoringSenders,
+    IgnoringLeases,
 }
 
 /// Whether the argument above covers `cfg`: a Kafka log's group
@@ -142,6 +161,96 @@ fn retry_freeable(s: &State, t: &Timer) -> bool {
     }
 }
 
+/// Whether the store's taking of the request `a` may go alone: a
+/// persistent set of one step.
+///
+/// - A request that reads nothing (an effect without a ledger key, a
+///   poison handler's partial effect) only increments a counter, which
+///   commutes with every other store step.
+/// - An effect with a ledger key reads and writes its row: it commutes
+///   with every store step of another operation (rows and counters are
+///   per operation, the ledger a sorted set), so it goes alone once no
+///   other consumer can come to send a request of its operation before it
+///   is taken ([`settled_elsewhere`]), no call of it is running at the
+///   payment API, and the retention cannot drop its row.
+///
+/// Either way the reply goes on a link only the store appends to, and no
+/// other step can take or lose the request (only Leg 1 messages and
+/// effect replies are lost).
+fn store_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
+    let ActorModelAction::Deliver { src, dst, msg } = a else {
+        return false;
+    };
+    if usize::from(*dst) != STORE {
+        return false;
+    }
+    match *msg {
+        Msg::Apply { key: None, .. } | Msg::Partial { .. } => true,
+        Msg::Apply {
+            op, key: Some(key), ..
+        } => {
+            let st = store(s);
+            !st.running.iter().any(|r| r.op == op)
+                && (st.expiries_left == 0 || st.ledger.binary_search(&key).is_err())
+                && settled_elsewhere(cfg, s, usize::from(*src), op, rule)
+        }
+        _ => false,
+    }
+}
+
+/// Whether no consumer but `c` can come to hold operation `op` (and so
+/// send the store a request of it) whatever the others do: no other
+/// consumer holds it or has a copy or a request of it on its way, the
+/// producer can publish it no more, and every stored copy is done for good
+/// or leased to `c` with no way back to the queue (no lease expiry or
+/// consumer crash left in the budgets, no restart of `c` pending). `c`'s
+/// own later requests queue behind the one at hand.
+fn settled_elsewhere(cfg: &Config, s: &State, c: usize, op: u8, rule: Rule) -> bool {
+    let b = broker(s);
+    if b.replication.is_some() || cfg.pipeline.poisoned(op) {
+        return false;
+    }
+    let Network::Ordered(flows) = &s.network else {
+        unreachable!("the model uses an ordered network")
+    };
+    let others_copy = flows.iter().any(|((from, to), q)| {
+        let (from, to) = (usize::from(*from), usize::from(*to));
+        q.iter().any(|m| match *m {
+            Msg::Publish { op: o, .. } => o == op,
+            Msg::Deliver { op: o, .. } => o == op && to != c,
+            Msg::Apply { op: o, .. } | Msg::Partial { op: o } => o == op && from != c,
+            Msg::Record { .. } | Msg::Claim { .. } | Msg::Lookup { .. } => from != c,
+            Msg::Join { .. } | Msg::Release { .. } => true,
+            _ => false,
+        })
+    });
+    if others_copy {
+        return false;
+    }
+    let held = consumers(s).any(|(i, down, cs)| {
+        FIRST_CONSUMER + i as usize != c && !down && cs.jobs.iter().any(|j| j.op == op)
+    });
+    let lease_may_move = rule != Rule::IgnoringLeases
+        && (b.expiries_left > 0 || crashes(s) < cfg.bounds.crashes || s.crashed[c]);
+    let stored_settled = b
+        .messages
+        .iter()
+        .filter(|e| e.op == op)
+        .all(|e| match e.status {
+            Status::Done => b.phantoms_left == 0 && b.replays_left == 0,
+            Status::Leased { consumer, .. } => {
+                FIRST_CONSUMER + consumer as usize == c && !lease_may_move
+            }
+            Status::Ready | Status::DeadLettered => false,
+        });
+    let republish = s.crashed[PRODUCER]
+        || producer_crashes(s) < cfg.bounds.producer_crashes
+        || s.timers_set[PRODUCER]
+            .iter()
+            .any(|t| matches!(t, Timer::Retry(o) | Timer::Send(o) if *o == op));
+    !held && stored_settled && !republish
+}
+
 /// Who can send to actor `a` at all.
 fn senders(a: usize) -> &'static [usize] {
     if a == PRODUCER {
@@ -153,8 +262,15 @@ fn senders(a: usize) -> &'static [usize] {
 
 /// Indices into `enabled` (every step within the budgets, as the search
 /// lists them) of a persistent set smaller than all of them, or `None`:
-/// explore everything.
-pub fn persistent_set(s: &State, enabled: &[Action], rule: Rule) -> Option<Vec<usize>> {
+/// explore everything. `store_steps` lets a step of the store go alone
+/// ([`store_alone`]) where no actor's set is on offer.
+pub fn persistent_set(
+    cfg: &Config,
+    s: &State,
+    enabled: &[Action],
+    rule: Rule,
+    store_steps: bool,
+) -> Option<Vec<usize>> {
     let candidates = (FIRST_CONSUMER..s.actor_states.len()).chain([PRODUCER]);
     for a in candidates {
         let mine: Vec<usize> = (0..enabled.len())
@@ -192,6 +308,12 @@ pub fn persistent_set(s: &State, enabled: &[Action], rule: Rule) -> Option<Vec<u
         if quiet && receives && timers_free {
             return Some(mine);
         }
+    }
+    if store_steps
+        && enabled.len() > 1
+        && let Some(i) = enabled.iter().position(|a| store_alone(cfg, s, a, rule))
+    {
+        return Some(vec![i]);
     }
     None
 }
