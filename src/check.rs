@@ -509,6 +509,7 @@ fn explore_reduced(
         model,
         crate::model::ample::Rule::Persistent,
         limits.symmetry,
+        limits.threads,
         cut,
         &mut |unique, total| {
             progress(Progress {

@@ -25,6 +25,8 @@ use rustc_hash::FxHashSet;
 use stateright::actor::ActorModelAction;
 use stateright::{Expectation, Model as _, Property};
 use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How the search may be cut short.
@@ -71,14 +73,6 @@ fn orbit(s: &State, symmetry_on: bool) -> u64 {
     }
 }
 
-/// One state on the search stack.
-struct Frame {
-    state: State,
-    via: Option<Action>,
-    fp: u64,
-    next: Vec<(Action, State, u64)>,
-}
-
 /// A step the full search would never skip: a delivery or a restart, never
 /// a fault. Every set the search uses holds one that leads somewhere.
 fn progress_step(a: &Action) -> bool {
@@ -109,204 +103,378 @@ fn successors(
 }
 
 /// The steps the reduced search takes from `s`: a persistent set's, or all
-/// of them, and whether the set was used. `on_stack` says whether a
-/// fingerprint is on the search stack (the cycle proviso); `None` when the
-/// proviso fired.
+/// of them, and whether the set was used.
 pub fn steps(
     model: &Model,
     s: &State,
     rule: Rule,
     symmetry_on: bool,
     store_steps: bool,
-    on_stack: &dyn Fn(u64) -> bool,
-) -> (Vec<(Action, State, u64)>, Option<bool>) {
+) -> (Vec<(Action, State, u64)>, bool) {
     let mut enabled = Vec::new();
     faults::within_budget_actions(model, s, &mut enabled);
     if let Some(set) = ample::persistent_set(&model.cfg, s, &enabled, rule, store_steps) {
         let next = successors(model, s, &enabled, set.into_iter(), symmetry_on);
         if next.iter().any(|(a, _, _)| progress_step(a)) {
-            if next.iter().any(|(_, _, fp)| on_stack(*fp)) {
-                let all = successors(model, s, &enabled, 0..enabled.len(), symmetry_on);
-                return (all, None);
-            }
-            return (next, Some(true));
+            return (next, true);
         }
     }
-    let all = successors(model, s, &enabled, 0..enabled.len(), symmetry_on);
-    (all, Some(false))
+    (all_steps(model, s, symmetry_on), false)
 }
 
-/// Evaluates every property at `s`; records the path to each first
-/// discovery. Returns whether the state is worth expanding (some property
-/// has no discovery at it), as stateright decides.
-fn evaluate(
-    model: &Model,
-    properties: &[Property<Model>],
-    stack: &[Frame],
-    s: &State,
-    via: &Option<Action>,
-    discoveries: &mut [Option<Steps>],
-) -> bool {
-    let mut awaiting = false;
-    for (i, p) in properties.iter().enumerate() {
-        let holds = (p.condition)(model, s);
-        let discovered = match p.expectation {
-            Expectation::Always => !holds,
-            Expectation::Sometimes => holds,
-            Expectation::Eventually => unreachable!("the model states liveness as safety"),
-        };
-        awaiting |= !discovered;
-        if discovered && discoveries[i].is_none() {
-            // Each frame's step is the one that leaves it.
-            let mut path: Vec<(State, Option<Action>)> = Vec::with_capacity(stack.len() + 1);
-            for (k, f) in stack.iter().enumerate() {
-                let leaving = stack.get(k + 1).map_or(via.clone(), |g| g.via.clone());
-                path.push((f.state.clone(), leaving));
-            }
-            path.push((s.clone(), None));
-            discoveries[i] = Some(path);
-        }
-    }
-    awaiting
+/// Every step from `s` within the budgets and the boundary.
+fn all_steps(model: &Model, s: &State, symmetry_on: bool) -> Vec<(Action, State, u64)> {
+    let mut enabled = Vec::new();
+    faults::within_budget_actions(model, s, &mut enabled);
+    successors(model, s, &enabled, 0..enabled.len(), symmetry_on)
 }
 
-/// The search's state between steps.
-struct Search<'m> {
+/// What the threads share: the visited fingerprints, each thread's open
+/// states, the discoveries, the work given away and the counters.
+struct Shared<'m> {
     model: &'m Model,
     rule: Rule,
     symmetry_on: bool,
     properties: Vec<Property<Model>>,
-    discoveries: Vec<Option<Steps>>,
-    stack: Vec<Frame>,
-    on_stack: FxHashSet<u64>,
-    total: usize,
-    max_depth: usize,
-    reduced: usize,
-    proviso: usize,
+    visited: Vec<Mutex<FxHashSet<u64>>>,
+    /// Per thread: the states on its stack (claimed, not yet finished).
+    open: Vec<Mutex<FxHashSet<u64>>>,
+    discoveries: Mutex<Vec<Option<Steps>>>,
+    discovered: Vec<AtomicBool>,
+    /// Every witness has been seen: the store may go alone.
+    store_steps: AtomicBool,
+    given: Mutex<Vec<Given>>,
+    idle: AtomicUsize,
+    threads: usize,
+    stop: AtomicBool,
+    cut: Cut,
+    unique: AtomicUsize,
+    total: AtomicUsize,
+    max_depth: AtomicUsize,
+    reduced: AtomicUsize,
+    proviso: AtomicUsize,
 }
 
-impl Search<'_> {
-    /// Visits a new state: evaluates the properties at it and pushes it
-    /// with the steps to take from it.
-    fn enter(&mut self, state: State, via: Option<Action>, fp: u64) {
-        let expand = evaluate(
-            self.model,
-            &self.properties,
-            &self.stack,
-            &state,
-            &via,
-            &mut self.discoveries,
-        );
-        let next = if expand {
-            let on_stack = &self.on_stack;
-            // The store's lone steps hide states the witnesses look for
-            // (a consumer still holding a request the store has not
-            // taken), so they wait until every witness has been seen.
-            let store_steps = self
-                .properties
-                .iter()
-                .zip(&self.discoveries)
-                .all(|(p, d)| p.expectation != Expectation::Sometimes || d.is_some());
-            let (next, used) = steps(
-                self.model,
-                &state,
-                self.rule,
-                self.symmetry_on,
-                store_steps,
-                &|f| on_stack.contains(&f),
-            );
-            match used {
-                Some(true) => self.reduced += 1,
-                None => self.proviso += 1,
-                Some(false) => {}
-            }
-            next
+/// A state given to an idle thread, with the path that leads to it.
+struct Given {
+    path: Steps,
+    state: State,
+    fp: u64,
+}
+
+const SHARDS: usize = 64;
+
+impl Shared<'_> {
+    fn shard(&self, fp: u64) -> &Mutex<FxHashSet<u64>> {
+        &self.visited[(fp >> 58) as usize % SHARDS]
+    }
+
+    /// Claims `fp` for thread `me`: open first, so no thread ever sees it
+    /// visited and not open before it is finished.
+    fn claim(&self, me: usize, fp: u64) -> bool {
+        self.open[me].lock().expect("open").insert(fp);
+        if self.shard(fp).lock().expect("visited").insert(fp) {
+            self.unique.fetch_add(1, Ordering::Relaxed);
+            true
         } else {
-            Vec::new()
+            self.open[me].lock().expect("open").remove(&fp);
+            false
+        }
+    }
+
+    fn is_open(&self, fp: u64) -> bool {
+        self.open
+            .iter()
+            .any(|o| o.lock().expect("open").contains(&fp))
+    }
+
+    /// Evaluates every property at `s` (reached by `path`); records the
+    /// path to each first discovery. Returns whether the state is worth
+    /// expanding (some property has no discovery at it), as stateright
+    /// decides.
+    fn evaluate(&self, path: &dyn Fn() -> Steps, s: &State) -> bool {
+        let mut awaiting = false;
+        for (i, p) in self.properties.iter().enumerate() {
+            let holds = (p.condition)(self.model, s);
+            let discovered = match p.expectation {
+                Expectation::Always => !holds,
+                Expectation::Sometimes => holds,
+                Expectation::Eventually => unreachable!("the model states liveness as safety"),
+            };
+            awaiting |= !discovered;
+            if discovered && !self.discovered[i].load(Ordering::Relaxed) {
+                let mut all = self.discoveries.lock().expect("discoveries");
+                if all[i].is_none() {
+                    all[i] = Some(path());
+                    self.discovered[i].store(true, Ordering::Relaxed);
+                    let witnesses_seen = self
+                        .properties
+                        .iter()
+                        .zip(all.iter())
+                        .all(|(p, d)| p.expectation != Expectation::Sometimes || d.is_some());
+                    self.store_steps.store(witnesses_seen, Ordering::Relaxed);
+                }
+            }
+        }
+        awaiting
+    }
+
+    /// Work for an idle thread, or None once every thread is idle and
+    /// nothing is left to give (or the search is cut).
+    fn take(&self) -> Option<Given> {
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        loop {
+            {
+                let mut given = self.given.lock().expect("given");
+                if let Some(g) = given.pop() {
+                    self.idle.fetch_sub(1, Ordering::SeqCst);
+                    return Some(g);
+                }
+                if self.idle.load(Ordering::SeqCst) == self.threads {
+                    return None;
+                }
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+/// One state on a thread's stack.
+struct Frame {
+    state: State,
+    via: Option<Action>,
+    fp: u64,
+    next: Vec<(Action, State, u64)>,
+    /// Expanded with a persistent set, not yet with all its steps.
+    reduced: bool,
+}
+
+/// One thread's depth-first search: its stack, and the path to its
+/// bottom (empty for the thread that starts at the initial states).
+struct Worker<'s, 'm> {
+    shared: &'s Shared<'m>,
+    me: usize,
+    path: Steps,
+    stack: Vec<Frame>,
+}
+
+impl Worker<'_, '_> {
+    /// The path from an initial state to `s`, reached from the top of the
+    /// stack by `via`.
+    fn path_to(&self, s: &State, via: &Option<Action>) -> Steps {
+        let mut path = self.path.clone();
+        for (k, f) in self.stack.iter().enumerate() {
+            let leaving = self.stack.get(k + 1).map_or(via.clone(), |g| g.via.clone());
+            path.push((f.state.clone(), leaving));
+        }
+        path.push((s.clone(), None));
+        path
+    }
+
+    /// Visits a state this thread has claimed: evaluates the properties at
+    /// it and pushes it with the steps to take from it.
+    fn enter(&mut self, state: State, via: Option<Action>, fp: u64) {
+        let sh = self.shared;
+        let expand = sh.evaluate(&|| self.path_to(&state, &via), &state);
+        let (next, reduced) = if expand {
+            steps(
+                sh.model,
+                &state,
+                sh.rule,
+                sh.symmetry_on,
+                sh.store_steps.load(Ordering::Relaxed),
+            )
+        } else {
+            (Vec::new(), false)
         };
-        self.total += next.len();
-        self.on_stack.insert(fp);
+        if reduced {
+            sh.reduced.fetch_add(1, Ordering::Relaxed);
+        }
+        sh.total.fetch_add(next.len(), Ordering::Relaxed);
         self.stack.push(Frame {
             state,
             via,
             fp,
             next,
+            reduced,
         });
-        self.max_depth = self.max_depth.max(self.stack.len());
+        sh.max_depth
+            .fetch_max(self.path.len() + self.stack.len(), Ordering::Relaxed);
+    }
+
+    /// Gives the deepest-waiting step of the lowest fully expanded frame to
+    /// an idle thread. Only a fully expanded frame's steps may be given
+    /// away: a persistent set's steps must be finished before their state
+    /// is (the cycle proviso's argument).
+    fn give(&mut self) {
+        let Some(k) = self
+            .stack
+            .iter()
+            .position(|f| !f.reduced && f.next.len() >= 2)
+        else {
+            return;
+        };
+        let (a, state, fp) = self.stack[k].next.remove(0);
+        let mut path = self.path.clone();
+        for (j, f) in self.stack[..=k].iter().enumerate() {
+            let leaving = if j == k {
+                Some(a.clone())
+            } else {
+                self.stack[j + 1].via.clone()
+            };
+            path.push((f.state.clone(), leaving));
+        }
+        self.shared
+            .given
+            .lock()
+            .expect("given")
+            .push(Given { path, state, fp });
+    }
+
+    fn run(&mut self) {
+        let sh = self.shared;
+        let mut claimed = 0usize;
+        loop {
+            if sh.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let Some(top) = self.stack.last_mut() else {
+                let Some(g) = sh.take() else { return };
+                if sh.claim(self.me, g.fp) {
+                    let via = g.path.last().and_then(|(_, a)| a.clone());
+                    self.path = g.path;
+                    self.enter(g.state, via, g.fp);
+                }
+                continue;
+            };
+            let Some((a, n, fp)) = top.next.pop() else {
+                let done = self.stack.pop().expect("a frame");
+                sh.open[self.me].lock().expect("open").remove(&done.fp);
+                continue;
+            };
+            if !sh.claim(self.me, fp) {
+                // The cycle proviso: a set's step that leads to a state
+                // not finished yet (on a stack, this one's or another
+                // thread's) could close a cycle of sets that puts a step
+                // off forever, so its state takes all its steps.
+                if top.reduced && sh.is_open(fp) {
+                    top.reduced = false;
+                    let all = all_steps(sh.model, &top.state, sh.symmetry_on);
+                    sh.total.fetch_add(all.len(), Ordering::Relaxed);
+                    top.next.extend(all);
+                    sh.proviso.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+            self.enter(n, Some(a), fp);
+            claimed += 1;
+            let cut = |c: &Cut| {
+                c.max_states
+                    .is_some_and(|m| sh.total.load(Ordering::Relaxed) >= m)
+                    || c.deadline.is_some_and(|d| Instant::now() >= d)
+            };
+            if claimed.is_multiple_of(4096) && cut(&sh.cut) {
+                sh.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            if claimed.is_multiple_of(256) && sh.idle.load(Ordering::Relaxed) > 0 {
+                let empty = sh.given.lock().expect("given").is_empty();
+                if empty {
+                    self.give();
+                }
+            }
+        }
     }
 }
 
-/// The reduced search over `model`, reporting `(unique, total)` now and
-/// then through `progress`.
+/// The reduced search over `model` on `threads` threads, reporting
+/// `(unique, total)` now and then through `progress`. With more than one
+/// thread, which states get a persistent set can depend on timing (the
+/// cycle proviso and the witnesses seen so far), so the count of states
+/// may vary slightly from run to run; the verdicts do not.
 pub fn search(
     model: &Model,
     rule: Rule,
     symmetry_on: bool,
+    threads: usize,
     cut: Cut,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Found {
-    let mut search = Search {
+    let threads = threads.max(1);
+    let properties = model.properties();
+    let n = properties.len();
+    let sh = Shared {
         model,
         rule,
         symmetry_on,
-        properties: model.properties(),
-        discoveries: Vec::new(),
-        stack: Vec::new(),
-        on_stack: FxHashSet::default(),
-        total: 0,
-        max_depth: 0,
-        reduced: 0,
-        proviso: 0,
+        discoveries: Mutex::new(vec![None; n]),
+        discovered: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        store_steps: AtomicBool::new(
+            properties
+                .iter()
+                .all(|p| p.expectation != Expectation::Sometimes),
+        ),
+        properties,
+        visited: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        open: (0..threads).map(|_| Mutex::default()).collect(),
+        given: Mutex::new(Vec::new()),
+        idle: AtomicUsize::new(0),
+        threads,
+        stop: AtomicBool::new(false),
+        cut,
+        unique: AtomicUsize::new(0),
+        total: AtomicUsize::new(0),
+        max_depth: AtomicUsize::new(0),
+        reduced: AtomicUsize::new(0),
+        proviso: AtomicUsize::new(0),
     };
-    search.discoveries = vec![None; search.properties.len()];
-    let mut visited: FxHashSet<u64> = FxHashSet::default();
-    let mut complete = true;
-    let mut last_report = Instant::now();
-    let mut roots: Vec<State> = model
-        .init_states()
-        .into_iter()
-        .filter(|s| model.within_boundary(s))
-        .collect();
-    roots.reverse();
-    search.total += roots.len();
-    loop {
-        let Some(top) = search.stack.last_mut() else {
-            let Some(root) = roots.pop() else { break };
-            let fp = orbit(&root, symmetry_on);
-            if visited.insert(fp) {
-                search.enter(root, None, fp);
-            }
-            continue;
-        };
-        let Some((a, n, fp)) = top.next.pop() else {
-            let done = search.stack.pop().expect("a frame");
-            search.on_stack.remove(&done.fp);
-            continue;
-        };
-        if !visited.insert(fp) {
-            continue;
-        }
-        search.enter(n, Some(a), fp);
-        if visited.len().is_multiple_of(4096) {
-            if cut.max_states.is_some_and(|m| search.total >= m)
-                || cut.deadline.is_some_and(|d| Instant::now() >= d)
-            {
-                complete = false;
-                break;
-            }
-            if last_report.elapsed() >= Duration::from_millis(50) {
-                progress(visited.len(), search.total);
-                last_report = Instant::now();
+    {
+        let mut given = sh.given.lock().expect("given");
+        for state in model.init_states().into_iter().rev() {
+            if model.within_boundary(&state) {
+                sh.total.fetch_add(1, Ordering::Relaxed);
+                let fp = orbit(&state, symmetry_on);
+                given.push(Given {
+                    path: Vec::new(),
+                    state,
+                    fp,
+                });
             }
         }
     }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|me| {
+                let sh = &sh;
+                scope.spawn(move || {
+                    Worker {
+                        shared: sh,
+                        me,
+                        path: Vec::new(),
+                        stack: Vec::new(),
+                    }
+                    .run()
+                })
+            })
+            .collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            progress(
+                sh.unique.load(Ordering::Relaxed),
+                sh.total.load(Ordering::Relaxed),
+            );
+        }
+    });
     Found {
-        unique: visited.len(),
-        total: search.total,
-        max_depth: search.max_depth,
-        discoveries: search.discoveries,
-        complete,
-        reduced: search.reduced,
-        proviso: search.proviso,
+        unique: sh.unique.load(Ordering::Relaxed),
+        total: sh.total.load(Ordering::Relaxed),
+        max_depth: sh.max_depth.load(Ordering::Relaxed),
+        discoveries: sh.discoveries.into_inner().expect("discoveries"),
+        complete: !sh.stop.load(Ordering::Relaxed),
+        reduced: sh.reduced.load(Ordering::Relaxed),
+        proviso: sh.proviso.load(Ordering::Relaxed),
     }
 }

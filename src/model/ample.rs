@@ -23,14 +23,18 @@
 //!   behind another on a FIFO link cannot be received before `a` moves, so
 //!   only empty links matter.
 //!
-//! Where no actor offers one, the store's taking of one request may go
-//! alone ([`store_alone`]): a request that only increments a counter (an
-//! effect without a ledger key), or an effect with a ledger key once no
-//! other consumer can come to send a request of its operation. The store is
-//! where two consumers' copies of one operation race, so the second kind
+//! Where no actor offers one, the store's or the broker's taking of one
+//! message may go alone. The store's ([`store_alone`]): a request that only
+//! increments a counter (an effect without a ledger key), one that finds a
+//! row the retention can no longer drop, or an effect with a ledger key once
+//! no other consumer can come to send a request of its operation. The store
+//! is where two consumers' copies of one operation race, so the last kind
 //! waits until every way a copy could reach another consumer is closed:
 //! the lease expiries and consumer crashes of the budgets spent, nothing
-//! left for the producer to re-publish, no copy on its way.
+//! left for the producer to re-publish, no copy on its way. The broker's
+//! ([`broker_alone`]): a poll, a completion from a delivery that lost its
+//! lease (refused now and forever), or the holder's completion once its
+//! lease can no longer expire.
 //!
 //! # Why the steps of others commute with these (the assumptions)
 //!
@@ -65,9 +69,10 @@
 //!
 //! Reachability witnesses are not preserved: a witness the reduced search
 //! misses leaves the proof `vacuous`, never a false `proved`. The store's
-//! lone steps hide most of them (a consumer still waiting on a request the
-//! store has not taken is the moment a lease overlap is seen), so the
-//! search offers them only once every witness has been reached. The cycle
+//! and the broker's lone steps hide some of them (a consumer still waiting
+//! on a request the store has not taken is the moment a lease overlap is
+//! seen), so the search offers them only once every witness has been
+//! reached. The cycle
 //! proviso (no set whose step closes a cycle on the search stack) is the
 //! search's, in [`crate::reduced`]. tests/reduction.rs checks, on every
 //! reachable state of small configurations, that each set is persistent
@@ -76,12 +81,12 @@
 //! scenario the same verdicts.
 
 use super::broker::Status;
-use super::msg::{Msg, Timer};
+use super::msg::{Key, Msg, Timer};
 use super::{
     Action, BROKER, FIRST_CONSUMER, PRODUCER, STORE, State, broker, consumers, crashes,
     producer_crashes, store,
 };
-use crate::pipeline::Config;
+use crate::pipeline::{Config, StaleCompletion};
 use stateright::actor::{ActorModelAction, Id, Network};
 
 /// The rule the search applies. The other two are negative controls the
@@ -167,6 +172,10 @@ fn retry_freeable(s: &State, t: &Timer) -> bool {
 /// - A request that reads nothing (an effect without a ledger key, a
 ///   poison handler's partial effect) only increments a counter, which
 ///   commutes with every other store step.
+/// - A request that finds a row the retention can no longer drop (an
+///   effect the ledger refuses, a lookup, a claim or record of a row
+///   already there) changes nothing, and its answer is the same whatever
+///   other store step comes first.
 /// - An effect with a ledger key reads and writes its row: it commutes
 ///   with every store step of another operation (rows and counters are
 ///   per operation, the ledger a sorted set), so it goes alone once no
@@ -177,19 +186,28 @@ fn retry_freeable(s: &State, t: &Timer) -> bool {
 /// Either way the reply goes on a link only the store appends to, and no
 /// other step can take or lose the request (only Leg 1 messages and
 /// effect replies are lost).
-fn store_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
+pub fn store_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
     let ActorModelAction::Deliver { src, dst, msg } = a else {
         return false;
     };
     if usize::from(*dst) != STORE {
         return false;
     }
+    let st = store(s);
+    // A row that is there for good: a request that finds it changes
+    // nothing and is answered the same whatever comes first.
+    let kept = |key: &Key| st.expiries_left == 0 && st.ledger.binary_search(key).is_ok();
     match *msg {
         Msg::Apply { key: None, .. } | Msg::Partial { .. } => true,
         Msg::Apply {
+            key: Some(key),
+            check: true,
+            ..
+        } if cfg.pipeline.ledger_check && kept(&key) => true,
+        Msg::Record { key, .. } | Msg::Claim { key, .. } | Msg::Lookup { key, .. } => kept(&key),
+        Msg::Apply {
             op, key: Some(key), ..
         } => {
-            let st = store(s);
             !st.running.iter().any(|r| r.op == op)
                 && (st.expiries_left == 0 || st.ledger.binary_search(&key).is_err())
                 && settled_elsewhere(cfg, s, usize::from(*src), op, rule)
@@ -311,9 +329,58 @@ pub fn persistent_set(
     }
     if store_steps
         && enabled.len() > 1
-        && let Some(i) = enabled.iter().position(|a| store_alone(cfg, s, a, rule))
+        && let Some(i) = enabled
+            .iter()
+            .position(|a| store_alone(cfg, s, a, rule) || broker_alone(cfg, s, a, rule))
     {
         return Some(vec![i]);
     }
     None
+}
+
+/// Whether the broker's taking of the message `a` may go alone: a poll,
+/// or a completion that cannot race anything. A poll only marks its
+/// consumer as asking, which adds dispatch choices and takes none away. A
+/// completion from a delivery that no longer holds its lease is refused
+/// now and forever (a delivery number is never handed out twice), so it
+/// too only marks a poll; one from the holder marks its message done,
+/// which nothing else can change before it once the lease can no longer
+/// expire (its timer disarmed) and no stale completion is honoured. The
+/// first ready message, which the dispatch choices offer, is the same
+/// either way. Not with a prefetch window (an ack covers earlier tags), a
+/// replicated broker (a failover voids deliveries) or a poison message
+/// (its delivery count saturates).
+fn broker_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
+    let ActorModelAction::Deliver { src, dst, msg } = a else {
+        return false;
+    };
+    let p = &cfg.pipeline;
+    let b = broker(s);
+    if usize::from(*dst) != BROKER
+        || p.log
+        || p.prefetch > 1
+        || b.replication.is_some()
+        || p.stale_completion != StaleCompletion::Rejected
+    {
+        return false;
+    }
+    match *msg {
+        Msg::Poll => true,
+        Msg::Complete { job, .. } => {
+            let Some(e) = b.messages.get(job.msg as usize) else {
+                return false;
+            };
+            let holder = Status::Leased {
+                consumer: (usize::from(*src) - FIRST_CONSUMER) as u8,
+                delivery: job.delivery,
+            };
+            !p.poisoned(e.op)
+                && (e.status != holder
+                    || rule == Rule::IgnoringLeases
+                    || !s.timers_set[BROKER]
+                        .iter()
+                        .any(|t| *t == Timer::Lease(job.msg)))
+        }
+        _ => false,
+    }
 }
