@@ -6,8 +6,13 @@
 //! Soundness rests on three things, each checked in tests/reduction.rs:
 //!
 //! - the sets are persistent (the model's argument, in `model/ample.rs`);
-//! - the **cycle proviso**: a set is used only when none of its successors
-//!   is on the search stack, so no step is put off around a cycle forever;
+//! - the **cycle proviso**: a state whose set leads to a state not finished
+//!   yet (on any thread's stack) takes all its steps, so no cycle of
+//!   states that all took a set puts a step off forever. In such a cycle
+//!   the state finished first would have a successor that was new (then
+//!   explored, and finished, above it on its thread's stack: a set's steps
+//!   are never given to another thread), finished before it, or not
+//!   finished (then it took all its steps);
 //! - the properties: *side effect applied once* fails at a state whose
 //!   sink counts only grow from there, and *no loss* at a state where
 //!   nothing but faults can happen; both are reached whenever the full
@@ -16,8 +21,9 @@
 //! States that differ only by a renaming of consumers are one state, as in
 //! the full search. Like stateright's checker, it keeps a 64-bit
 //! fingerprint of each visited state, not the state. A counterexample is
-//! the search stack when the property first failed: a real path, not the
-//! shortest one.
+//! the path to the state where the property first failed: a real path,
+//! not the shortest one. Threads share the visited set; an idle thread is
+//! given a waiting step of another's fully expanded state, with its path.
 
 use crate::model::ample::{self, Rule};
 use crate::model::{Action, Model, State, faults, symmetry};
@@ -52,7 +58,8 @@ pub struct Found {
     pub complete: bool,
     /// States expanded with a persistent set smaller than all their steps.
     pub reduced: usize,
-    /// States where a set was on offer but closed a cycle on the stack.
+    /// States that took a set and then all their steps (the cycle
+    /// proviso).
     pub proviso: usize,
 }
 

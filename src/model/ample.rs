@@ -72,9 +72,8 @@
 //! and the broker's lone steps hide some of them (a consumer still waiting
 //! on a request the store has not taken is the moment a lease overlap is
 //! seen), so the search offers them only once every witness has been
-//! reached. The cycle
-//! proviso (no set whose step closes a cycle on the search stack) is the
-//! search's, in [`crate::reduced`]. tests/reduction.rs checks, on every
+//! reached. The cycle proviso (no cycle of states that all took a set) is
+//! the search's, in [`crate::reduced`]. tests/reduction.rs checks, on every
 //! reachable state of small configurations, that each set is persistent
 //! (no step outside it, along any path of such steps, conflicts with a
 //! step in it), and that the reduced and full searches give every shipped
