@@ -153,30 +153,21 @@ fn main() {
         "{:<28} {:>10} {:>8} {:>11}",
         "run", "unique", "secs", "unique/s"
     );
+    let row = |label: String, n: usize, secs: f64| {
+        println!("{label:<28} {n:>10} {secs:>8.2} {:>11.0}", n as f64 / secs);
+    };
     for round in 1..=rounds {
         let (n, secs) = paxos(&bin, threads);
         theirs_rate.push(n as f64 / secs);
-        println!(
-            "{:<28} {n:>10} {secs:>8.2} {:>11.0}",
-            format!("paxos check-dfs 3 (#{round})"),
-            n as f64 / secs
-        );
+        row(format!("paxos check-dfs 3 (#{round})"), n, secs);
         let (full, secs) = ours(threads, false);
         ours_rate.push(full as f64 / secs);
-        println!(
-            "{:<28} {full:>10} {secs:>8.2} {:>11.0}",
-            format!("onceproof idempotency (#{round})"),
-            full as f64 / secs
-        );
+        row(format!("onceproof idempotency (#{round})"), full, secs);
         // The same proof by the reduced search: the rate at which it
         // settles the full graph's states (full count / its time).
         let (n, secs) = ours(threads, true);
         proof_rate.push(full as f64 / secs);
-        println!(
-            "{:<28} {n:>10} {secs:>8.2} {:>11.0}",
-            format!("  reduced (#{round})"),
-            n as f64 / secs
-        );
+        row(format!("  reduced (#{round})"), n, secs);
     }
     let p = median(proof_rate);
     let (t, o) = (median(theirs_rate), median(ours_rate));

@@ -88,7 +88,7 @@ fn the_deep_profile_merges_onto_the_quick_bounds() {
     );
     assert_eq!(s.at(Profile::Deep).profile, Profile::Deep);
     // A file without a deep profile runs its quick bounds under either.
-    let plain = scenario::load(Path::new("models/idempotency.toml")).unwrap();
+    let plain = scenario::load(Path::new("models/kafka-at-least-once.toml")).unwrap();
     assert_eq!(plain.at(Profile::Deep).config, plain.config);
 }
 
