@@ -179,12 +179,16 @@ impl Shared<'_> {
     /// Claims `fp` for thread `me`: open first, so no thread ever sees it
     /// visited and not open before it is finished.
     fn claim(&self, me: usize, fp: u64) -> bool {
-        self.open[me].lock().expect("open").insert(fp);
+        // Already open here: a state on this thread's own stack, which
+        // must stay open (the step closes a cycle).
+        let added = self.open[me].lock().expect("open").insert(fp);
         if self.shard(fp).lock().expect("visited").insert(fp) {
             self.unique.fetch_add(1, Ordering::Relaxed);
             true
         } else {
-            self.open[me].lock().expect("open").remove(&fp);
+            if added {
+                self.open[me].lock().expect("open").remove(&fp);
+            }
             false
         }
     }
@@ -245,6 +249,38 @@ impl Shared<'_> {
                 return None;
             }
             std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+impl<'m> Shared<'m> {
+    fn new(model: &'m Model, rule: Rule, symmetry_on: bool, threads: usize, cut: Cut) -> Self {
+        let properties = model.properties();
+        let n = properties.len();
+        Shared {
+            model,
+            rule,
+            symmetry_on,
+            discoveries: Mutex::new(vec![None; n]),
+            discovered: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            store_steps: AtomicBool::new(
+                properties
+                    .iter()
+                    .all(|p| p.expectation != Expectation::Sometimes),
+            ),
+            properties,
+            visited: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            open: (0..threads).map(|_| Mutex::default()).collect(),
+            given: Mutex::new(Vec::new()),
+            idle: AtomicUsize::new(0),
+            threads,
+            stop: AtomicBool::new(false),
+            cut,
+            unique: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+            max_depth: AtomicUsize::new(0),
+            reduced: AtomicUsize::new(0),
+            proviso: AtomicUsize::new(0),
         }
     }
 }
@@ -411,33 +447,7 @@ pub fn search(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Found {
     let threads = threads.max(1);
-    let properties = model.properties();
-    let n = properties.len();
-    let sh = Shared {
-        model,
-        rule,
-        symmetry_on,
-        discoveries: Mutex::new(vec![None; n]),
-        discovered: (0..n).map(|_| AtomicBool::new(false)).collect(),
-        store_steps: AtomicBool::new(
-            properties
-                .iter()
-                .all(|p| p.expectation != Expectation::Sometimes),
-        ),
-        properties,
-        visited: (0..SHARDS).map(|_| Mutex::default()).collect(),
-        open: (0..threads).map(|_| Mutex::default()).collect(),
-        given: Mutex::new(Vec::new()),
-        idle: AtomicUsize::new(0),
-        threads,
-        stop: AtomicBool::new(false),
-        cut,
-        unique: AtomicUsize::new(0),
-        total: AtomicUsize::new(0),
-        max_depth: AtomicUsize::new(0),
-        reduced: AtomicUsize::new(0),
-        proviso: AtomicUsize::new(0),
-    };
+    let sh = Shared::new(model, rule, symmetry_on, threads, cut);
     {
         let mut given = sh.given.lock().expect("given");
         for state in model.init_states().into_iter().rev() {
@@ -483,5 +493,27 @@ pub fn search(
         complete: !sh.stop.load(Ordering::Relaxed),
         reduced: sh.reduced.load(Ordering::Relaxed),
         proviso: sh.proviso.load(Ordering::Relaxed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A step back to a state on the thread's own stack leaves it open, so
+    /// the cycle proviso sees the cycle (a regression: the failed claim
+    /// once took the ancestor out of the open set).
+    #[test]
+    fn a_claim_that_closes_a_cycle_leaves_the_state_open() {
+        let model = crate::model::build(crate::pipeline::Config::new(
+            crate::pipeline::Mode::Idempotency,
+        ));
+        let sh = Shared::new(&model, Rule::Persistent, true, 1, Cut::default());
+        assert!(sh.claim(0, 42));
+        assert!(!sh.claim(0, 42));
+        assert!(sh.is_open(42), "the state on the stack is still open");
+        sh.open[0].lock().expect("open").remove(&42);
+        assert!(!sh.claim(0, 42));
+        assert!(!sh.is_open(42), "a finished state is not reopened");
     }
 }

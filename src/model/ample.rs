@@ -182,9 +182,10 @@ fn retry_freeable(s: &State, t: &Timer) -> bool {
 ///   is taken ([`settled_elsewhere`]), no call of it is running at the
 ///   payment API, and the retention cannot drop its row.
 ///
-/// Either way the reply goes on a link only the store appends to, and no
-/// other step can take or lose the request (only Leg 1 messages and
-/// effect replies are lost).
+/// Either way no other step can take or lose the request (only Leg 1
+/// messages and effect replies are lost), and its reply goes on a link the
+/// store appends to only for this consumer's requests and calls: never
+/// while a call of this consumer that answers it is running.
 pub fn store_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
     let ActorModelAction::Deliver { src, dst, msg } = a else {
         return false;
@@ -193,6 +194,16 @@ pub fn store_alone(cfg: &Config, s: &State, a: &Action, rule: Rule) -> bool {
         return false;
     }
     let st = store(s);
+    // The store's other step that answers this consumer: the finish of a
+    // call it started (in an earlier incarnation, say), whose reply would
+    // go on the same link in the other order.
+    if st
+        .running
+        .iter()
+        .any(|r| r.reply && super::consumer_id(r.consumer) == *src)
+    {
+        return false;
+    }
     // A row that is there for good: a request that finds it changes
     // nothing and is answered the same whatever comes first.
     let kept = |key: &Key| st.expiries_left == 0 && st.ledger.binary_search(key).is_ok();
