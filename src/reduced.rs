@@ -126,7 +126,8 @@ pub fn steps(
             return (next, true);
         }
     }
-    (all_steps(model, s, symmetry_on), false)
+    let all = successors(model, s, &enabled, 0..enabled.len(), symmetry_on);
+    (all, false)
 }
 
 /// Every step from `s` within the budgets and the boundary.
